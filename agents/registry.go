@@ -1,0 +1,273 @@
+// Package agents keeps the human agents and the queue of callers waiting for
+// them. Everything lives in Redis, and every change of more than one key is
+// one Lua script, so two controller replicas can share one set of agents.
+package agents
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// State is an agent's state.
+type State string
+
+const (
+	LoggedOut State = "logged_out"
+	Available State = "available"
+	Ringing   State = "ringing"
+	OnCall    State = "on_call"
+	Paused    State = "paused"
+)
+
+// States lists every state, for metrics.
+var States = []State{LoggedOut, Available, Ringing, OnCall, Paused}
+
+// Pause reasons the system sets by itself.
+const (
+	ReasonNoAnswer     = "no_answer"    // let a call ring out
+	ReasonUnregistered = "unregistered" // softphone not registered when offered a call
+)
+
+var (
+	ErrUnknownAgent = errors.New("unknown agent")
+	ErrBadState     = errors.New("not allowed in the agent's current state")
+)
+
+// Agent is one agent as stored.
+type Agent struct {
+	ID        string    `json:"id"`
+	State     State     `json:"state"`
+	Reason    string    `json:"reason,omitempty"`
+	Since     time.Time `json:"since"`
+	IdleSince time.Time `json:"idle_since,omitempty"`
+	CallID    string    `json:"call_id,omitempty"`
+}
+
+// leaseTTL: an agent ringing or on a call is held by the replica that owns
+// the call; if that replica dies the lease runs out and a sweep frees the
+// agent instead of leaving them "on call" for ever.
+const leaseTTL = 15 * time.Second
+
+// Registry stores agents in Redis.
+type Registry struct {
+	rdb redis.UniversalClient
+	p   string
+	now func() time.Time
+}
+
+// NewRegistry returns a registry using keys under prefix.
+func NewRegistry(rdb redis.UniversalClient, prefix string, now func() time.Time) *Registry {
+	if now == nil {
+		now = time.Now
+	}
+	return &Registry{rdb: rdb, p: prefix, now: now}
+}
+
+func (r *Registry) agentKey(id string) string { return r.p + "agent:" + id }
+func (r *Registry) leaseKey(id string) string { return r.p + "agent:" + id + ":lease" }
+func (r *Registry) setKey() string            { return r.p + "agents" }
+func (r *Registry) availKey() string          { return r.p + "agents:available" }
+
+// Ensure registers the configured agents; existing agents keep their state.
+func (r *Registry) Ensure(ctx context.Context, ids []string) error {
+	now := strconv.FormatInt(r.now().UnixMilli(), 10)
+	_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, id := range ids {
+			p.SAdd(ctx, r.setKey(), id)
+			p.HSetNX(ctx, r.agentKey(id), "state", string(LoggedOut))
+			p.HSetNX(ctx, r.agentKey(id), "since", now)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("register agents: %w", err)
+	}
+	return nil
+}
+
+// transition moves an agent between states atomically. from lists the states
+// it may leave ("*" any); idle "now" puts it at the back of the longest-idle
+// order, "keep" keeps its place; callID, when set, must match the agent's
+// current call so a late event from an old call cannot move the agent.
+var transition = redis.NewScript(`
+local agent, avail, set, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local id, from, to, reason, now, callid, idle, newcall = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+if redis.call('SISMEMBER', set, id) == 0 then return 'unknown' end
+local cur = redis.call('HGET', agent, 'state') or 'logged_out'
+if from ~= '*' then
+  local ok = false
+  for s in string.gmatch(from, '[^,]+') do if s == cur then ok = true end end
+  if not ok then return 'state:' .. cur end
+end
+if callid ~= '' and redis.call('HGET', agent, 'call_id') ~= callid then return 'call:' .. cur end
+if cur == to and to ~= 'paused' then return 'ok' end
+redis.call('HSET', agent, 'state', to, 'reason', reason, 'since', now, 'call_id', newcall)
+if to == 'available' then
+  local score = now
+  if idle == 'keep' then score = redis.call('HGET', agent, 'idle_since') or now end
+  redis.call('HSET', agent, 'idle_since', score)
+  redis.call('ZADD', avail, score, id)
+else
+  redis.call('ZREM', avail, id)
+end
+if to ~= 'ringing' and to ~= 'on_call' then redis.call('DEL', lease) end
+return 'ok'
+`)
+
+func (r *Registry) move(ctx context.Context, id, from string, to State, reason, callID, idle, newCall string) error {
+	res, err := transition.Run(ctx, r.rdb,
+		[]string{r.agentKey(id), r.availKey(), r.setKey(), r.leaseKey(id)},
+		id, from, string(to), reason, r.now().UnixMilli(), callID, idle, newCall).Text()
+	if err != nil {
+		return fmt.Errorf("agent %s to %s: %w", id, to, err)
+	}
+	switch {
+	case res == "ok":
+		return nil
+	case res == "unknown":
+		return fmt.Errorf("agent %s: %w", id, ErrUnknownAgent)
+	default:
+		return fmt.Errorf("agent %s is %s: %w", id, strings.SplitN(res, ":", 2)[1], ErrBadState)
+	}
+}
+
+// Login makes a logged-out agent available; logging in twice is harmless.
+func (r *Registry) Login(ctx context.Context, id string) error {
+	err := r.move(ctx, id, string(LoggedOut), Available, "", "", "now", "")
+	if errors.Is(err, ErrBadState) {
+		return nil // already logged in: keep the current state
+	}
+	return err
+}
+
+// Logout logs an agent out unless a call is ringing or connected.
+func (r *Registry) Logout(ctx context.Context, id string) error {
+	return r.move(ctx, id, "available,paused,logged_out", LoggedOut, "", "", "", "")
+}
+
+// Pause stops offering calls to an available agent.
+func (r *Registry) Pause(ctx context.Context, id, reason string) error {
+	if reason == "" {
+		reason = "break"
+	}
+	return r.move(ctx, id, "available,paused", Paused, reason, "", "", "")
+}
+
+// Ready makes a paused agent available again, at the back of the idle order.
+func (r *Registry) Ready(ctx context.Context, id string) error {
+	return r.move(ctx, id, "paused,available", Available, "", "", "now", "")
+}
+
+// Answered records that the agent picked up callID.
+func (r *Registry) Answered(ctx context.Context, id, callID string) error {
+	return r.move(ctx, id, string(Ringing), OnCall, "", callID, "", callID)
+}
+
+// NoAnswer pauses an agent who let callID ring out, so the next caller is
+// not offered to an empty desk.
+func (r *Registry) NoAnswer(ctx context.Context, id, callID, reason string) error {
+	return r.move(ctx, id, string(Ringing), Paused, reason, callID, "", "")
+}
+
+// Release frees an agent after callID: after a call they go to the back of
+// the idle order; if the call never connected they keep their place.
+func (r *Registry) Release(ctx context.Context, id, callID string, talked bool) error {
+	idle := "keep"
+	if talked {
+		idle = "now"
+	}
+	return r.move(ctx, id, "ringing,on_call", Available, "", callID, idle, "")
+}
+
+// Renew extends the lease on an agent held by callID.
+func (r *Registry) Renew(ctx context.Context, id, callID string) error {
+	return r.rdb.Set(ctx, r.leaseKey(id), callID, leaseTTL).Err()
+}
+
+// Get returns one agent.
+func (r *Registry) Get(ctx context.Context, id string) (Agent, error) {
+	ok, err := r.rdb.SIsMember(ctx, r.setKey(), id).Result()
+	if err != nil {
+		return Agent{}, fmt.Errorf("get agent %s: %w", id, err)
+	}
+	if !ok {
+		return Agent{}, fmt.Errorf("agent %s: %w", id, ErrUnknownAgent)
+	}
+	h, err := r.rdb.HGetAll(ctx, r.agentKey(id)).Result()
+	if err != nil {
+		return Agent{}, fmt.Errorf("get agent %s: %w", id, err)
+	}
+	return decodeAgent(id, h), nil
+}
+
+// List returns every agent, by id.
+func (r *Registry) List(ctx context.Context) ([]Agent, error) {
+	ids, err := r.rdb.SMembers(ctx, r.setKey()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list agents: %w", err)
+	}
+	sort.Strings(ids)
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	_, err = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HGetAll(ctx, r.agentKey(id))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list agents: %w", err)
+	}
+	out := make([]Agent, len(ids))
+	for i, id := range ids {
+		out[i] = decodeAgent(id, cmds[i].Val())
+	}
+	return out, nil
+}
+
+// Sweep frees agents whose holding replica stopped renewing their lease.
+func (r *Registry) Sweep(ctx context.Context) (freed int, err error) {
+	agents, err := r.List(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, a := range agents {
+		if a.State != Ringing && a.State != OnCall {
+			continue
+		}
+		n, err := r.rdb.Exists(ctx, r.leaseKey(a.ID)).Result()
+		if err != nil {
+			return freed, fmt.Errorf("sweep: %w", err)
+		}
+		if n == 0 && r.Release(ctx, a.ID, a.CallID, true) == nil {
+			freed++
+		}
+	}
+	return freed, nil
+}
+
+func decodeAgent(id string, h map[string]string) Agent {
+	a := Agent{ID: id, State: State(h["state"]), Reason: h["reason"], CallID: h["call_id"]}
+	if a.State == "" {
+		a.State = LoggedOut
+	}
+	a.Since = msTime(h["since"])
+	if a.State == Available {
+		a.IdleSince = msTime(h["idle_since"])
+	}
+	return a
+}
+
+func msTime(s string) time.Time {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(n).UTC()
+}

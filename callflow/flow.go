@@ -1,0 +1,415 @@
+// Package callflow is the 95598 hotline as a caller hears it: welcome, main
+// menu, fault report, billing self-service, complaint, a human agent, and
+// the callback to a caller who gave up waiting.
+package callflow
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/hotline95598/hotline/accounts"
+	"github.com/hotline95598/hotline/agents"
+	"github.com/hotline95598/hotline/callbacks"
+	"github.com/hotline95598/hotline/internal/logx"
+	"github.com/hotline95598/hotline/ivr"
+	"github.com/hotline95598/hotline/metrics"
+	"github.com/hotline95598/hotline/prompts"
+	"github.com/hotline95598/hotline/tickets"
+	"github.com/rs/zerolog"
+)
+
+// The flow depends on these small interfaces only; the Redis stores
+// satisfy them in production and fakes in unit tests.
+
+// Tickets records work orders.
+type Tickets interface {
+	Create(ctx context.Context, t tickets.Ticket) (tickets.Ticket, error)
+}
+
+// Accounts finds customers.
+type Accounts interface {
+	ByPhone(ctx context.Context, phone string) (accounts.Account, error)
+	ByNumber(ctx context.Context, number string) (accounts.Account, error)
+}
+
+// Queue connects a caller to a human agent.
+type Queue interface {
+	Serve(ctx context.Context, sess *ivr.Session, c agents.Caller) (agents.Outcome, error)
+}
+
+// Callbacks promises a call back.
+type Callbacks interface {
+	Schedule(ctx context.Context, phone, reason, callID, ticketID string) (id string, created bool, err error)
+}
+
+// Tracker links a call to what it produced, so a call cut off by a
+// controller restart can be followed up.
+type Tracker interface {
+	Attach(ctx context.Context, callID, ticketID string)
+}
+
+// Config is the menu policy.
+type Config struct {
+	MenuTimeout      time.Duration
+	InterDigit       time.Duration
+	MaxFailures      int
+	AccountMaxDigits int
+	Queue            string // the agents' queue
+}
+
+// Flow serves calls. It holds no per-call state: each call's goroutine
+// keeps its own in a call value.
+type Flow struct {
+	cfg       Config
+	tickets   Tickets
+	accounts  Accounts
+	queue     Queue
+	callbacks Callbacks
+	tracker   Tracker
+	m         *metrics.Metrics
+	log       zerolog.Logger
+}
+
+// New returns a flow.
+func New(cfg Config, t Tickets, a Accounts, q Queue, cb Callbacks, tr Tracker, m *metrics.Metrics, log zerolog.Logger) *Flow {
+	if cfg.Queue == "" {
+		cfg.Queue = "general"
+	}
+	return &Flow{cfg: cfg, tickets: t, accounts: a, queue: q, callbacks: cb, tracker: tr, m: m, log: log}
+}
+
+// call is one caller's state, owned by the call's goroutine.
+type call struct {
+	sess    *ivr.Session
+	id      string
+	phone   string
+	account *accounts.Account
+	path    []string // menu keys taken, for tickets and agents
+	ticket  string   // last ticket created on this call
+	log     zerolog.Logger
+}
+
+func (c *call) menuPath() string { return strings.Join(c.path, ">") }
+
+// media maps prompt ids to Asterisk media.
+func media(ids ...string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = prompts.Media(id)
+	}
+	return out
+}
+
+func join(parts ...[]string) []string {
+	var out []string
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// Inbound serves a customer who dialled 95598, from answer to hang-up.
+func (f *Flow) Inbound(ctx context.Context, sess *ivr.Session, info ivr.ChannelInfo) {
+	c := &call{sess: sess, id: sess.ID(), phone: info.CallerNum,
+		log: f.log.With().Str("call_id", sess.ID()).Str("phone", logx.MaskPhone(info.CallerNum)).Logger()}
+	f.m.CallsStarted.Inc()
+	f.m.CallsActive.Inc()
+	defer f.m.CallsActive.Dec()
+	reason := metrics.EndError
+	defer func() {
+		sess.Close(ctx) // always hang up first, then forget
+		f.m.CallsEnded.WithLabelValues(reason).Inc()
+		c.log.Info().Str("reason", reason).Str("menu_path", c.menuPath()).Str("ticket_id", c.ticket).Msg("call ended")
+	}()
+	if err := sess.Answer(ctx); err != nil {
+		c.log.Error().Err(err).Msg("answer")
+		return
+	}
+	c.log.Info().Msg("call answered")
+	f.identify(ctx, c)
+	reason = f.menu(ctx, c)
+}
+
+func (f *Flow) identify(ctx context.Context, c *call) {
+	if c.phone == "" {
+		return
+	}
+	a, err := f.accounts.ByPhone(ctx, c.phone)
+	switch {
+	case err == nil:
+		c.account = &a
+		c.log = c.log.With().Str("account", a.Number).Logger()
+	case errors.Is(err, accounts.ErrNotFound):
+	default:
+		// The caller is served anyway, as an unidentified caller.
+		f.m.RedisErrors.WithLabelValues("account_lookup").Inc()
+		c.log.Error().Err(err).Msg("look up caller's account")
+	}
+}
+
+// menu runs the main menu and whatever branch the caller picks; it returns
+// the call-end reason.
+func (f *Flow) menu(ctx context.Context, c *call) string {
+	failures := 0
+	first := true
+	for {
+		prompt := media("main_menu")
+		if first {
+			prompt = media("welcome", "main_menu")
+		}
+		key, err := c.sess.Collect(ctx, ivr.Collect{Media: prompt, Match: ivr.OneOf("01234567890*#"), Timeout: f.cfg.MenuTimeout})
+		first = false
+		if key != "" && !strings.Contains("1230*", key) {
+			err = ivr.ErrInvalid // a key, but not one we offer
+		}
+		switch {
+		case errors.Is(err, ivr.ErrHangup), ctx.Err() != nil:
+			return metrics.EndHangupMenu
+		case errors.Is(err, ivr.ErrNoInput), errors.Is(err, ivr.ErrInvalid):
+			failures++
+			kind, say := "timeout", "no_input"
+			if errors.Is(err, ivr.ErrInvalid) {
+				kind, say = "invalid", "invalid_input"
+			}
+			f.m.MenuFailures.WithLabelValues(kind).Inc()
+			c.log.Info().Str("kind", kind).Int("failures", failures).Msg("menu failure")
+			if failures >= f.cfg.MaxFailures {
+				// Someone who cannot use the menu gets a person.
+				c.path = append(c.path, "fail")
+				return f.toAgent(ctx, c, "transfer_agent")
+			}
+			if err := c.sess.Say(ctx, media(say)...); err != nil {
+				return metrics.EndHangupMenu
+			}
+			continue
+		case err != nil:
+			c.log.Error().Err(err).Msg("menu")
+			return metrics.EndError
+		}
+		if key == "*" {
+			continue // repeat the menu; not a failure
+		}
+		c.path = append(c.path, key)
+		c.log.Info().Str("key", key).Msg("menu choice")
+		switch key {
+		case "1":
+			return f.fault(ctx, c)
+		case "2":
+			return f.billing(ctx, c)
+		case "3":
+			return f.complaint(ctx, c)
+		default: // "0"
+			return f.toAgent(ctx, c, "transfer_agent")
+		}
+	}
+}
+
+// newTicket writes a work order for this call at once, so it survives
+// whatever happens to the call next.
+func (f *Flow) newTicket(ctx context.Context, c *call, typ tickets.Type) (tickets.Ticket, error) {
+	t := tickets.Ticket{Type: typ, Channel: tickets.Channel95598, Phone: c.phone, CallID: c.id, MenuPath: c.menuPath()}
+	if a := c.account; a != nil {
+		t.Account, t.Name, t.Address, t.Area, t.Transformer = a.Number, a.Name, a.Address, a.Area, a.Transformer
+	}
+	// The caller may hang up at any moment; the ticket must still be written.
+	t, err := f.tickets.Create(context.WithoutCancel(ctx), t)
+	if err != nil {
+		f.m.RedisErrors.WithLabelValues("ticket_create").Inc()
+		c.log.Error().Err(err).Str("type", string(typ)).Msg("create ticket")
+		return t, err
+	}
+	f.m.TicketsCreated.WithLabelValues(string(typ)).Inc()
+	c.ticket = t.ID
+	c.log = c.log.With().Str("ticket_id", t.ID).Logger()
+	c.log.Info().Str("type", string(typ)).Msg("ticket created")
+	if f.tracker != nil {
+		f.tracker.Attach(ctx, c.id, t.ID)
+	}
+	return t, nil
+}
+
+// sorry tells the caller we failed them and ends the call.
+func (f *Flow) sorry(ctx context.Context, c *call) string {
+	_ = c.sess.Say(ctx, media("error_try_later")...)
+	return metrics.EndError
+}
+
+func (f *Flow) fault(ctx context.Context, c *call) string {
+	t, err := f.newTicket(ctx, c, tickets.TypeFault)
+	if err != nil {
+		return f.sorry(ctx, c)
+	}
+	return f.readTicketThenOffer(ctx, c, "fault_accepted", t.ID)
+}
+
+func (f *Flow) complaint(ctx context.Context, c *call) string {
+	t, err := f.newTicket(ctx, c, tickets.TypeComplaint)
+	if err != nil {
+		// The complaint still reaches a person, who can register it.
+		return f.toAgent(ctx, c, "transfer_agent")
+	}
+	if err := c.sess.Say(ctx, join(media("complaint_accepted"), media(prompts.Digits(t.ID)...))...); err != nil {
+		return metrics.EndSelfService
+	}
+	return f.toAgent(ctx, c, "transfer_agent")
+}
+
+// readTicketThenOffer reads the ticket number digit by digit, then offers
+// an agent (1) or the end of the call.
+func (f *Flow) readTicketThenOffer(ctx context.Context, c *call, intro, ticketID string) string {
+	key, err := c.sess.Collect(ctx, ivr.Collect{
+		Media:   join(media(intro), media(prompts.Digits(ticketID)...), media("ticket_repeat_or_agent")),
+		Match:   ivr.OneOf("1"),
+		Timeout: f.cfg.MenuTimeout,
+	})
+	if err == nil && key == "1" {
+		c.path = append(c.path, "1")
+		return f.toAgent(ctx, c, "transfer_agent")
+	}
+	if errors.Is(err, ivr.ErrHangup) {
+		return metrics.EndSelfService
+	}
+	_ = c.sess.Say(ctx, media("goodbye")...)
+	return metrics.EndSelfService
+}
+
+func (f *Flow) billing(ctx context.Context, c *call) string {
+	acct := c.account
+	for tries := 0; acct == nil; tries++ {
+		if tries >= f.cfg.MaxFailures {
+			return f.toAgent(ctx, c, "transfer_agent")
+		}
+		digits, err := c.sess.Collect(ctx, ivr.Collect{
+			Media: media("billing_enter_account"), Match: ivr.DigitsThenHash,
+			Timeout: f.cfg.MenuTimeout, InterDigit: f.cfg.InterDigit, MaxDigits: f.cfg.AccountMaxDigits + 1,
+		})
+		switch {
+		case errors.Is(err, ivr.ErrHangup):
+			return metrics.EndHangupMenu
+		case errors.Is(err, ivr.ErrNoInput):
+			f.m.MenuFailures.WithLabelValues("timeout").Inc()
+			if c.sess.Say(ctx, media("no_input")...) != nil {
+				return metrics.EndHangupMenu
+			}
+			continue
+		case errors.Is(err, ivr.ErrInvalid):
+			f.m.MenuFailures.WithLabelValues("invalid").Inc()
+			if c.sess.Say(ctx, media("invalid_input")...) != nil {
+				return metrics.EndHangupMenu
+			}
+			continue
+		case err != nil:
+			return metrics.EndError
+		}
+		number := strings.TrimSuffix(digits, "#")
+		a, err := f.accounts.ByNumber(ctx, number)
+		if err == nil {
+			acct = &a
+			c.account = acct
+			break
+		}
+		if !errors.Is(err, accounts.ErrNotFound) {
+			f.m.RedisErrors.WithLabelValues("account_lookup").Inc()
+			c.log.Error().Err(err).Msg("look up account")
+			return f.toAgent(ctx, c, "transfer_agent")
+		}
+		c.log.Info().Msg("unknown account entered")
+		key, err := c.sess.Collect(ctx, ivr.Collect{Media: media("billing_unknown_account"), Match: ivr.OneOf("12"), Timeout: f.cfg.MenuTimeout})
+		switch {
+		case errors.Is(err, ivr.ErrHangup):
+			return metrics.EndHangupMenu
+		case err == nil && key == "1":
+			c.path = append(c.path, "1")
+			return f.toAgent(ctx, c, "transfer_agent")
+		}
+		// 2, silence or anything else: enter the number again.
+	}
+	c.log.Info().Str("account", acct.Number).Msg("reading balance")
+	speech := join(
+		media("billing_balance"), media(prompts.Money(acct.BalanceFen)...),
+		media("billing_last_bill"), media(prompts.Money(acct.LastBillFen)...),
+	)
+	if !acct.LastBillDate.IsZero() {
+		speech = join(speech, media("billing_bill_date"), media(prompts.Date(acct.LastBillDate)...))
+	}
+	key, err := c.sess.Collect(ctx, ivr.Collect{
+		Media: join(speech, media("ticket_repeat_or_agent")), Match: ivr.OneOf("1"), Timeout: f.cfg.MenuTimeout,
+	})
+	if err == nil && key == "1" {
+		c.path = append(c.path, "1")
+		return f.toAgent(ctx, c, "transfer_agent")
+	}
+	if !errors.Is(err, ivr.ErrHangup) {
+		_ = c.sess.Say(ctx, media("goodbye")...)
+	}
+	return metrics.EndSelfService
+}
+
+// toAgent queues the caller for a human; a caller who gives up waiting is
+// promised a callback.
+func (f *Flow) toAgent(ctx context.Context, c *call, intro string) string {
+	if err := c.sess.Say(ctx, media(intro)...); err != nil {
+		return metrics.EndHangupMenu
+	}
+	out, err := f.queue.Serve(ctx, c.sess, agents.Caller{CallID: c.id, Phone: c.phone, Queue: f.cfg.Queue})
+	if err != nil {
+		c.log.Error().Err(err).Msg("queue")
+		return metrics.EndError
+	}
+	if out == agents.Connected {
+		return metrics.EndAgent
+	}
+	f.promiseCallback(ctx, c)
+	return metrics.EndAbandoned
+}
+
+func (f *Flow) promiseCallback(ctx context.Context, c *call) {
+	if c.phone == "" || c.phone == "anonymous" {
+		return
+	}
+	id, created, err := f.callbacks.Schedule(context.WithoutCancel(ctx), c.phone, "abandoned", c.id, c.ticket)
+	if err != nil {
+		f.m.RedisErrors.WithLabelValues("callback_schedule").Inc()
+		c.log.Error().Err(err).Msg("schedule callback")
+		return
+	}
+	if created {
+		f.m.CallbacksSched.Inc()
+	} else {
+		f.m.CallbacksDeduped.Inc()
+	}
+	c.log.Info().Str("callback_id", id).Bool("new", created).Msg("callback promised")
+}
+
+// Callback serves a customer who answered our callback: they are told who
+// is calling and join the queue ahead of new callers, in the place they had
+// when they first called.
+func (f *Flow) Callback(ctx context.Context, sess *ivr.Session, cb callbacks.Callback) {
+	c := &call{sess: sess, id: sess.ID(), phone: cb.Phone, ticket: cb.TicketID, path: []string{"callback"},
+		log: f.log.With().Str("call_id", sess.ID()).Str("callback_id", cb.ID).Str("phone", logx.MaskPhone(cb.Phone)).Logger()}
+	f.m.CallsActive.Inc()
+	defer f.m.CallsActive.Dec()
+	reason := metrics.EndError
+	defer func() {
+		sess.Close(ctx)
+		f.m.CallsEnded.WithLabelValues(reason).Inc()
+		c.log.Info().Str("reason", reason).Msg("callback call ended")
+	}()
+	if err := sess.Say(ctx, media("callback_intro", "callback_connecting")...); err != nil {
+		reason = metrics.EndHangupMenu
+		return
+	}
+	out, err := f.queue.Serve(ctx, sess, agents.Caller{CallID: c.id, Phone: c.phone, Queue: f.cfg.Queue,
+		Priority: agents.Callback, Joined: cb.CreatedAt})
+	switch {
+	case err != nil:
+		c.log.Error().Err(err).Msg("queue")
+	case out == agents.Connected:
+		reason = metrics.EndAgent
+	default:
+		// Not promised again: the customer hung up on the callback itself.
+		reason = metrics.EndAbandoned
+	}
+}

@@ -1,0 +1,251 @@
+package callflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hotline95598/hotline/accounts"
+	"github.com/hotline95598/hotline/agents"
+	"github.com/hotline95598/hotline/callbacks"
+	"github.com/hotline95598/hotline/ivr"
+	"github.com/hotline95598/hotline/ivr/ivrtest"
+	"github.com/hotline95598/hotline/metrics"
+	"github.com/hotline95598/hotline/prompts"
+	"github.com/hotline95598/hotline/tickets"
+	"github.com/rs/zerolog"
+)
+
+type fakeTickets struct {
+	mu   sync.Mutex
+	made []tickets.Ticket
+	err  error
+}
+
+func (f *fakeTickets) Create(ctx context.Context, t tickets.Ticket) (tickets.Ticket, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return t, f.err
+	}
+	t.ID = fmt.Sprintf("202611220000%02d", len(f.made)+1)
+	f.made = append(f.made, t)
+	return t, nil
+}
+
+type fakeAccounts map[string]accounts.Account // by phone and by number
+
+func (f fakeAccounts) ByPhone(ctx context.Context, p string) (accounts.Account, error) {
+	if a, ok := f["phone:"+p]; ok {
+		return a, nil
+	}
+	return accounts.Account{}, accounts.ErrNotFound
+}
+func (f fakeAccounts) ByNumber(ctx context.Context, n string) (accounts.Account, error) {
+	if a, ok := f["acct:"+n]; ok {
+		return a, nil
+	}
+	return accounts.Account{}, accounts.ErrNotFound
+}
+
+type fakeQueue struct {
+	mu      sync.Mutex
+	callers []agents.Caller
+	outcome agents.Outcome
+}
+
+func (q *fakeQueue) Serve(ctx context.Context, sess *ivr.Session, c agents.Caller) (agents.Outcome, error) {
+	q.mu.Lock()
+	q.callers = append(q.callers, c)
+	q.mu.Unlock()
+	return q.outcome, nil
+}
+
+type fakeCallbacks struct {
+	mu     sync.Mutex
+	phones []string
+}
+
+func (f *fakeCallbacks) Schedule(ctx context.Context, phone, reason, callID, ticketID string) (string, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.phones = append(f.phones, phone+"/"+ticketID)
+	return "1", true, nil
+}
+
+var acct = accounts.Account{Number: "1000000001", Name: "张三", Address: "朝阳区", Area: "朝阳", Transformer: "TX-0101",
+	BalanceFen: 12345, LastBillFen: 8860, LastBillDate: time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC)}
+
+type rig struct {
+	sw    *ivrtest.Switch
+	tk    *fakeTickets
+	queue *fakeQueue
+	cbs   *fakeCallbacks
+	flow  *Flow
+}
+
+// script answers prompts: when a playback contains the prompt id given as
+// key, the caller presses the value ("" = silence, "hangup" = hang up).
+func newRig(script map[string][]string) *rig {
+	r := &rig{sw: ivrtest.New(), tk: &fakeTickets{}, queue: &fakeQueue{outcome: agents.Connected}, cbs: &fakeCallbacks{}}
+	fa := fakeAccounts{"phone:13800138000": acct, "acct:1000000001": acct}
+	r.flow = New(Config{MenuTimeout: 40 * time.Millisecond, InterDigit: 40 * time.Millisecond, MaxFailures: 3, AccountMaxDigits: 16},
+		r.tk, fa, r.queue, r.cbs, nil, metrics.Discard(), zerolog.Nop())
+	var mu sync.Mutex
+	r.sw.OnPlay = func(s *ivrtest.Switch, ch, pb string, m []string) {
+		mu.Lock()
+		defer mu.Unlock()
+		// The last prompt of a playback is the one that asks.
+		last := strings.TrimPrefix(m[len(m)-1], "sound:hotline/")
+		answers := script[last]
+		if len(answers) == 0 {
+			return
+		}
+		a := answers[0]
+		script[last] = answers[1:]
+		if a == "hangup" {
+			s.HangUp(ch)
+		} else {
+			s.Press(ch, a)
+		}
+	}
+	return r
+}
+
+func (r *rig) run(phone string) {
+	sess := ivr.NewSession(r.sw, "call1", zerolog.Nop())
+	r.flow.Inbound(context.Background(), sess, ivr.ChannelInfo{ID: "call1", CallerNum: phone})
+}
+
+func (r *rig) played() string {
+	var ids []string
+	for _, m := range r.sw.Played("call1") {
+		ids = append(ids, strings.TrimPrefix(m, "sound:hotline/"))
+	}
+	return strings.Join(ids, " ")
+}
+
+func TestMenu(t *testing.T) {
+	digits := func(s string) string { return strings.Join(prompts.Digits(s), " ") }
+	for _, tc := range []struct {
+		name       string
+		phone      string
+		script     map[string][]string
+		wantPlayed []string // prompt sequences that must appear, in order
+		tickets    []tickets.Type
+		queued     bool
+		callbacks  int
+		abandon    bool
+	}{
+		{name: "1 fault report, then hang up", phone: "13800138000",
+			script:     map[string][]string{"main_menu": {"1"}},
+			wantPlayed: []string{"welcome main_menu", "fault_accepted " + digits("20261122000001") + " ticket_repeat_or_agent", "goodbye"},
+			tickets:    []tickets.Type{tickets.TypeFault}},
+		{name: "1 fault report, then agent", phone: "13800138000",
+			script:  map[string][]string{"main_menu": {"1"}, "ticket_repeat_or_agent": {"1"}},
+			tickets: []tickets.Type{tickets.TypeFault}, queued: true},
+		{name: "2 billing for a known caller", phone: "13800138000",
+			script: map[string][]string{"main_menu": {"2"}},
+			wantPlayed: []string{"billing_balance " + strings.Join(prompts.Money(12345), " ") + " billing_last_bill " +
+				strings.Join(prompts.Money(8860), " ") + " billing_bill_date"}},
+		{name: "2 billing, account entered", phone: "13700000000",
+			script:     map[string][]string{"main_menu": {"2"}, "billing_enter_account": {"1000000001#"}},
+			wantPlayed: []string{"billing_enter_account", "billing_balance"}},
+		{name: "2 billing, unknown account then agent", phone: "13700000000",
+			script:     map[string][]string{"main_menu": {"2"}, "billing_enter_account": {"999#"}, "billing_unknown_account": {"1"}},
+			wantPlayed: []string{"billing_unknown_account", "transfer_agent"}, queued: true},
+		{name: "3 complaint", phone: "13800138000",
+			script:  map[string][]string{"main_menu": {"3"}},
+			tickets: []tickets.Type{tickets.TypeComplaint}, queued: true,
+			wantPlayed: []string{"complaint_accepted " + digits("20261122000001"), "transfer_agent"}},
+		{name: "0 agent", phone: "13800138000", script: map[string][]string{"main_menu": {"0"}}, queued: true},
+		{name: "star repeats the menu", phone: "13800138000", script: map[string][]string{"main_menu": {"*", "0"}},
+			wantPlayed: []string{"welcome main_menu", "main_menu"}, queued: true},
+		{name: "invalid key re-prompts", phone: "13800138000", script: map[string][]string{"main_menu": {"7", "0"}},
+			wantPlayed: []string{"invalid_input", "main_menu"}, queued: true},
+		{name: "three timeouts go to an agent", phone: "13800138000", script: map[string][]string{},
+			wantPlayed: []string{"no_input", "main_menu", "no_input", "main_menu", "transfer_agent"}, queued: true},
+		{name: "three invalid keys go to an agent", phone: "13800138000", script: map[string][]string{"main_menu": {"9", "#", "5"}},
+			wantPlayed: []string{"invalid_input", "invalid_input", "transfer_agent"}, queued: true},
+		{name: "hang-up in the menu", phone: "13800138000", script: map[string][]string{"main_menu": {"hangup"}}},
+		{name: "hang-up after fault ticket keeps it", phone: "13800138000",
+			script:  map[string][]string{"main_menu": {"1"}, "ticket_repeat_or_agent": {"hangup"}},
+			tickets: []tickets.Type{tickets.TypeFault}},
+		{name: "abandon in queue promises a callback", phone: "13800138000",
+			script: map[string][]string{"main_menu": {"0"}}, queued: true, abandon: true, callbacks: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hangsUp := strings.Contains(fmt.Sprint(tc.script), "hangup")
+			r := newRig(tc.script)
+			if tc.abandon {
+				r.queue.outcome = agents.Abandoned
+			}
+			r.run(tc.phone)
+			played := r.played()
+			rest := played
+			for _, want := range tc.wantPlayed {
+				i := strings.Index(rest, want)
+				if i < 0 {
+					t.Fatalf("did not play %q in order; played: %s", want, played)
+				}
+				rest = rest[i+len(want):]
+			}
+			var types []tickets.Type
+			for _, tk := range r.tk.made {
+				types = append(types, tk.Type)
+				if tk.Phone != tc.phone || tk.CallID != "call1" {
+					t.Fatalf("ticket %+v", tk)
+				}
+				if tc.phone == "13800138000" && (tk.Account != acct.Number || tk.Address != acct.Address) {
+					t.Fatalf("known caller's ticket lacks account: %+v", tk)
+				}
+			}
+			if fmt.Sprint(types) != fmt.Sprint(tc.tickets) {
+				t.Fatalf("tickets %v, want %v", types, tc.tickets)
+			}
+			if got := len(r.queue.callers) > 0; got != tc.queued {
+				t.Fatalf("queued=%v, want %v; played: %s", got, tc.queued, played)
+			}
+			if len(r.cbs.phones) != tc.callbacks {
+				t.Fatalf("callbacks %v", r.cbs.phones)
+			}
+			if !r.sw.Has("answer call1") {
+				t.Fatal("not answered")
+			}
+			// Whatever happened, the call ends hung up.
+			if !r.sw.IsHungUp("call1") && !hangsUp {
+				t.Fatalf("call left up: %v", r.sw.Actions())
+			}
+		})
+	}
+}
+
+func TestDeadRedisFaultReportIsApologised(t *testing.T) {
+	r := newRig(map[string][]string{"main_menu": {"1"}})
+	r.tk.err = errors.New("redis: connection refused")
+	r.run("13800138000")
+	if !strings.Contains(r.played(), "error_try_later") {
+		t.Fatalf("played %s", r.played())
+	}
+}
+
+func TestCallbackKeepsPlace(t *testing.T) {
+	r := newRig(nil)
+	created := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	sess := ivr.NewSession(r.sw, "cb-1-1", zerolog.Nop())
+	r.flow.Callback(context.Background(), sess, callbacks.Callback{ID: "1", Phone: "13800138000", CreatedAt: created})
+	if len(r.queue.callers) != 1 {
+		t.Fatal("not queued")
+	}
+	c := r.queue.callers[0]
+	if c.Priority != agents.Callback || !c.Joined.Equal(created) {
+		t.Fatalf("caller %+v", c)
+	}
+	if !strings.HasPrefix(strings.Join(r.sw.Played("cb-1-1"), " "), "sound:hotline/callback_intro") {
+		t.Fatalf("played %v", r.sw.Played("cb-1-1"))
+	}
+}

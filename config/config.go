@@ -1,0 +1,313 @@
+// Package config holds every policy figure and address of the controller.
+// Values come from HOTLINE_* environment variables with working defaults; an
+// invalid value stops start-up with an error that names the variable.
+package config
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the controller's whole configuration.
+type Config struct {
+	HTTPAddr string // HOTLINE_HTTP_ADDR
+	APIToken string // HOTLINE_API_TOKEN
+
+	RedisAddr   string // HOTLINE_REDIS_ADDR
+	RedisPrefix string // HOTLINE_REDIS_PREFIX
+
+	ARIURL            string        // HOTLINE_ARI_URL, e.g. http://127.0.0.1:8088/ari
+	ARIUser           string        // HOTLINE_ARI_USER
+	ARIPassword       string        // HOTLINE_ARI_PASSWORD
+	ARIApp            string        // HOTLINE_ARI_APP
+	ARIRequestTimeout time.Duration // HOTLINE_ARI_REQUEST_TIMEOUT
+
+	LogLevel string // HOTLINE_LOG_LEVEL
+
+	// Menu policy.
+	MenuTimeout       time.Duration // HOTLINE_MENU_TIMEOUT: silence after a prompt before "no input"
+	InterDigitTimeout time.Duration // HOTLINE_INTERDIGIT_TIMEOUT: silence between digits of an account number
+	MenuMaxFailures   int           // HOTLINE_MENU_MAX_FAILURES: invalid or missing keys before a human agent
+	AccountMaxDigits  int           // HOTLINE_ACCOUNT_MAX_DIGITS
+
+	// Queue policy.
+	AgentRingTimeout time.Duration // HOTLINE_AGENT_RING_TIMEOUT: ring one agent this long, then the next
+	AgentTech        string        // HOTLINE_AGENT_TECH: channel technology of agent softphones
+	QueuePoll        time.Duration // HOTLINE_QUEUE_POLL: how often a waiting caller looks for a free agent
+	MOHClass         string        // HOTLINE_MOH_CLASS
+	AgentIDs         []string      // HOTLINE_SIP_AGENTS (ids only; passwords are Asterisk's business)
+
+	// Callback policy (abandoned callers are called back).
+	CallbackDelay       time.Duration // HOTLINE_CALLBACK_DELAY: wait before the first attempt (lets the line clear)
+	CallbackWindow      time.Duration // HOTLINE_CALLBACK_WINDOW: every attempt falls inside this window from the abandon
+	CallbackMaxAttempts int           // HOTLINE_CALLBACK_MAX_ATTEMPTS
+	CallbackRetry       time.Duration // HOTLINE_CALLBACK_RETRY: wait between unanswered attempts
+	CallbackRingTimeout time.Duration // HOTLINE_CALLBACK_RING_TIMEOUT
+	CarrierEndpoint     string        // HOTLINE_CARRIER_ENDPOINT: PJSIP endpoint of the carrier side
+	CallbackCallerID    string        // HOTLINE_CALLBACK_CALLER_ID
+
+	ShutdownGrace time.Duration // HOTLINE_SHUTDOWN_GRACE
+	// ReplicaID names this controller replica (HOTLINE_REPLICA_ID); it must
+	// be stable across restarts and unique among replicas. Default: hostname.
+	ReplicaID string
+}
+
+// Defaults returns the configuration a development machine runs with.
+func Defaults() Config {
+	return Config{
+		HTTPAddr:            "127.0.0.1:8080",
+		RedisAddr:           "127.0.0.1:6379",
+		RedisPrefix:         "hotline:",
+		ARIURL:              "http://127.0.0.1:8088/ari",
+		ARIUser:             "hotline",
+		ARIApp:              "hotline",
+		ARIRequestTimeout:   5 * time.Second,
+		LogLevel:            "info",
+		MenuTimeout:         6 * time.Second,
+		InterDigitTimeout:   4 * time.Second,
+		MenuMaxFailures:     3,
+		AccountMaxDigits:    16,
+		AgentRingTimeout:    15 * time.Second,
+		AgentTech:           "PJSIP",
+		QueuePoll:           500 * time.Millisecond,
+		MOHClass:            "default",
+		CallbackDelay:       30 * time.Second,
+		CallbackWindow:      10 * time.Minute,
+		CallbackMaxAttempts: 3,
+		CallbackRetry:       2 * time.Minute,
+		CallbackRingTimeout: 30 * time.Second,
+		CarrierEndpoint:     "carrier",
+		CallbackCallerID:    "95598",
+		ShutdownGrace:       10 * time.Second,
+		ReplicaID:           hostname(),
+	}
+}
+
+// FromEnv reads the configuration from the process environment.
+func FromEnv() (Config, error) { return Load(os.LookupEnv) }
+
+// Load reads the configuration through lookup (os.LookupEnv in production)
+// and validates it.
+func Load(lookup func(string) (string, bool)) (Config, error) {
+	c := Defaults()
+	var errs []error
+	str := func(name string, dst *string) {
+		if v, ok := lookup(name); ok {
+			*dst = strings.TrimSpace(v)
+		}
+	}
+	dur := func(name string, dst *time.Duration) {
+		if v, ok := lookup(name); ok {
+			d, err := time.ParseDuration(strings.TrimSpace(v))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not a duration such as 15s or 10m", name, v))
+				return
+			}
+			*dst = d
+		}
+	}
+	num := func(name string, dst *int) {
+		if v, ok := lookup(name); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not a whole number", name, v))
+				return
+			}
+			*dst = n
+		}
+	}
+	str("HOTLINE_HTTP_ADDR", &c.HTTPAddr)
+	str("HOTLINE_API_TOKEN", &c.APIToken)
+	str("HOTLINE_REDIS_ADDR", &c.RedisAddr)
+	str("HOTLINE_REDIS_PREFIX", &c.RedisPrefix)
+	str("HOTLINE_ARI_URL", &c.ARIURL)
+	str("HOTLINE_ARI_USER", &c.ARIUser)
+	str("HOTLINE_ARI_PASSWORD", &c.ARIPassword)
+	str("HOTLINE_ARI_APP", &c.ARIApp)
+	dur("HOTLINE_ARI_REQUEST_TIMEOUT", &c.ARIRequestTimeout)
+	str("HOTLINE_LOG_LEVEL", &c.LogLevel)
+	dur("HOTLINE_MENU_TIMEOUT", &c.MenuTimeout)
+	dur("HOTLINE_INTERDIGIT_TIMEOUT", &c.InterDigitTimeout)
+	num("HOTLINE_MENU_MAX_FAILURES", &c.MenuMaxFailures)
+	num("HOTLINE_ACCOUNT_MAX_DIGITS", &c.AccountMaxDigits)
+	dur("HOTLINE_AGENT_RING_TIMEOUT", &c.AgentRingTimeout)
+	str("HOTLINE_AGENT_TECH", &c.AgentTech)
+	dur("HOTLINE_QUEUE_POLL", &c.QueuePoll)
+	str("HOTLINE_MOH_CLASS", &c.MOHClass)
+	if v, ok := lookup("HOTLINE_SIP_AGENTS"); ok {
+		ids, err := ParseAgents(v)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.AgentIDs = ids
+	}
+	dur("HOTLINE_CALLBACK_DELAY", &c.CallbackDelay)
+	dur("HOTLINE_CALLBACK_WINDOW", &c.CallbackWindow)
+	num("HOTLINE_CALLBACK_MAX_ATTEMPTS", &c.CallbackMaxAttempts)
+	dur("HOTLINE_CALLBACK_RETRY", &c.CallbackRetry)
+	dur("HOTLINE_CALLBACK_RING_TIMEOUT", &c.CallbackRingTimeout)
+	str("HOTLINE_CARRIER_ENDPOINT", &c.CarrierEndpoint)
+	str("HOTLINE_CALLBACK_CALLER_ID", &c.CallbackCallerID)
+	dur("HOTLINE_SHUTDOWN_GRACE", &c.ShutdownGrace)
+	str("HOTLINE_REPLICA_ID", &c.ReplicaID)
+	if len(errs) == 0 {
+		errs = append(errs, c.Validate())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	return c, nil
+}
+
+// ParseAgents reads HOTLINE_SIP_AGENTS ("1001:secret,1002:secret") and
+// returns the agent ids. The same variable configures Asterisk's endpoints,
+// so the controller and the switch always agree on who the agents are.
+func ParseAgents(v string) ([]string, error) {
+	var ids []string
+	seen := map[string]bool{}
+	for _, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		id, pass, ok := strings.Cut(item, ":")
+		if !ok || id == "" || pass == "" || !isAgentID(id) {
+			return nil, fmt.Errorf("HOTLINE_SIP_AGENTS: %q is not id:password with a numeric or alphanumeric id", item)
+		}
+		if seen[id] {
+			return nil, fmt.Errorf("HOTLINE_SIP_AGENTS: agent %s is listed twice", id)
+		}
+		seen[id] = true
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+func isAgentID(s string) bool {
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return len(s) <= 32
+}
+
+// Validate checks every figure and address for sense.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		bad("HOTLINE_HTTP_ADDR: %q is not host:port", c.HTTPAddr)
+	}
+	if c.APIToken == "" {
+		bad("HOTLINE_API_TOKEN: must be set (deploy/dev/hotline.env has a development value)")
+	} else if len(c.APIToken) < 8 {
+		bad("HOTLINE_API_TOKEN: must be at least 8 characters")
+	}
+	if _, _, err := net.SplitHostPort(c.RedisAddr); err != nil {
+		bad("HOTLINE_REDIS_ADDR: %q is not host:port", c.RedisAddr)
+	}
+	if u, err := url.Parse(c.ARIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("HOTLINE_ARI_URL: %q is not an http(s) URL such as http://127.0.0.1:8088/ari", c.ARIURL)
+	}
+	if c.ARIUser == "" || c.ARIPassword == "" {
+		bad("HOTLINE_ARI_USER and HOTLINE_ARI_PASSWORD: must be set")
+	}
+	if c.ARIApp == "" {
+		bad("HOTLINE_ARI_APP: must be set")
+	}
+	positive := []struct {
+		name string
+		d    time.Duration
+		min  time.Duration
+	}{
+		{"HOTLINE_ARI_REQUEST_TIMEOUT", c.ARIRequestTimeout, 100 * time.Millisecond},
+		{"HOTLINE_MENU_TIMEOUT", c.MenuTimeout, time.Second},
+		{"HOTLINE_INTERDIGIT_TIMEOUT", c.InterDigitTimeout, time.Second},
+		{"HOTLINE_AGENT_RING_TIMEOUT", c.AgentRingTimeout, 3 * time.Second},
+		{"HOTLINE_QUEUE_POLL", c.QueuePoll, 50 * time.Millisecond},
+		{"HOTLINE_CALLBACK_WINDOW", c.CallbackWindow, time.Second},
+		{"HOTLINE_CALLBACK_RETRY", c.CallbackRetry, time.Second},
+		{"HOTLINE_CALLBACK_RING_TIMEOUT", c.CallbackRingTimeout, 5 * time.Second},
+		{"HOTLINE_SHUTDOWN_GRACE", c.ShutdownGrace, 0},
+	}
+	for _, p := range positive {
+		if p.d < p.min {
+			bad("%s: %s is below the minimum %s", p.name, p.d, p.min)
+		}
+	}
+	if c.CallbackDelay < 0 {
+		bad("HOTLINE_CALLBACK_DELAY: must not be negative")
+	}
+	if c.CallbackDelay >= c.CallbackWindow {
+		bad("HOTLINE_CALLBACK_DELAY: %s must be shorter than HOTLINE_CALLBACK_WINDOW %s, or no callback could be placed in time", c.CallbackDelay, c.CallbackWindow)
+	}
+	if c.MenuMaxFailures < 1 || c.MenuMaxFailures > 10 {
+		bad("HOTLINE_MENU_MAX_FAILURES: %d is outside 1..10", c.MenuMaxFailures)
+	}
+	if c.AccountMaxDigits < 4 || c.AccountMaxDigits > 32 {
+		bad("HOTLINE_ACCOUNT_MAX_DIGITS: %d is outside 4..32", c.AccountMaxDigits)
+	}
+	if c.CallbackMaxAttempts < 1 || c.CallbackMaxAttempts > 10 {
+		bad("HOTLINE_CALLBACK_MAX_ATTEMPTS: %d is outside 1..10", c.CallbackMaxAttempts)
+	}
+	if c.ReplicaID == "" {
+		bad("HOTLINE_REPLICA_ID: must not be empty")
+	}
+	if c.AgentTech == "" || c.CarrierEndpoint == "" || c.CallbackCallerID == "" || c.MOHClass == "" {
+		bad("HOTLINE_AGENT_TECH, HOTLINE_CARRIER_ENDPOINT, HOTLINE_CALLBACK_CALLER_ID and HOTLINE_MOH_CLASS: must not be empty")
+	}
+	return errors.Join(errs...)
+}
+
+// ReadEnvFile parses a KEY=VALUE file (comments with #, optional quotes) into
+// a lookup function; variables already in the environment win, so an
+// operator can override one value without editing the file.
+func ReadEnvFile(r io.Reader, environ func(string) (string, bool)) (func(string) (string, bool), error) {
+	vals := map[string]string{}
+	sc := bufio.NewScanner(r)
+	for line := 1; sc.Scan(); line++ {
+		s := strings.TrimSpace(sc.Text())
+		if s == "" || strings.HasPrefix(s, "#") {
+			continue
+		}
+		s = strings.TrimPrefix(s, "export ")
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("line %d: %q is not KEY=VALUE", line, s)
+		}
+		v = strings.TrimSpace(v)
+		if len(v) >= 2 && (v[0] == '"' && v[len(v)-1] == '"' || v[0] == '\'' && v[len(v)-1] == '\'') {
+			v = v[1 : len(v)-1]
+		}
+		vals[strings.TrimSpace(k)] = v
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read env file: %w", err)
+	}
+	return func(k string) (string, bool) {
+		if environ != nil {
+			if v, ok := environ(k); ok {
+				return v, true
+			}
+		}
+		v, ok := vals[k]
+		return v, ok
+	}, nil
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "hotline"
+	}
+	return h
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Brings the whole local hotline up or down: Redis, Asterisk and the
+# controller, with prompts rendered and the demo accounts loaded.
+#
+#   deploy/local/hotline.sh up     idempotent; returns when calls can be taken
+#   deploy/local/hotline.sh down   stops the controller, Asterisk and Redis
+#   deploy/local/hotline.sh restart-controller
+#
+# HOTLINE_ENV_FILE (default deploy/dev/hotline.env) and HOTLINE_RUN_DIR
+# (default .run/dev) select the instance; `make test` uses deploy/test and
+# .run/test so it never disturbs a developer's running stack.
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+export HOTLINE_ENV_FILE="${HOTLINE_ENV_FILE:-$REPO/deploy/dev/hotline.env}"
+export HOTLINE_RUN_DIR="${HOTLINE_RUN_DIR:-$REPO/.run/dev}"
+export PATH="$PATH:/usr/local/go/bin"
+STACK="$REPO/deploy/local/stack.sh"
+RUN="$HOTLINE_RUN_DIR"
+BIN="$RUN/bin/hotline"
+
+log() { echo "hotline: $*" >&2; }
+
+# The controller's HTTP address, from the env file unless overridden.
+http_addr() {
+  local v="${HOTLINE_HTTP_ADDR:-}"
+  [[ -n "$v" ]] || v="$(sed -n 's/^HOTLINE_HTTP_ADDR=//p' "$HOTLINE_ENV_FILE" | tail -1)"
+  echo "${v:-127.0.0.1:8080}"
+}
+
+controller_running() {
+  [[ -f "$RUN/hotline.pid" ]] && kill -0 "$(cat "$RUN/hotline.pid")" 2>/dev/null
+}
+
+healthy() { curl -fsS -o /dev/null "http://$(http_addr)/healthz"; }
+
+controller_up() {
+  if controller_running && healthy; then
+    log "controller already running (pid $(cat "$RUN/hotline.pid"))"
+    return
+  fi
+  controller_down
+  log "starting controller (log: $RUN/hotline.log)"
+  setsid nohup "$BIN" serve >>"$RUN/hotline.log" 2>&1 </dev/null &
+  echo $! >"$RUN/hotline.pid"
+  for _ in $(seq 1 150); do
+    if healthy; then
+      log "controller ready on http://$(http_addr)"
+      return
+    fi
+    controller_running || { tail -20 "$RUN/hotline.log" >&2; log "controller exited"; exit 1; }
+    sleep 0.2
+  done
+  tail -20 "$RUN/hotline.log" >&2
+  log "controller not healthy after 30 s"
+  exit 1
+}
+
+controller_down() {
+  if controller_running; then
+    local pid
+    pid="$(cat "$RUN/hotline.pid")"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$RUN/hotline.pid"
+}
+
+case "${1:-}" in
+up)
+  mkdir -p "$RUN/bin"
+  "$STACK" deps
+  "$STACK" rootfs
+  log "building the controller"
+  (cd "$REPO" && go build -o "$BIN" ./cmd/hotline)
+  moh="$("$STACK" moh-dir)"
+  mkdir -p "$("$STACK" sounds-dir)" "$moh"
+  "$BIN" prompts render -dir "$("$STACK" sounds-dir)" -moh "$moh/hotline-moh.wav" >&2
+  "$STACK" redis-up
+  "$STACK" asterisk-up
+  "$BIN" accounts import "$REPO/deploy/dev/accounts.csv" >&2
+  controller_up
+  ;;
+down)
+  controller_down
+  "$STACK" asterisk-down
+  "$STACK" redis-down
+  ;;
+restart-controller)
+  controller_down
+  controller_up
+  ;;
+*)
+  echo "usage: $0 up|down|restart-controller" >&2
+  exit 2
+  ;;
+esac

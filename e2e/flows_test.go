@@ -1,0 +1,199 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"testing"
+	"time"
+)
+
+func TestHealthy(t *testing.T) {
+	env := loadEnv(t)
+	var h struct {
+		Status string
+		Parts  map[string]struct{ OK bool }
+	}
+	resp := env.api(t, "GET", "/healthz", &h)
+	if resp != 200 || h.Status != "ok" || !h.Parts["ari"].OK || !h.Parts["redis"].OK {
+		t.Fatalf("healthz %d %+v", resp, h)
+	}
+}
+
+// Pressing 1 writes a fault ticket at once, with the account of a known
+// number; the caller hears the number and hangs up.
+func TestFaultReport(t *testing.T) {
+	env := loadEnv(t)
+	const known = "13800138000"
+	before := len(env.tickets(t, known))
+	c := caller(t, env, known, pause(1500*time.Millisecond), press("1"), pause(3*time.Second), hangUp)
+	c.wait(t, 30*time.Second)
+	eventually(t, 5*time.Second, "fault ticket", func() bool { return len(env.tickets(t, known)) == before+1 })
+	tk := env.tickets(t, known)[0]
+	if tk.Type != "fault" || tk.Status != "accepted" || tk.Account != "1000000001" || tk.Address == "" || len(tk.ID) != 14 {
+		t.Fatalf("ticket %+v", tk)
+	}
+}
+
+// Billing for a known number is read out and the hotline says goodbye and
+// hangs up; an unknown account gets a clear message and a second try.
+func TestBilling(t *testing.T) {
+	env := loadEnv(t)
+	selfServed := env.metric(t, `hotline_calls_ended_total{reason="self_service"}`)
+	c := caller(t, env, "13800138000", pause(1500*time.Millisecond), press("2"), awaitBye)
+	c.wait(t, 90*time.Second)
+
+	// Unknown number: enter an unknown account, choose to retry, enter a good one.
+	c = caller(t, env, uniquePhone(1), pause(1500*time.Millisecond), press("2"),
+		pause(1500*time.Millisecond), press("999#"),
+		pause(1500*time.Millisecond), press("2"),
+		pause(1500*time.Millisecond), press("1000000001#"), awaitBye)
+	c.wait(t, 120*time.Second)
+	eventually(t, 5*time.Second, "two self-service calls", func() bool {
+		return env.metric(t, `hotline_calls_ended_total{reason="self_service"}`) >= selfServed+2
+	})
+}
+
+// Pressing 3 records a complaint and reaches a registered, logged-in agent;
+// the two are bridged and audio flows both ways.
+func TestComplaintReachesAgent(t *testing.T) {
+	env := loadEnv(t)
+	ag := env.phone(t, "2001")
+	env.agentsOnly(t, "2001")
+	agentCall := ag.answer(t, 500*time.Millisecond)
+	phone := uniquePhone(2)
+	c := caller(t, env, phone, pause(1500*time.Millisecond), press("3"), pause(12*time.Second), talk(), pause(8*time.Second), hangUp)
+
+	eventually(t, 30*time.Second, "agent on call", func() bool { return env.agentState(t, "2001").State == "on_call" })
+	// The bridge holds the caller and the agent, and media flows through it.
+	var bridges []struct {
+		ID       string   `json:"id"`
+		Channels []string `json:"channels"`
+	}
+	env.ari(t, "/bridges", &bridges)
+	var legs []string
+	for _, b := range bridges {
+		if len(b.Channels) == 2 {
+			legs = b.Channels
+		}
+	}
+	if legs == nil {
+		t.Fatalf("no two-party bridge: %+v", bridges)
+	}
+	eventually(t, 15*time.Second, "audio both ways", func() bool {
+		for _, ch := range legs {
+			var st struct {
+				TxCount int `json:"txcount"`
+				RxCount int `json:"rxcount"`
+			}
+			if env.ari(t, "/channels/"+ch+"/rtp_statistics", &st) != 200 || st.TxCount == 0 || st.RxCount == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	c.wait(t, 60*time.Second)
+	agentCall.wait(t, 10*time.Second)
+	tks := env.tickets(t, phone)
+	if len(tks) != 1 || tks[0].Type != "complaint" {
+		t.Fatalf("tickets %+v", tks)
+	}
+	eventually(t, 5*time.Second, "agent free again", func() bool { return env.agentState(t, "2001").State == "available" })
+}
+
+// An agent who lets the call ring out is paused with reason no_answer and
+// the next agent is rung.
+func TestRingNoAnswerMovesOn(t *testing.T) {
+	env := loadEnv(t)
+	first, second := env.phone(t, "2001"), env.phone(t, "2002")
+	env.agentsOnly(t, "2001", "2002")
+	ringing := first.ringOut(t)
+	answering := second.answer(t, 300*time.Millisecond)
+	c := caller(t, env, uniquePhone(3), pause(1500*time.Millisecond), press("0"), pause(15*time.Second), hangUp)
+	c.wait(t, 60*time.Second)
+	ringing.wait(t, 10*time.Second)
+	answering.wait(t, 10*time.Second)
+	if a := env.agentState(t, "2001"); a.State != "paused" || a.Reason != "no_answer" {
+		t.Fatalf("agent who did not answer: %+v", a)
+	}
+}
+
+// Invalid keys are re-prompted; after three failures the caller gets a human.
+func TestInvalidKeysGoToAgent(t *testing.T) {
+	env := loadEnv(t)
+	ag := env.phone(t, "2002")
+	env.agentsOnly(t, "2002")
+	agentCall := ag.answer(t, 300*time.Millisecond)
+	invalid := env.metric(t, `hotline_menu_failures_total{kind="invalid"}`)
+	c := caller(t, env, uniquePhone(4),
+		pause(1500*time.Millisecond), press("7"), pause(2500*time.Millisecond), press("9"),
+		pause(2500*time.Millisecond), press("8"), pause(12*time.Second), hangUp)
+	c.wait(t, 60*time.Second)
+	agentCall.wait(t, 10*time.Second)
+	if got := env.metric(t, `hotline_menu_failures_total{kind="invalid"}`) - invalid; got != 3 {
+		t.Fatalf("invalid-key failures counted %v, want 3", got)
+	}
+}
+
+// A caller who presses nothing is asked again; after three timeouts, a human.
+func TestSilentCallerGoesToAgent(t *testing.T) {
+	env := loadEnv(t)
+	ag := env.phone(t, "2003")
+	env.agentsOnly(t, "2003")
+	agentCall := ag.answer(t, 300*time.Millisecond)
+	timeouts := env.metric(t, `hotline_menu_failures_total{kind="timeout"}`)
+	c := caller(t, env, uniquePhone(5), pause(75*time.Second), hangUp)
+	agentCall.wait(t, 80*time.Second)
+	c.wait(t, 20*time.Second)
+	if got := env.metric(t, `hotline_menu_failures_total{kind="timeout"}`) - timeouts; got != 3 {
+		t.Fatalf("timeouts counted %v, want 3", got)
+	}
+}
+
+// Hanging up in the middle of the menu ends the session cleanly.
+func TestHangupInMenu(t *testing.T) {
+	env := loadEnv(t)
+	before := env.metric(t, `hotline_calls_ended_total{reason="hangup_menu"}`)
+	phone := uniquePhone(6)
+	c := caller(t, env, phone, pause(2*time.Second), hangUp)
+	c.wait(t, 20*time.Second)
+	eventually(t, 5*time.Second, "call ended in menu", func() bool {
+		return env.metric(t, `hotline_calls_ended_total{reason="hangup_menu"}`) == before+1
+	})
+	if tks := env.tickets(t, phone); len(tks) != 0 {
+		t.Fatalf("tickets for a caller who hung up in the menu: %+v", tks)
+	}
+}
+
+// A caller who hangs up while waiting is called back through the carrier,
+// showing 95598, within the window; answering, they reach an agent.
+func TestAbandonedCallerIsCalledBack(t *testing.T) {
+	env := loadEnv(t)
+	env.agentsOnly(t) // nobody to answer: the caller waits
+	phone := uniquePhone(7)
+	c := caller(t, env, phone, pause(1500*time.Millisecond), press("0"), pause(6*time.Second), hangUp)
+	c.wait(t, 30*time.Second)
+	type callback struct {
+		ID, Status, Outcome string
+		Attempts            int
+		CreatedAt           time.Time `json:"created_at"`
+		Deadline            time.Time `json:"deadline"`
+		PlacedAt            time.Time `json:"placed_at"`
+	}
+	var cbs struct{ Callbacks []callback }
+	env.api(t, "GET", "/api/v1/callbacks?phone="+phone, &cbs)
+	if len(cbs.Callbacks) != 1 || cbs.Callbacks[0].Status != "pending" {
+		t.Fatalf("callbacks after abandon: %+v", cbs)
+	}
+	// Now an agent is there, and the customer answers our call.
+	ag := env.phone(t, "2001")
+	env.agentsOnly(t, "2001")
+	agentCall := ag.answer(t, 300*time.Millisecond)
+	customer := customerAnswering(t, env, 25*time.Second)
+	customer.wait(t, 90*time.Second)
+	agentCall.wait(t, 10*time.Second)
+	env.api(t, "GET", "/api/v1/callbacks?phone="+phone, &cbs)
+	cb := cbs.Callbacks[0]
+	if cb.Status != "completed" || cb.Outcome != "answered" || cb.PlacedAt.After(cb.Deadline) {
+		t.Fatalf("callback %+v", cb)
+	}
+}

@@ -1,0 +1,271 @@
+// Package httpapi is the controller's HTTP face: health, metrics, and the
+// back-office API under /api/v1, every route of which needs a bearer token.
+package httpapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hotline95598/hotline/accounts"
+	"github.com/hotline95598/hotline/agents"
+	"github.com/hotline95598/hotline/callbacks"
+	"github.com/hotline95598/hotline/tickets"
+	"github.com/rs/zerolog"
+)
+
+// Tickets lists work orders.
+type Tickets interface {
+	ListByPhone(ctx context.Context, phone string, limit int) ([]tickets.Ticket, error)
+}
+
+// Agents administers agents.
+type Agents interface {
+	Login(ctx context.Context, id string) error
+	Logout(ctx context.Context, id string) error
+	Pause(ctx context.Context, id, reason string) error
+	Ready(ctx context.Context, id string) error
+	Get(ctx context.Context, id string) (agents.Agent, error)
+	List(ctx context.Context) ([]agents.Agent, error)
+}
+
+// Callbacks lists callbacks.
+type Callbacks interface {
+	ListByPhone(ctx context.Context, phone string, limit int) ([]callbacks.Callback, error)
+}
+
+// Part is one dependency's health.
+type Part struct {
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// Deps is what the API serves from.
+type Deps struct {
+	Token     string
+	Health    func(ctx context.Context) map[string]Part
+	Metrics   http.Handler
+	Tickets   Tickets
+	Agents    Agents
+	Callbacks Callbacks
+	Log       zerolog.Logger
+}
+
+// New returns the HTTP handler.
+func New(d Deps) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", d.healthz)
+	mux.Handle("GET /metrics", d.Metrics)
+	api := http.NewServeMux()
+	api.HandleFunc("GET /api/v1/tickets", d.listTickets)
+	api.HandleFunc("GET /api/v1/agents", d.listAgents)
+	api.HandleFunc("GET /api/v1/agents/{id}", d.getAgent)
+	api.HandleFunc("POST /api/v1/agents/{id}/{action}", d.agentAction)
+	api.HandleFunc("GET /api/v1/callbacks", d.listCallbacks)
+	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
+	})
+	mux.Handle("/api/", d.auth(api))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not found")
+	})
+	return logRequests(d.Log, mux)
+}
+
+func (d Deps) auth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || d.Token == "" || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(d.Token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="hotline"`)
+			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (d Deps) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	parts := d.Health(ctx)
+	ok := true
+	for _, p := range parts {
+		ok = ok && p.OK
+	}
+	status, code := "ok", http.StatusOK
+	if !ok {
+		status, code = "degraded", http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, map[string]any{"status": status, "parts": parts})
+}
+
+// phoneParam reads and normalises ?phone=, which these lists require.
+func phoneParam(w http.ResponseWriter, r *http.Request) (string, int, bool) {
+	raw := r.URL.Query().Get("phone")
+	phone := accounts.NormalizePhone(raw)
+	if raw == "" || !accounts.ValidPhone(phone) {
+		writeError(w, http.StatusBadRequest, "query parameter phone must be a phone number, e.g. ?phone=13800138000")
+		return "", 0, false
+	}
+	limit := 50
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, http.StatusBadRequest, "limit must be a whole number from 1 to 1000")
+			return "", 0, false
+		}
+		limit = n
+	}
+	return phone, limit, true
+}
+
+func (d Deps) listTickets(w http.ResponseWriter, r *http.Request) {
+	phone, limit, ok := phoneParam(w, r)
+	if !ok {
+		return
+	}
+	ts, err := d.Tickets.ListByPhone(r.Context(), phone, limit)
+	if err != nil {
+		d.storeError(w, r, err)
+		return
+	}
+	if ts == nil {
+		ts = []tickets.Ticket{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tickets": ts})
+}
+
+func (d Deps) listCallbacks(w http.ResponseWriter, r *http.Request) {
+	phone, limit, ok := phoneParam(w, r)
+	if !ok {
+		return
+	}
+	cbs, err := d.Callbacks.ListByPhone(r.Context(), phone, limit)
+	if err != nil {
+		d.storeError(w, r, err)
+		return
+	}
+	if cbs == nil {
+		cbs = []callbacks.Callback{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"callbacks": cbs})
+}
+
+func (d Deps) listAgents(w http.ResponseWriter, r *http.Request) {
+	as, err := d.Agents.List(r.Context())
+	if err != nil {
+		d.storeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"agents": as})
+}
+
+func (d Deps) getAgent(w http.ResponseWriter, r *http.Request) {
+	a, err := d.Agents.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		d.storeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+type pauseBody struct {
+	Reason string `json:"reason"`
+}
+
+func (d Deps) agentAction(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var err error
+	switch action := r.PathValue("action"); action {
+	case "login":
+		err = d.Agents.Login(r.Context(), id)
+	case "logout":
+		err = d.Agents.Logout(r.Context(), id)
+	case "ready":
+		err = d.Agents.Ready(r.Context(), id)
+	case "pause":
+		var body pauseBody
+		if !readJSON(w, r, &body) {
+			return
+		}
+		if len(body.Reason) > 64 {
+			writeError(w, http.StatusBadRequest, "reason must be at most 64 characters")
+			return
+		}
+		err = d.Agents.Pause(r.Context(), id, body.Reason)
+	default:
+		writeError(w, http.StatusNotFound, "unknown agent action "+strconv.Quote(action)+"; use login, logout, pause or ready")
+		return
+	}
+	if err != nil {
+		d.storeError(w, r, err)
+		return
+	}
+	a, err := d.Agents.Get(r.Context(), id)
+	if err != nil {
+		d.storeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+// readJSON decodes an optional JSON body; an empty body is allowed.
+func readJSON(w http.ResponseWriter, r *http.Request, dst any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil && !errors.Is(err, io.EOF) {
+		writeError(w, http.StatusBadRequest, "malformed JSON body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func (d Deps) storeError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, agents.ErrUnknownAgent), errors.Is(err, tickets.ErrNotFound), errors.Is(err, callbacks.ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, agents.ErrBadState):
+		writeError(w, http.StatusConflict, err.Error())
+	default:
+		d.Log.Error().Err(err).Str("path", r.URL.Path).Msg("api request failed")
+		writeError(w, http.StatusServiceUnavailable, "storage unavailable: "+err.Error())
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, reason string) {
+	writeJSON(w, code, map[string]string{"error": reason})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusWriter) WriteHeader(code int) { s.code = code; s.ResponseWriter.WriteHeader(code) }
+
+func logRequests(log zerolog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		if r.URL.Path == "/metrics" || r.URL.Path == "/healthz" {
+			return
+		}
+		// The query may hold a phone number: log the path only.
+		log.Info().Str("method", r.Method).Str("path", r.URL.Path).Int("status", sw.code).Dur("took", time.Since(start)).Msg("http")
+	})
+}

@@ -1,0 +1,337 @@
+package ivr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+var (
+	// ErrHangup: the caller hung up. What was accepted before stays accepted.
+	ErrHangup = errors.New("caller hung up")
+	// ErrNoInput: no key within the timeout.
+	ErrNoInput = errors.New("no input")
+	// ErrInvalid: the keys pressed can never match.
+	ErrInvalid = errors.New("invalid input")
+)
+
+// Match says whether the digits collected so far are a whole answer.
+type Match int
+
+const (
+	Incomplete Match = iota // keep collecting
+	Complete                // done: return the digits
+	Invalid                 // can never become valid: stop and say so
+)
+
+// Collect describes one prompt-and-collect step.
+type Collect struct {
+	Media []string // played in order; any key interrupts (barge-in)
+	// Match classifies the digits so far. Nil means "any single key".
+	Match func(digits string) Match
+	// Timeout is the silence allowed after the prompt ends before the first key.
+	Timeout time.Duration
+	// InterDigit is the silence allowed between keys once one was pressed;
+	// zero means Timeout.
+	InterDigit time.Duration
+	// MaxDigits bounds a DTMF flood: more keys than this is Invalid.
+	MaxDigits int
+}
+
+// maxPromptTime bounds how long we trust a playback to end by itself: if the
+// switch never reports PlaybackFinished the caller must not wait in silence.
+const maxPromptTime = 3 * time.Minute
+
+// Session is one call leg as its owning goroutine drives it. It is not safe
+// for use by several goroutines: one goroutine owns a call.
+type Session struct {
+	sw     Switch
+	ch     Channel
+	events <-chan Event
+	cancel func()
+	log    zerolog.Logger
+
+	typeahead string // keys pressed while nothing was collecting
+	hungup    bool
+	playSeq   int
+	closeOnce sync.Once
+}
+
+// NewSession subscribes to the channel's events and returns its session.
+// Subscribe happens here, before anything is done to the channel, so that
+// no event can be missed.
+func NewSession(sw Switch, channelID string, log zerolog.Logger) *Session {
+	ev, cancel := sw.Subscribe(channelID)
+	return &Session{sw: sw, ch: sw.Channel(channelID), events: ev, cancel: cancel, log: log}
+}
+
+// Channel returns the call leg.
+func (s *Session) Channel() Channel { return s.ch }
+
+// ID returns the channel id.
+func (s *Session) ID() string { return s.ch.ID() }
+
+// HungUp reports whether the caller has gone.
+func (s *Session) HungUp() bool { return s.hungup }
+
+// Events exposes the raw event stream for code (the queue) that must watch
+// this leg and another at once. Call MarkHungUp if you see EvHangup there.
+func (s *Session) Events() <-chan Event { return s.events }
+
+// MarkHungUp records a hang-up seen through Events.
+func (s *Session) MarkHungUp() { s.hungup = true }
+
+// Close hangs the channel up (first, so the caller is never left connected
+// to nobody) and ends the subscription. It is idempotent.
+func (s *Session) Close(ctx context.Context) {
+	s.closeOnce.Do(func() {
+		if !s.hungup {
+			hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if err := s.ch.Hangup(hctx); err != nil {
+				s.log.Warn().Err(err).Msg("hangup on close")
+			}
+			cancel()
+		}
+		s.cancel()
+	})
+}
+
+// Answer answers the call.
+func (s *Session) Answer(ctx context.Context) error { return s.ch.Answer(ctx) }
+
+func (s *Session) nextPlaybackID() string {
+	s.playSeq++
+	return s.ch.ID() + "-pb-" + strconv.Itoa(s.playSeq)
+}
+
+// Say plays media to the end. Keys pressed meanwhile are kept as type-ahead
+// for the next Collect, so a caller who knows the menu is never slowed down.
+func (s *Session) Say(ctx context.Context, media ...string) error {
+	if len(media) == 0 {
+		return nil
+	}
+	if s.hungup {
+		return ErrHangup
+	}
+	id := s.nextPlaybackID()
+	if err := s.ch.Play(ctx, id, media...); err != nil {
+		return fmt.Errorf("play %v: %w", media, err)
+	}
+	guard := time.NewTimer(maxPromptTime)
+	defer guard.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-guard.C:
+			s.log.Warn().Str("playback", id).Msg("playback never finished; going on")
+			return nil
+		case ev, ok := <-s.events:
+			if !ok {
+				s.hungup = true
+				return ErrHangup
+			}
+			switch ev.Kind {
+			case EvHangup:
+				s.hungup = true
+				return ErrHangup
+			case EvDTMF:
+				s.typeahead += ev.Digit
+			case EvPlaybackFinished:
+				if ev.PlaybackID == id {
+					return nil
+				}
+			}
+		}
+	}
+}
+
+// Collect plays c.Media and collects keys until c.Match says Complete or
+// Invalid, or a timeout passes. A key pressed during the prompt stops it at
+// once (barge-in). Returns the digits with nil, ErrInvalid, ErrNoInput or
+// ErrHangup.
+func (s *Session) Collect(ctx context.Context, c Collect) (string, error) {
+	if s.hungup {
+		return "", ErrHangup
+	}
+	match := c.Match
+	if match == nil {
+		match = func(string) Match { return Complete }
+	}
+	maxDigits := c.MaxDigits
+	if maxDigits <= 0 {
+		maxDigits = 32
+	}
+	interDigit := c.InterDigit
+	if interDigit <= 0 {
+		interDigit = c.Timeout
+	}
+	digits := ""
+	// Type-ahead counts as if pressed now.
+	ahead := s.typeahead
+	s.typeahead = ""
+	for _, d := range ahead {
+		digits += string(d)
+		if r, done := judge(match, digits, maxDigits); done {
+			return digits, r
+		}
+	}
+
+	playing := ""
+	if len(c.Media) > 0 && digits == "" {
+		id := s.nextPlaybackID()
+		if err := s.ch.Play(ctx, id, c.Media...); err != nil {
+			// A prompt that cannot play must not leave the caller in
+			// silence forever: log, and collect as if it had ended.
+			s.log.Warn().Err(err).Strs("media", c.Media).Msg("prompt failed to play")
+		} else {
+			playing = id
+		}
+	}
+	wait := c.Timeout
+	if playing != "" {
+		wait = maxPromptTime
+	} else if digits != "" {
+		wait = interDigit
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	reset := func(d time.Duration) {
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(d)
+	}
+	stop := func() {
+		if playing == "" {
+			return
+		}
+		// Barge-in: stop the prompt now. Its PlaybackFinished arrives later
+		// and is ignored because the id no longer matches.
+		if err := s.ch.StopPlayback(ctx, playing); err != nil {
+			s.log.Debug().Err(err).Msg("stop playback")
+		}
+		playing = ""
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			stop()
+			return digits, ctx.Err()
+		case <-timer.C:
+			if playing != "" {
+				s.log.Warn().Str("playback", playing).Msg("prompt never finished; collecting")
+				playing = ""
+				reset(c.Timeout)
+				continue
+			}
+			if digits == "" {
+				return "", ErrNoInput
+			}
+			// Keys stopped coming before the answer was whole.
+			return digits, ErrNoInput
+		case ev, ok := <-s.events:
+			if !ok {
+				s.hungup = true
+				return digits, ErrHangup
+			}
+			switch ev.Kind {
+			case EvHangup:
+				s.hungup = true
+				return digits, ErrHangup
+			case EvPlaybackFinished:
+				if ev.PlaybackID == playing {
+					playing = ""
+					reset(c.Timeout)
+				}
+			case EvDTMF:
+				stop()
+				digits += ev.Digit
+				if r, done := judge(match, digits, maxDigits); done {
+					return digits, r
+				}
+				reset(interDigit)
+			}
+		}
+	}
+}
+
+func judge(match func(string) Match, digits string, maxDigits int) (error, bool) {
+	if len(digits) > maxDigits {
+		return ErrInvalid, true
+	}
+	switch match(digits) {
+	case Complete:
+		return nil, true
+	case Invalid:
+		return ErrInvalid, true
+	}
+	return nil, false
+}
+
+// Wait lets the call sit (on hold) for d, watching for the caller to hang
+// up. Keys are ignored. Returns ErrHangup, ctx.Err() or nil after d.
+func (s *Session) Wait(ctx context.Context, d time.Duration) error {
+	if s.hungup {
+		return ErrHangup
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			return nil
+		case ev, ok := <-s.events:
+			if !ok || ev.Kind == EvHangup {
+				s.hungup = true
+				return ErrHangup
+			}
+		}
+	}
+}
+
+// OneOf matches a single key from keys.
+func OneOf(keys string) func(string) Match {
+	return func(d string) Match {
+		if len(d) == 1 && containsRune(keys, rune(d[0])) {
+			return Complete
+		}
+		return Invalid
+	}
+}
+
+// DigitsThenHash matches digits ended by '#'; anything but a digit before
+// the '#' is invalid, as is a bare '#'.
+func DigitsThenHash(d string) Match {
+	for i, r := range d {
+		switch {
+		case r == '#' && i == len(d)-1:
+			if i == 0 {
+				return Invalid
+			}
+			return Complete
+		case r < '0' || r > '9':
+			return Invalid
+		}
+	}
+	return Incomplete
+}
+
+func containsRune(s string, r rune) bool {
+	for _, c := range s {
+		if c == r {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,71 @@
+// Package metrics is the controller's one set of Prometheus metrics, built
+// from an injected Registerer so tests get their own registry.
+package metrics
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// End reasons of a customer call: a fixed set, so they can be a label.
+const (
+	EndSelfService = "self_service" // served by the IVR and hung up after
+	EndAgent       = "agent"        // talked to an agent
+	EndAbandoned   = "abandoned"    // hung up while waiting for an agent
+	EndHangupMenu  = "hangup_menu"  // hung up in the menu
+	EndError       = "error"        // we failed the call
+	EndShutdown    = "shutdown"     // controller stopped
+	EndOrphaned    = "orphaned"     // found in Stasis with no owner after a restart
+)
+
+// Metrics holds every metric of the controller.
+type Metrics struct {
+	CallsStarted      prometheus.Counter
+	CallsEnded        *prometheus.CounterVec // reason
+	CallsActive       prometheus.Gauge
+	MenuFailures      *prometheus.CounterVec // kind: timeout, invalid
+	QueueOffered      *prometheus.CounterVec // queue
+	QueueAnswered     *prometheus.CounterVec // queue
+	QueueAbandoned    *prometheus.CounterVec // queue
+	QueueWaiting      *prometheus.GaugeVec   // queue
+	QueueWaitSeconds  *prometheus.HistogramVec
+	AgentRingNoAnswer prometheus.Counter
+	AgentsByState     *prometheus.GaugeVec   // state
+	TicketsCreated    *prometheus.CounterVec // type
+	CallbacksSched    prometheus.Counter
+	CallbacksDeduped  prometheus.Counter
+	CallbacksPlaced   *prometheus.CounterVec // outcome: answered, no_answer, failed
+	CallbacksFinal    *prometheus.CounterVec // status: completed, failed, expired
+	CallbacksPending  prometheus.Gauge
+	RedisErrors       *prometheus.CounterVec // op
+}
+
+// New registers the metrics with reg.
+func New(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		CallsStarted:   prometheus.NewCounter(prometheus.CounterOpts{Name: "hotline_calls_started_total", Help: "Customer calls that entered the controller."}),
+		CallsEnded:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_calls_ended_total", Help: "Customer calls ended, by reason."}, []string{"reason"}),
+		CallsActive:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "hotline_calls_active", Help: "Customer calls in progress on this replica."}),
+		MenuFailures:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_menu_failures_total", Help: "Menu prompts that got no key or an invalid key."}, []string{"kind"}),
+		QueueOffered:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_queue_calls_offered_total", Help: "Callers who joined a queue."}, []string{"queue"}),
+		QueueAnswered:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_queue_calls_answered_total", Help: "Queued callers connected to an agent."}, []string{"queue"}),
+		QueueAbandoned: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_queue_calls_abandoned_total", Help: "Queued callers who hung up before an agent answered."}, []string{"queue"}),
+		QueueWaiting:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hotline_queue_callers_waiting", Help: "Callers waiting now, from Redis (the whole hotline, not one replica)."}, []string{"queue"}),
+		QueueWaitSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "hotline_queue_wait_seconds", Help: "Time from joining the queue to an agent answering or the caller leaving.",
+			Buckets: []float64{5, 10, 20, 30, 60, 120, 300, 600}}, []string{"queue", "outcome"}),
+		AgentRingNoAnswer: prometheus.NewCounter(prometheus.CounterOpts{Name: "hotline_agent_ring_no_answer_total", Help: "Agents rung who did not answer in time."}),
+		AgentsByState:     prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hotline_agents", Help: "Agents by state, from Redis."}, []string{"state"}),
+		TicketsCreated:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_tickets_created_total", Help: "Work orders created, by type."}, []string{"type"}),
+		CallbacksSched:    prometheus.NewCounter(prometheus.CounterOpts{Name: "hotline_callbacks_scheduled_total", Help: "Callbacks scheduled."}),
+		CallbacksDeduped:  prometheus.NewCounter(prometheus.CounterOpts{Name: "hotline_callbacks_deduplicated_total", Help: "Callback requests merged into one already pending for the number."}),
+		CallbacksPlaced:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_callbacks_placed_total", Help: "Callback attempts placed, by outcome."}, []string{"outcome"}),
+		CallbacksFinal:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_callbacks_finished_total", Help: "Callbacks finished, by final status."}, []string{"status"}),
+		CallbacksPending:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "hotline_callbacks_pending", Help: "Callbacks waiting to be placed, from Redis."}),
+		RedisErrors:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_redis_errors_total", Help: "Redis operations that failed."}, []string{"op"}),
+	}
+	reg.MustRegister(m.CallsStarted, m.CallsEnded, m.CallsActive, m.MenuFailures,
+		m.QueueOffered, m.QueueAnswered, m.QueueAbandoned, m.QueueWaiting, m.QueueWaitSeconds,
+		m.AgentRingNoAnswer, m.AgentsByState, m.TicketsCreated,
+		m.CallbacksSched, m.CallbacksDeduped, m.CallbacksPlaced, m.CallbacksFinal, m.CallbacksPending, m.RedisErrors)
+	return m
+}
+
+// Discard returns metrics registered nowhere, for tests that do not look at them.
+func Discard() *Metrics { return New(prometheus.NewRegistry()) }

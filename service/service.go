@@ -1,0 +1,335 @@
+// Package service is the controller's shell: it wires configuration, Redis,
+// the ARI edge, the stores, the call flow, the callback worker and the HTTP
+// API together, and owns their lifetimes.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/hotline95598/hotline/accounts"
+	"github.com/hotline95598/hotline/agents"
+	"github.com/hotline95598/hotline/ariedge"
+	"github.com/hotline95598/hotline/callbacks"
+	"github.com/hotline95598/hotline/callflow"
+	"github.com/hotline95598/hotline/config"
+	"github.com/hotline95598/hotline/httpapi"
+	"github.com/hotline95598/hotline/internal/logx"
+	"github.com/hotline95598/hotline/ivr"
+	"github.com/hotline95598/hotline/metrics"
+	"github.com/hotline95598/hotline/tickets"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+)
+
+// refreshEvery is the period of the housekeeping loop: leases, gauges,
+// ownership records and the orphan sweep.
+const refreshEvery = 5 * time.Second
+
+// Switch is what the service needs from the ARI edge.
+type Switch interface {
+	ivr.Switch
+	Run(ctx context.Context, h ariedge.Handler) error
+	Health() (bool, string)
+}
+
+// Service is one controller replica.
+type Service struct {
+	cfg     config.Config
+	log     zerolog.Logger
+	m       *metrics.Metrics
+	gather  prometheus.Gatherer
+	rdb     *redis.Client
+	sw      Switch
+	replica string
+
+	agents    *agents.Registry
+	disp      *agents.Dispatcher
+	tickets   *tickets.Store
+	accounts  *accounts.Store
+	callbacks *callbacks.Store
+	flow      *callflow.Flow
+	worker    *callbacks.Worker
+	calls     *calls
+	wg        sync.WaitGroup // call goroutines
+}
+
+// New builds a replica. sw may be nil, in which case the real ARI edge is
+// built from the configuration.
+func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Switch) *Service {
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := metrics.New(reg)
+	if sw == nil {
+		sw = ariedge.New(ariedge.Config{URL: cfg.ARIURL, User: cfg.ARIUser, Password: cfg.ARIPassword, App: cfg.ARIApp,
+			RequestTimeout: cfg.ARIRequestTimeout}, log.With().Str("component", "ari").Logger(), ariedge.NewMetrics(reg))
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, DialTimeout: 2 * time.Second,
+		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, MaxRetries: 2})
+	replica := cfg.ReplicaID
+	s := &Service{cfg: cfg, log: log, m: m, gather: reg, rdb: rdb, sw: sw, replica: replica}
+	p := cfg.RedisPrefix
+	s.agents = agents.NewRegistry(rdb, p, nil)
+	s.disp = agents.NewDispatcher(s.agents, sw, agents.Config{RingTimeout: cfg.AgentRingTimeout, Poll: cfg.QueuePoll,
+		MOHClass: cfg.MOHClass, Tech: cfg.AgentTech}, m, log.With().Str("component", "queue").Logger())
+	s.tickets = tickets.New(rdb, p, nil)
+	s.accounts = accounts.New(rdb, p)
+	s.callbacks = callbacks.NewStore(rdb, p, callbacks.Policy{Delay: cfg.CallbackDelay, Window: cfg.CallbackWindow,
+		MaxAttempts: cfg.CallbackMaxAttempts, Retry: cfg.CallbackRetry}, nil)
+	s.calls = newCalls(rdb, p, replica, log)
+	s.flow = callflow.New(callflow.Config{MenuTimeout: cfg.MenuTimeout, InterDigit: cfg.InterDigitTimeout,
+		MaxFailures: cfg.MenuMaxFailures, AccountMaxDigits: cfg.AccountMaxDigits},
+		s.tickets, s.accounts, s.disp, s.callbacks, s.calls, m, log.With().Str("component", "callflow").Logger())
+	s.worker = callbacks.NewWorker(s.callbacks, sw, callbacks.Dial{Carrier: cfg.CarrierEndpoint, CallerID: cfg.CallbackCallerID,
+		RingTimeout: cfg.CallbackRingTimeout}, m, log.With().Str("component", "callbacks").Logger(), s.serveCallback)
+	return s
+}
+
+// Handler returns the HTTP API.
+func (s *Service) Handler() http.Handler {
+	return httpapi.New(httpapi.Deps{
+		Token:     s.cfg.APIToken,
+		Health:    s.health,
+		Metrics:   promhttp.HandlerFor(s.gather, promhttp.HandlerOpts{}),
+		Tickets:   s.tickets,
+		Agents:    s.agents,
+		Callbacks: s.callbacks,
+		Log:       s.log.With().Str("component", "http").Logger(),
+	})
+}
+
+func (s *Service) health(ctx context.Context) map[string]httpapi.Part {
+	ariOK, detail := s.sw.Health()
+	parts := map[string]httpapi.Part{"ari": {OK: ariOK, Detail: detail}}
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		parts["redis"] = httpapi.Part{OK: false, Detail: err.Error()}
+	} else {
+		parts["redis"] = httpapi.Part{OK: true, Detail: "connected to " + s.cfg.RedisAddr}
+	}
+	return parts
+}
+
+// Run serves until ctx ends, then hangs up the calls it owns and returns.
+func (s *Service) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.HTTPAddr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on a listener the caller made.
+func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
+	defer s.rdb.Close()
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	// Redis may still be starting: agents are registered by the housekeeping
+	// loop as soon as it answers, and the health check says so meanwhile.
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	errc := make(chan error, 1)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	s.log.Info().Str("http", ln.Addr().String()).Str("replica", s.replica).Msg("hotline controller started")
+
+	var bg sync.WaitGroup
+	bg.Add(3)
+	go func() { defer bg.Done(); _ = s.sw.Run(ctx, handler{s}) }()
+	go func() { defer bg.Done(); s.worker.Run(ctx) }()
+	go func() { defer bg.Done(); s.housekeeping(ctx) }()
+
+	var srvErr error
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		srvErr = err
+	}
+	stop()
+	s.log.Info().Msg("stopping: hanging up this replica's calls")
+	s.wg.Wait() // call goroutines see ctx end and hang up
+	bg.Wait()
+	shut, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace)
+	defer cancel()
+	_ = srv.Shutdown(shut)
+	return srvErr
+}
+
+func (s *Service) housekeeping(ctx context.Context) {
+	t := time.NewTicker(refreshEvery)
+	defer t.Stop()
+	registered := false
+	for {
+		if !registered {
+			if err := s.agents.Ensure(ctx, s.cfg.AgentIDs); err == nil {
+				registered = true
+			} else if ctx.Err() == nil {
+				s.log.Warn().Err(err).Msg("register agents; will retry")
+			}
+		}
+		if err := s.calls.refresh(ctx); err != nil && ctx.Err() == nil {
+			s.m.RedisErrors.WithLabelValues("calls_refresh").Inc()
+		}
+		if _, err := s.agents.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.m.RedisErrors.WithLabelValues("agents_sweep").Inc()
+		}
+		s.updateGauges(ctx)
+		if ok, _ := s.sw.Health(); ok {
+			s.reconcile(ctx, false)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Service) updateGauges(ctx context.Context) {
+	if as, err := s.agents.List(ctx); err == nil {
+		counts := map[agents.State]int{}
+		for _, a := range as {
+			counts[a.State]++
+		}
+		for _, st := range agents.States {
+			s.m.AgentsByState.WithLabelValues(string(st)).Set(float64(counts[st]))
+		}
+	}
+	if w, err := s.disp.Waiting(ctx, "general"); err == nil {
+		for q, n := range w {
+			s.m.QueueWaiting.WithLabelValues(q).Set(float64(n))
+		}
+	}
+}
+
+// handler receives the ARI edge's calls.
+type handler struct{ s *Service }
+
+func (h handler) OnConnect(ctx context.Context) { h.s.reconcile(ctx, true) }
+
+func (h handler) OnStasisStart(ctx context.Context, ch ivr.ChannelInfo, args []string) {
+	s := h.s
+	kind := ""
+	if len(args) > 0 {
+		kind = args[0]
+	}
+	switch kind {
+	case "":
+		s.wg.Add(1)
+		defer s.wg.Done()
+		cctx, done := s.calls.start(ctx, ch.ID, ch.CallerNum)
+		defer done()
+		s.flow.Inbound(cctx, ivr.NewSession(s.sw, ch.ID, s.log), ch)
+	case "callback":
+		// The customer answered a callback whose dialling replica is gone
+		// (its worker would have been subscribed): serve them anyway.
+		if len(args) > 1 {
+			if cb, err := s.callbacks.Get(ctx, args[1]); err == nil {
+				s.serveCallback(ctx, ivr.NewSession(s.sw, ch.ID, s.log), cb)
+				return
+			}
+		}
+		s.hangup(ctx, ch.ID, "callback leg with no callback")
+	default:
+		// An agent leg answered after its caller stopped waiting.
+		s.hangup(ctx, ch.ID, "leg of a call that is no longer waiting")
+	}
+}
+
+func (s *Service) serveCallback(ctx context.Context, sess *ivr.Session, cb callbacks.Callback) {
+	s.wg.Add(1)
+	defer s.wg.Done()
+	cctx, done := s.calls.start(ctx, sess.ID(), cb.Phone)
+	defer done()
+	s.flow.Callback(cctx, sess, cb)
+}
+
+func (s *Service) hangup(ctx context.Context, id, why string) {
+	s.log.Info().Str("call_id", id).Str("why", why).Msg("hanging up stray channel")
+	if err := s.sw.Channel(id).Hangup(ctx); err != nil {
+		s.log.Warn().Err(err).Str("call_id", id).Msg("hang up stray channel")
+	}
+}
+
+// orphanGrace: a channel younger than this may still be on its way to its
+// owner (StasisStart not yet handled), so it is never taken for an orphan.
+const orphanGrace = 10 * time.Second
+
+// reconcile compares Asterisk's channels in our app with the calls we own.
+// After a reconnect (afterConnect), local calls whose channel vanished while
+// the event stream was down are ended. Channels that no live replica owns
+// (this replica before a restart, or a dead one) are orphans: we cannot
+// know where in the menu they were, so we hang up, note it on their ticket
+// and call them back. That is the policy README.md documents.
+func (s *Service) reconcile(ctx context.Context, afterConnect bool) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	chs, err := s.sw.ListChannels(ctx)
+	if err != nil {
+		s.log.Warn().Err(err).Msg("list channels for reconciliation")
+		return
+	}
+	present := map[string]bool{}
+	for _, ch := range chs {
+		present[ch.ID] = true
+	}
+	if afterConnect {
+		if n := s.calls.cancelMissing(present); n > 0 {
+			s.log.Warn().Int("calls", n).Msg("calls hung up while ARI was disconnected")
+		}
+	}
+	for _, ch := range chs {
+		if s.calls.isLocal(ch.ID) || (!ch.Created.IsZero() && time.Since(ch.Created) < orphanGrace) {
+			continue
+		}
+		rec, found, err := s.calls.lookup(ctx, ownerCall(ch.ID))
+		if err != nil {
+			return // Redis trouble: decide nothing
+		}
+		if found && rec.Owner != s.replica {
+			if alive, err := s.calls.replicaAlive(ctx, rec.Owner); err != nil || alive {
+				continue // another live replica's call
+			}
+		}
+		s.orphan(ctx, ch, rec)
+	}
+}
+
+func (s *Service) orphan(ctx context.Context, ch ivr.ChannelInfo, rec record) {
+	log := s.log.With().Str("call_id", ch.ID).Str("ticket_id", rec.Ticket).Logger()
+	s.hangup(ctx, ch.ID, "orphaned: no live owner")
+	if ownerCall(ch.ID) != ch.ID {
+		return // an agent leg: its caller is handled on its own
+	}
+	s.m.CallsEnded.WithLabelValues(metrics.EndOrphaned).Inc()
+	phone := rec.Phone
+	if phone == "" {
+		phone = ch.CallerNum
+	}
+	note := "call cut off by a controller restart; hung up by recovery"
+	if phone != "" && phone != "anonymous" {
+		if id, created, err := s.callbacks.Schedule(ctx, phone, "cut_off", ch.ID, rec.Ticket); err == nil {
+			if created {
+				s.m.CallbacksSched.Inc()
+			}
+			note += "; callback " + id + " scheduled"
+		} else {
+			log.Error().Err(err).Msg("schedule callback for orphaned call")
+		}
+	}
+	if rec.Ticket != "" {
+		if err := s.tickets.AddNote(ctx, rec.Ticket, "system", note); err != nil {
+			log.Error().Err(err).Msg("note orphaned call on ticket")
+		}
+	}
+	_ = s.rdb.Del(ctx, s.calls.key(ch.ID)).Err()
+	log.Warn().Str("phone", logx.MaskPhone(phone)).Msg(note)
+}

@@ -1,0 +1,122 @@
+package service
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotline95598/hotline/ariedge"
+	"github.com/hotline95598/hotline/config"
+	"github.com/hotline95598/hotline/internal/redistest"
+	"github.com/hotline95598/hotline/ivr"
+	"github.com/hotline95598/hotline/ivr/ivrtest"
+	"github.com/hotline95598/hotline/tickets"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+)
+
+// edge is the fake switch with the bits of the ARI edge the service uses.
+type edge struct{ *ivrtest.Switch }
+
+func (edge) Run(ctx context.Context, h ariedge.Handler) error { <-ctx.Done(); return nil }
+func (edge) Health() (bool, string)                           { return true, "fake" }
+
+func newService(t *testing.T) (*Service, *ivrtest.Switch) {
+	t.Helper()
+	srv := redistest.Start(t)
+	cfg := config.Defaults()
+	cfg.RedisAddr = srv.Addr
+	cfg.APIToken = "test-token-123"
+	cfg.ARIPassword = "x"
+	cfg.ReplicaID = "me"
+	cfg.AgentIDs = []string{"1001"}
+	sw := ivrtest.New()
+	s := New(cfg, zerolog.Nop(), prometheus.NewRegistry(), edge{sw})
+	t.Cleanup(func() { s.rdb.Close() })
+	return s, sw
+}
+
+// After a restart, calls this replica owned before are orphans: hung up,
+// noted on their ticket, and called back. Calls of a live replica, and
+// channels too young to have reached their owner, are left alone.
+func TestReconcileOrphans(t *testing.T) {
+	s, sw := newService(t)
+	ctx := context.Background()
+	tk, err := s.tickets.Create(ctx, tickets.Ticket{Type: tickets.TypeFault, Phone: "13800138000", CallID: "mine"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(id, owner, phone, ticket string) {
+		if err := s.rdb.HSet(ctx, s.calls.key(id), "owner", owner, "phone", phone, "ticket", ticket).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("mine", "me", "13800138000", tk.ID) // ours, before the restart
+	put("theirs", "r2", "13900139000", "")  // a live replica's
+	put("dead", "r3", "13700137000", "")    // a dead replica's
+	s.rdb.Set(ctx, s.cfg.RedisPrefix+"replica:r2", "1", time.Minute)
+	old := time.Now().Add(-time.Minute)
+	sw.SetChannels(
+		ivr.ChannelInfo{ID: "mine", CallerNum: "13800138000", Created: old},
+		ivr.ChannelInfo{ID: "mine-agent-1", Created: old},
+		ivr.ChannelInfo{ID: "theirs", CallerNum: "13900139000", Created: old},
+		ivr.ChannelInfo{ID: "dead", CallerNum: "13700137000", Created: old},
+		ivr.ChannelInfo{ID: "young", CallerNum: "13600136000", Created: time.Now()},
+	)
+	s.reconcile(ctx, true)
+	for id, want := range map[string]bool{"mine": true, "mine-agent-1": true, "dead": true, "theirs": false, "young": false} {
+		if sw.IsHungUp(id) != want {
+			t.Errorf("%s hung up = %v, want %v", id, !want, want)
+		}
+	}
+	for _, phone := range []string{"13800138000", "13700137000"} {
+		cbs, _ := s.callbacks.ListByPhone(ctx, phone, 5)
+		if len(cbs) != 1 || cbs[0].Reason != "cut_off" {
+			t.Errorf("callback for %s: %+v", phone, cbs)
+		}
+	}
+	got, _ := s.tickets.Get(ctx, tk.ID)
+	last := got.Audit[len(got.Audit)-1]
+	if !strings.Contains(last.Note, "controller restart") || !strings.Contains(last.Note, "callback") {
+		t.Errorf("ticket note %+v", last)
+	}
+}
+
+// A local call whose channel vanished while ARI was disconnected is ended.
+func TestReconnectEndsVanishedCalls(t *testing.T) {
+	s, sw := newService(t)
+	ctx, done := s.calls.start(context.Background(), "gone", "13800138000")
+	defer done()
+	sw.SetChannels()
+	s.reconcile(context.Background(), true)
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Second):
+		t.Fatal("call whose channel vanished is still running")
+	}
+}
+
+// A StasisStart for an agent leg nobody waits for is hung up; a callback leg
+// whose dialler is gone is served.
+func TestStrayLegs(t *testing.T) {
+	s, sw := newService(t)
+	ctx := context.Background()
+	handler{s}.OnStasisStart(ctx, ivr.ChannelInfo{ID: "x-agent-1"}, []string{"agent", "x", "1001"})
+	if !sw.IsHungUp("x-agent-1") {
+		t.Fatal("stray agent leg left up")
+	}
+	id, _, err := s.callbacks.Schedule(ctx, "13800138000", "abandoned", "c1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw.OnPlay = func(s *ivrtest.Switch, ch, pb string, m []string) {
+		if strings.Contains(m[0], "callback_intro") {
+			s.HangUp(ch)
+		}
+	}
+	handler{s}.OnStasisStart(ctx, ivr.ChannelInfo{ID: "cb-1-1"}, []string{"callback", id})
+	if !sw.Has("play cb-1-1 sound:hotline/callback_intro") {
+		t.Fatalf("callback leg not served: %v", sw.Actions())
+	}
+}
