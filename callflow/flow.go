@@ -121,7 +121,7 @@ func (f *Flow) Inbound(ctx context.Context, sess *ivr.Session, info ivr.ChannelI
 	defer func() {
 		sess.Close(ctx) // always hang up first, then forget
 		f.m.CallsEnded.WithLabelValues(reason).Inc()
-		c.log.Info().Str("reason", reason).Str("menu_path", c.menuPath()).Str("ticket_id", c.ticket).Msg("call ended")
+		c.log.Info().Str("reason", reason).Str("menu_path", c.menuPath()).Msg("call ended")
 	}()
 	if err := sess.Answer(ctx); err != nil {
 		c.log.Error().Err(err).Msg("answer")

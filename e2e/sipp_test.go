@@ -34,20 +34,15 @@ func ports() (sip, media int) {
 // A step of a caller's script.
 type step string
 
-func pause(d time.Duration) step { return step(fmt.Sprintf(`<pause milliseconds="%d"/>`, d.Milliseconds())) }
+func pause(d time.Duration) step {
+	return step(fmt.Sprintf(`<pause milliseconds="%d"/>`, d.Milliseconds()))
+}
 
 // press sends keys as RFC 4733 events, one after another.
 func press(keys string) step {
 	var b strings.Builder
 	for _, k := range keys {
-		name := string(k)
-		switch k {
-		case '*':
-			name = "star"
-		case '#':
-			name = "pound"
-		}
-		fmt.Fprintf(&b, `<nop><action><exec play_pcap_audio="%s/dtmf_2833_%s.pcap"/></action></nop><pause milliseconds="400"/>`+"\n", pcapDir, name)
+		fmt.Fprintf(&b, `<nop><action><exec play_pcap_audio="%s"/></action></nop><pause milliseconds="400"/>`+"\n", dtmfPcap(k))
 	}
 	return step(b.String())
 }
@@ -195,9 +190,14 @@ func startSipp(t *testing.T, name, scenario, target string, sipPort, mediaPort i
 	}
 	go func() { s.done <- s.cmd.Wait() }()
 	t.Cleanup(func() {
-		if s.cmd.ProcessState == nil {
+		select {
+		case <-s.done:
+		default:
 			_ = s.cmd.Process.Kill()
 			<-s.done
+		}
+		if t.Failed() {
+			t.Logf("sipp %s:\n%s", name, s.logs())
 		}
 	})
 	return s
@@ -218,13 +218,12 @@ func (s *sipp) wait(t *testing.T, within time.Duration) {
 	t.Helper()
 	select {
 	case err := <-s.done:
+		s.done <- err // keep it for the clean-up
 		if err != nil {
-			t.Fatalf("sipp %s failed: %v\n%s", s.name, err, s.logs())
+			t.Fatalf("sipp %s failed: %v", s.name, err)
 		}
 	case <-time.After(within):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-		t.Fatalf("sipp %s did not finish within %s\n%s", s.name, within, s.logs())
+		t.Fatalf("sipp %s did not finish within %s", s.name, within)
 	}
 }
 
@@ -281,7 +280,7 @@ REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: <sip:{{.ID}}@[remote_ip]>;tag=[pid]reg[call_number]
 To: <sip:{{.ID}}@[remote_ip]>
-Call-ID: reg-[call_id]
+Call-ID: [call_id]
 CSeq: 1 REGISTER
 Contact: <sip:{{.ID}}@[local_ip]:[local_port]>
 Expires: 3600
@@ -295,7 +294,7 @@ REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: <sip:{{.ID}}@[remote_ip]>;tag=[pid]reg[call_number]
 To: <sip:{{.ID}}@[remote_ip]>
-Call-ID: reg-[call_id]
+Call-ID: [call_id]
 CSeq: 2 REGISTER
 Contact: <sip:{{.ID}}@[local_ip]:[local_port]>
 [authentication username={{.ID}} password={{.Password}}]
@@ -318,17 +317,16 @@ func (a *agentPhone) register(t *testing.T, env *Env) {
 	s.wait(t, 20*time.Second)
 }
 
-// uasHead receives an INVITE and rings.
-const uasHead = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+// uasHead receives an INVITE, captures what the rest of the scenario needs
+// (sipp refuses variables that are set but never used), and rings.
+func uasHead(captures string) string {
+	recv := `<recv request="INVITE" crlf="true"/>`
+	if captures != "" {
+		recv = `<recv request="INVITE" crlf="true"><action>` + captures + `</action></recv>`
+	}
+	return `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="uas">
-<recv request="INVITE" crlf="true">
-  <action>
-    <ereg regexp=".*" search_in="hdr" header="CSeq:" assign_to="cseq"/>
-    <ereg regexp=".*" search_in="hdr" header="From:" assign_to="from"/>
-    <ereg regexp="sip:[^>;]*" search_in="hdr" header="Contact:" assign_to="contact"/>
-    <ereg regexp=".*" search_in="hdr" header="From:" check_it="true" assign_to="fromcheck"/>
-  </action>
-</recv>
+` + recv + `
 <send><![CDATA[
 SIP/2.0 180 Ringing
 [last_Via:]
@@ -341,6 +339,13 @@ Content-Length: 0
 
 ]]></send>
 `
+}
+
+const (
+	captureCSeq   = `<ereg regexp=".*" search_in="hdr" header="CSeq:" assign_to="cseq"/>`
+	captureDialog = `<ereg regexp=".*" search_in="hdr" header="From:" assign_to="from"/><ereg regexp="sip:[^>;]*" search_in="hdr" header="Contact:" assign_to="contact"/>`
+	require95598  = `<ereg regexp="95598" search_in="hdr" header="From:" check_it="true" assign_to="shown"/>`
+)
 
 const uasAnswer = `<pause milliseconds="{{.AnswerAfterMS}}"/>
 <send retrans="500"><![CDATA[
@@ -429,21 +434,22 @@ Content-Length: 0
 // answerCalls starts the softphone listening: it rings, answers after
 // answerAfter, echoes the caller's audio back, and waits for the hang-up.
 func (a *agentPhone) answer(t *testing.T, answerAfter time.Duration) *sipp {
-	body := uasHead + uasAnswer + uasAwaitBye + scenarioTail
+	body := uasHead("") + uasAnswer + uasAwaitBye + scenarioTail
 	return startSipp(t, "agent-"+a.ID, render(t, body, scenarioData{AnswerAfterMS: int(answerAfter.Milliseconds())}), "", a.sipPort, a.mediaPort, "-rtp_echo")
 }
 
 // ringOut starts the softphone listening; it rings until cancelled.
 func (a *agentPhone) ringOut(t *testing.T) *sipp {
-	body := uasHead + uasRingOut + scenarioTail
+	body := uasHead(captureCSeq) + uasRingOut + scenarioTail
 	return startSipp(t, "agent-noanswer-"+a.ID, render(t, body, scenarioData{}), "", a.sipPort, a.mediaPort)
 }
 
 // customerAnswering is the carrier side receiving our callback: it checks
 // the call shows 95598, answers, and hangs up after talkFor.
 func customerAnswering(t *testing.T, env *Env, talkFor time.Duration) *sipp {
-	body := strings.Replace(uasHead, `regexp=".*" search_in="hdr" header="From:" check_it="true"`,
-		`regexp="95598" search_in="hdr" header="From:" check_it="true"`, 1) +
+	// The caller ID shown must be 95598: check_it fails the scenario otherwise.
+	body := uasHead(captureDialog+require95598) +
+		`<nop><action><log message="caller ID shown: [$shown]"/></action></nop>` +
 		uasAnswer + uasHangUp + scenarioTail
 	_, media := ports()
 	return startSipp(t, "customer-callback", render(t, body, scenarioData{ByeTimeoutMS: int(talkFor.Milliseconds())}), "", env.CarrierPort, media, "-rtp_echo")

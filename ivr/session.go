@@ -141,6 +141,7 @@ func (s *Session) Say(ctx context.Context, media ...string) error {
 				s.hungup = true
 				return ErrHangup
 			case EvDTMF:
+				s.log.Debug().Str("digit", ev.Digit).Msg("key during announcement, kept as type-ahead")
 				s.typeahead += ev.Digit
 			case EvPlaybackFinished:
 				if ev.PlaybackID == id {
@@ -253,6 +254,7 @@ func (s *Session) Collect(ctx context.Context, c Collect) (string, error) {
 					reset(c.Timeout)
 				}
 			case EvDTMF:
+				s.log.Debug().Str("digit", ev.Digit).Bool("barge_in", playing != "").Msg("key")
 				stop()
 				digits += ev.Digit
 				if r, done := judge(match, digits, maxDigits); done {

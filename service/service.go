@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -69,7 +70,7 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	m := metrics.New(reg)
 	if sw == nil {
 		sw = ariedge.New(ariedge.Config{URL: cfg.ARIURL, User: cfg.ARIUser, Password: cfg.ARIPassword, App: cfg.ARIApp,
-			RequestTimeout: cfg.ARIRequestTimeout}, log.With().Str("component", "ari").Logger(), ariedge.NewMetrics(reg))
+			RequestTimeout: cfg.ARIRequestTimeout}, log, ariedge.NewMetrics(reg))
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, DialTimeout: 2 * time.Second,
 		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, MaxRetries: 2})
@@ -227,7 +228,7 @@ func (h handler) OnStasisStart(ctx context.Context, ch ivr.ChannelInfo, args []s
 		defer s.wg.Done()
 		cctx, done := s.calls.start(ctx, ch.ID, ch.CallerNum)
 		defer done()
-		s.flow.Inbound(cctx, ivr.NewSession(s.sw, ch.ID, s.log), ch)
+		s.flow.Inbound(cctx, ivr.NewSession(s.sw, ch.ID, s.log.With().Str("call_id", ch.ID).Logger()), ch)
 	case "callback":
 		// The customer answered a callback whose dialling replica is gone
 		// (its worker would have been subscribed): serve them anyway.
@@ -287,7 +288,11 @@ func (s *Service) reconcile(ctx context.Context, afterConnect bool) {
 		}
 	}
 	for _, ch := range chs {
-		if s.calls.isLocal(ch.ID) || (!ch.Created.IsZero() && time.Since(ch.Created) < orphanGrace) {
+		// Only an answered channel can be orphaned: an outbound leg still
+		// ringing (an agent or a callback) ends by its own ring timeout, and
+		// if it is answered after its dialler died, StasisStart hands it to
+		// a live replica.
+		if ch.State != "Up" || s.calls.isLocal(ch.ID) || (!ch.Created.IsZero() && time.Since(ch.Created) < orphanGrace) {
 			continue
 		}
 		rec, found, err := s.calls.lookup(ctx, ownerCall(ch.ID))
@@ -311,7 +316,9 @@ func (s *Service) orphan(ctx context.Context, ch ivr.ChannelInfo, rec record) {
 	}
 	s.m.CallsEnded.WithLabelValues(metrics.EndOrphaned).Inc()
 	phone := rec.Phone
-	if phone == "" {
+	if phone == "" && !strings.HasPrefix(ch.ID, "cb-") {
+		// An inbound call: the caller's number. (On our own callback legs
+		// the caller ID is 95598, never the customer.)
 		phone = ch.CallerNum
 	}
 	note := "call cut off by a controller restart; hung up by recovery"

@@ -58,14 +58,18 @@ func TestReconcileOrphans(t *testing.T) {
 	s.rdb.Set(ctx, s.cfg.RedisPrefix+"replica:r2", "1", time.Minute)
 	old := time.Now().Add(-time.Minute)
 	sw.SetChannels(
-		ivr.ChannelInfo{ID: "mine", CallerNum: "13800138000", Created: old},
-		ivr.ChannelInfo{ID: "mine-agent-1", Created: old},
-		ivr.ChannelInfo{ID: "theirs", CallerNum: "13900139000", Created: old},
-		ivr.ChannelInfo{ID: "dead", CallerNum: "13700137000", Created: old},
-		ivr.ChannelInfo{ID: "young", CallerNum: "13600136000", Created: time.Now()},
+		ivr.ChannelInfo{ID: "mine", State: "Up", CallerNum: "13800138000", Created: old},
+		ivr.ChannelInfo{ID: "mine-agent-1", State: "Up", Created: old},
+		ivr.ChannelInfo{ID: "theirs", State: "Up", CallerNum: "13900139000", Created: old},
+		ivr.ChannelInfo{ID: "dead", State: "Up", CallerNum: "13700137000", Created: old},
+		ivr.ChannelInfo{ID: "young", State: "Up", CallerNum: "13600136000", Created: time.Now()},
+		// A callback still ringing: not answered, so not an orphan.
+		ivr.ChannelInfo{ID: "cb-9-1", State: "Ring", CallerNum: "95598", Created: old},
+		// An answered callback leg nobody owns: hung up, but 95598 is never called back.
+		ivr.ChannelInfo{ID: "cb-8-1", State: "Up", CallerNum: "95598", Created: old},
 	)
 	s.reconcile(ctx, true)
-	for id, want := range map[string]bool{"mine": true, "mine-agent-1": true, "dead": true, "theirs": false, "young": false} {
+	for id, want := range map[string]bool{"mine": true, "mine-agent-1": true, "dead": true, "theirs": false, "young": false, "cb-9-1": false, "cb-8-1": true} {
 		if sw.IsHungUp(id) != want {
 			t.Errorf("%s hung up = %v, want %v", id, !want, want)
 		}
@@ -75,6 +79,9 @@ func TestReconcileOrphans(t *testing.T) {
 		if len(cbs) != 1 || cbs[0].Reason != "cut_off" {
 			t.Errorf("callback for %s: %+v", phone, cbs)
 		}
+	}
+	if cbs, _ := s.callbacks.ListByPhone(ctx, "95598", 5); len(cbs) != 0 {
+		t.Errorf("called back 95598: %+v", cbs)
 	}
 	got, _ := s.tickets.Get(ctx, tk.ID)
 	last := got.Audit[len(got.Audit)-1]

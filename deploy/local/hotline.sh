@@ -31,7 +31,7 @@ controller_running() {
   [[ -f "$RUN/hotline.pid" ]] && kill -0 "$(cat "$RUN/hotline.pid")" 2>/dev/null
 }
 
-healthy() { curl -fsS -o /dev/null "http://$(http_addr)/healthz"; }
+healthy() { curl -fsS -o /dev/null "http://$(http_addr)/healthz" 2>/dev/null; }
 
 controller_up() {
   if controller_running && healthy; then

@@ -92,6 +92,11 @@ lock_instance() {
 pid_alive() { # pid [comm]
   local pid="$1" comm="${2:-}"
   [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+  # An exited daemon may linger as a zombie when PID 1 does not reap promptly.
+  local stat
+  stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }"
+  [[ "${stat%% *}" != Z ]] || return 1
   [[ -z "$comm" ]] || [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$comm"* ]]
 }
 
@@ -205,21 +210,24 @@ cmd_asterisk_up() {
   need_root
   cmd_rootfs
   lock_instance
-  local pid t0=$SECONDS
+  local pid t0=$SECONDS t0r=$EPOCHREALTIME
   if pid="$(ast_pid)"; then
     if ast_healthy; then log "asterisk[$INST]: already running (pid $pid)"; return 0; fi
     log "asterisk[$INST]: pid $pid exists but is not ready yet; waiting"
   else
     local code
+    HOTLINE_INSTANCE_DIR="$INST_DIR" "$REPO/deploy/asterisk/render.sh" "$HOST_INST_DIR/etc"
     code="$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$ARI_URL/asterisk/info" 2>/dev/null || true)"
     [[ -z "$code" || "$code" == 000 ]] || die "something else already answers on $ARI_URL (HTTP $code); stop it or change HOTLINE_ARI_URL"
-    HOTLINE_INSTANCE_DIR="$INST_DIR" "$REPO/deploy/asterisk/render.sh" "$HOST_INST_DIR/etc"
-    mkdir -p "$HOST_INST_DIR"/{lib,cache,spool,run,log}
+    mkdir -p "$HOST_INST_DIR"/{lib/keys,cache,spool,run,log}
     rm -f "$HOST_INST_DIR/run/asterisk.ctl" "$HOST_INST_DIR/run/asterisk.pid"
     prepare_root
+    if [[ -z "$(ls -A "$ROOT/usr/share/asterisk/moh-hotline")" ]]; then
+      log "note: $ROOT/usr/share/asterisk/moh-hotline is empty: music on hold stays off until the controller renders it and 'moh reload' runs"
+    fi
     ln -sfn "$HOST_INST_DIR" "$RUN_DIR/asterisk"
     [[ -f "$RUN_DIR/asterisk.log" ]] && mv -f "$RUN_DIR/asterisk.log" "$RUN_DIR/asterisk.log.1"
-    setsid nohup chroot "$ROOT" /usr/sbin/asterisk -f -C "$AST_CONF" \
+    setsid nohup chroot "$ROOT" /usr/sbin/asterisk -f -n -C "$AST_CONF" \
       </dev/null >"$RUN_DIR/asterisk.log" 2>&1 8>&- 9>&- &
     pid=$!
     echo "$pid" >"$RUN_DIR/asterisk.pid"
@@ -237,7 +245,7 @@ cmd_asterisk_up() {
     fi
     sleep 0.2
   done
-  log "asterisk[$INST]: ready in $((SECONDS - t0))s"
+  log "asterisk[$INST]: ready in $(awk -v a="$t0r" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')s"
 }
 
 cmd_asterisk_down() {
