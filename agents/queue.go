@@ -335,4 +335,3 @@ func (d *Dispatcher) talk(ctx context.Context, sess *ivr.Session, c Caller, agen
 		}
 	}
 }
-

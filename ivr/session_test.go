@@ -22,7 +22,7 @@ func TestCollect(t *testing.T) {
 		manual  bool   // the prompt never finishes by itself
 		want    string
 		wantErr error
-		after   bool   // pressed after the prompt ended
+		after   bool // pressed after the prompt ended
 	}{
 		{name: "menu key after prompt", c: menu, press: "2", after: true, want: "2"},
 		{name: "barge-in stops prompt", c: menu, press: "1", manual: true, want: "1"},
