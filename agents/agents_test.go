@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotline95598/hotline/internal/clocktest"
 	"github.com/hotline95598/hotline/internal/redistest"
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/hotline95598/hotline/ivr/ivrtest"
@@ -15,24 +16,11 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// clock is a settable clock so idle order does not depend on sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func setup(t *testing.T, ids ...string) (*Registry, *Dispatcher, *ivrtest.Switch, *clock) {
+func setup(t *testing.T, ids ...string) (*Registry, *Dispatcher, *ivrtest.Switch, *clocktest.Clock) {
 	t.Helper()
 	rdb := redistest.Start(t).Client(t)
-	clk := &clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
-	reg := NewRegistry(rdb, "t:", clk.now)
+	clk := clocktest.New(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))
+	reg := NewRegistry(rdb, "t:", clk.Now)
 	if err := reg.Ensure(context.Background(), ids); err != nil {
 		t.Fatal(err)
 	}
@@ -44,13 +32,13 @@ func setup(t *testing.T, ids ...string) (*Registry, *Dispatcher, *ivrtest.Switch
 	return reg, d, sw, clk
 }
 
-func login(t *testing.T, reg *Registry, clk *clock, ids ...string) {
+func login(t *testing.T, reg *Registry, clk *clocktest.Clock, ids ...string) {
 	t.Helper()
 	for _, id := range ids {
 		if err := reg.Login(context.Background(), id); err != nil {
 			t.Fatal(err)
 		}
-		clk.add(time.Second)
+		clk.Add(time.Second)
 	}
 }
 
@@ -80,7 +68,7 @@ func TestStateTransitions(t *testing.T) {
 		{"logout", func() error { return reg.Logout(ctx, "1001") }, LoggedOut, nil},
 		{"unknown agent", func() error { return reg.Login(ctx, "9999") }, LoggedOut, ErrUnknownAgent},
 	} {
-		clk.add(time.Second)
+		clk.Add(time.Second)
 		err := step.do()
 		if !errors.Is(err, step.wantErr) {
 			t.Fatalf("%s: err %v, want %v", step.name, err, step.wantErr)
@@ -228,7 +216,7 @@ func TestCallbackGoesAheadOfNewCallers(t *testing.T) {
 	}
 	out1, _ := serve(t, d, sw, Caller{CallID: "new1", Queue: "general"})
 	waitFor(t, "queued", func() bool { n, _ := d.Waiting(context.Background(), "general"); return n["general"] == 1 })
-	clk.add(time.Minute)
+	clk.Add(time.Minute)
 	out2, _ := serve(t, d, sw, Caller{CallID: "cb1", Queue: "general", Priority: Callback})
 	waitFor(t, "queued", func() bool { n, _ := d.Waiting(context.Background(), "general"); return n["general"] == 2 })
 	login(t, reg, clk, "1001")

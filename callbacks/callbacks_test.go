@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotline95598/hotline/internal/clocktest"
 	"github.com/hotline95598/hotline/internal/redistest"
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/hotline95598/hotline/ivr/ivrtest"
@@ -13,24 +14,12 @@ import (
 	"github.com/rs/zerolog"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 var policy = Policy{Delay: 30 * time.Second, Window: 10 * time.Minute, MaxAttempts: 3, Retry: 2 * time.Minute}
 
-func newStore(t *testing.T) (*Store, *clock) {
+func newStore(t *testing.T) (*Store, *clocktest.Clock) {
 	rdb := redistest.Start(t).Client(t)
-	clk := &clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
-	return NewStore(rdb, "t:", policy, clk.now), clk
+	clk := clocktest.New(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))
+	return NewStore(rdb, "t:", policy, clk.Now), clk
 }
 
 func TestOnePendingCallbackPerNumber(t *testing.T) {
@@ -60,7 +49,7 @@ func TestNotDueBeforeDelayAndClaimedOnce(t *testing.T) {
 	if _, ok, _ := st.ClaimDue(ctx, time.Minute); ok {
 		t.Fatal("claimed before the delay")
 	}
-	clk.add(31 * time.Second)
+	clk.Add(31 * time.Second)
 	// Ten replicas race for it; exactly one wins.
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -99,7 +88,7 @@ func TestRetryPolicy(t *testing.T) {
 			st, clk := newStore(t)
 			ctx := context.Background()
 			st.Schedule(ctx, "13800138000", "abandoned", "c1", "")
-			clk.add(tc.elapsed)
+			clk.Add(tc.elapsed)
 			cb, ok, err := st.ClaimDue(ctx, time.Minute)
 			if !ok || err != nil {
 				t.Fatal(err)
@@ -121,12 +110,12 @@ func TestRecoverAfterReplicaDied(t *testing.T) {
 	st, clk := newStore(t)
 	ctx := context.Background()
 	st.Schedule(ctx, "13800138000", "abandoned", "c1", "")
-	clk.add(time.Minute)
+	clk.Add(time.Minute)
 	if _, ok, _ := st.ClaimDue(ctx, 30*time.Second); !ok {
 		t.Fatal("not claimed")
 	}
 	// The replica dies; its lease runs out.
-	clk.add(31 * time.Second)
+	clk.Add(31 * time.Second)
 	if n, err := st.Recover(ctx); n != 1 || err != nil {
 		t.Fatalf("recovered %d, %v", n, err)
 	}
@@ -151,7 +140,7 @@ func TestWorkerPlacesThroughCarrierAndHandsOver(t *testing.T) {
 			answered <- cb
 		})
 	st.Schedule(ctx, "13800138000", "abandoned", "c1", "")
-	clk.add(time.Minute)
+	clk.Add(time.Minute)
 	go w.Run(ctx)
 	select {
 	case cb := <-answered:
@@ -179,7 +168,7 @@ func TestWorkerRetriesUnansweredAndExpires(t *testing.T) {
 	w := NewWorker(st, sw, Dial{Carrier: "carrier", CallerID: "95598", RingTimeout: time.Second, Poll: 10 * time.Millisecond},
 		metrics.Discard(), zerolog.Nop(), func(ctx context.Context, sess *ivr.Session, cb Callback) { t.Error("nobody answered") })
 	st.Schedule(ctx, "13800138000", "abandoned", "c1", "")
-	clk.add(time.Minute)
+	clk.Add(time.Minute)
 	go w.Run(ctx)
 	waitStatus := func(want Status, attempts int) {
 		deadline := time.Now().Add(5 * time.Second)
@@ -195,8 +184,8 @@ func TestWorkerRetriesUnansweredAndExpires(t *testing.T) {
 		}
 	}
 	waitStatus(Pending, 1)
-	clk.add(2 * time.Minute)
+	clk.Add(2 * time.Minute)
 	waitStatus(Pending, 2)
-	clk.add(2 * time.Minute)
+	clk.Add(2 * time.Minute)
 	waitStatus(Failed, 3)
 }

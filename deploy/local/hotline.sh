@@ -27,8 +27,14 @@ http_addr() {
   echo "${v:-127.0.0.1:8080}"
 }
 
+# alive: the process exists and is not a zombie waiting to be reaped (PID 1
+# in containers can be slow to reap, and kill -0 succeeds on zombies).
+alive() {
+  kill -0 "$1" 2>/dev/null && [[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != "Z" ]]
+}
+
 controller_running() {
-  [[ -f "$RUN/hotline.pid" ]] && kill -0 "$(cat "$RUN/hotline.pid")" 2>/dev/null
+  [[ -f "$RUN/hotline.pid" ]] && alive "$(cat "$RUN/hotline.pid")"
 }
 
 healthy() { curl -fsS -o /dev/null "http://$(http_addr)/healthz" 2>/dev/null; }
@@ -60,7 +66,7 @@ controller_down() {
     local pid
     pid="$(cat "$RUN/hotline.pid")"
     kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   fi
   rm -f "$RUN/hotline.pid"
