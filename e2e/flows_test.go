@@ -186,8 +186,12 @@ func TestAbandonedCallerIsCalledBack(t *testing.T) {
 		PlacedAt            time.Time `json:"placed_at"`
 	}
 	var cbs struct{ Callbacks []callback }
-	env.api(t, "GET", "/api/v1/callbacks?phone="+phone, &cbs)
-	if len(cbs.Callbacks) != 1 || cbs.Callbacks[0].Status != "pending" {
+	// The abandon is handled as the BYE arrives, a moment after sipp ends.
+	eventually(t, 5*time.Second, "callback promised", func() bool {
+		env.api(t, "GET", "/api/v1/callbacks?phone="+phone, &cbs)
+		return len(cbs.Callbacks) == 1
+	})
+	if cbs.Callbacks[0].Status != "pending" {
 		t.Fatalf("callbacks after abandon: %+v", cbs)
 	}
 	// Now an agent is there, and the customer answers our call.
