@@ -67,9 +67,11 @@ func TestComplaintReachesAgent(t *testing.T) {
 	env.agentsOnly(t, "2001")
 	agentCall := ag.answer(t, 500*time.Millisecond)
 	phone := uniquePhone(2)
-	c := caller(t, env, phone, pause(1500*time.Millisecond), press("3"), pause(12*time.Second), talk(), pause(8*time.Second), hangUp)
+	// The complaint number and the transfer prompt take about 15 s; the
+	// caller speaks once the agent is on the line.
+	c := caller(t, env, phone, pause(1500*time.Millisecond), press("3"), pause(22*time.Second), talk(), pause(12*time.Second), hangUp)
 
-	eventually(t, 30*time.Second, "agent on call", func() bool { return env.agentState(t, "2001").State == "on_call" })
+	eventually(t, 40*time.Second, "agent on call", func() bool { return env.agentState(t, "2001").State == "on_call" })
 	// The bridge holds the caller and the agent, and media flows through it.
 	var bridges []struct {
 		ID       string   `json:"id"`
@@ -85,7 +87,7 @@ func TestComplaintReachesAgent(t *testing.T) {
 	if legs == nil {
 		t.Fatalf("no two-party bridge: %+v", bridges)
 	}
-	eventually(t, 15*time.Second, "audio both ways", func() bool {
+	eventually(t, 25*time.Second, "audio both ways", func() bool {
 		for _, ch := range legs {
 			var st struct {
 				TxCount int `json:"txcount"`
@@ -147,8 +149,10 @@ func TestSilentCallerGoesToAgent(t *testing.T) {
 	env.agentsOnly(t, "2003")
 	agentCall := ag.answer(t, 300*time.Millisecond)
 	timeouts := env.metric(t, `hotline_menu_failures_total{kind="timeout"}`)
-	c := caller(t, env, uniquePhone(5), pause(75*time.Second), hangUp)
-	agentCall.wait(t, 80*time.Second)
+	// Three rounds of menu and timeout, then the transfer prompt: about 72 s
+	// with the rendered prompts; the caller stays on well past that.
+	c := caller(t, env, uniquePhone(5), pause(95*time.Second), hangUp)
+	agentCall.wait(t, 110*time.Second)
 	c.wait(t, 20*time.Second)
 	if got := env.metric(t, `hotline_menu_failures_total{kind="timeout"}`) - timeouts; got != 3 {
 		t.Fatalf("timeouts counted %v, want 3", got)
