@@ -8,4 +8,5 @@ import (
 	_ "github.com/redis/go-redis/v9"
 	_ "github.com/rs/zerolog"
 	_ "golang.org/x/net/websocket"
+	_ "gopkg.in/yaml.v3"
 )
