@@ -28,6 +28,13 @@ const (
 // Final reports whether no further attempt will be made.
 func (s Status) Final() bool { return s == Completed || s == Failed || s == Expired }
 
+// Kinds of callback. Each number has at most one pending callback per kind.
+const (
+	KindAbandoned = "abandoned" // hung up while waiting for an agent
+	KindCutOff    = "cut_off"   // the call was cut off by a controller restart
+	KindFollowUp  = "follow_up" // 回访: ask whether a resolved work order satisfied the customer
+)
+
 // ErrNotFound: no such callback.
 var ErrNotFound = errors.New("callback not found")
 
@@ -35,6 +42,7 @@ var ErrNotFound = errors.New("callback not found")
 type Callback struct {
 	ID        string    `json:"id"`
 	Phone     string    `json:"phone"`
+	Kind      string    `json:"kind"`
 	Reason    string    `json:"reason"`
 	CallID    string    `json:"call_id,omitempty"`   // the call that was abandoned
 	TicketID  string    `json:"ticket_id,omitempty"` // the work order of that call, if any
@@ -45,6 +53,18 @@ type Callback struct {
 	Deadline  time.Time `json:"deadline"`
 	PlacedAt  time.Time `json:"placed_at,omitempty"` // last attempt
 	Outcome   string    `json:"outcome,omitempty"`   // last attempt's outcome
+	// MaxAttempts and Retry are fixed when the callback is promised, so a
+	// policy change does not alter a promise already made.
+	MaxAttempts int           `json:"max_attempts"`
+	Retry       time.Duration `json:"retry_ns"`
+}
+
+// Request asks for a callback. Zero Delay, Window, MaxAttempts and Retry
+// take the store's policy.
+type Request struct {
+	Phone, Kind, Reason, CallID, TicketID string
+	Delay, Window, Retry                  time.Duration
+	MaxAttempts                           int
 }
 
 // Policy is when and how often callbacks are tried.
@@ -71,12 +91,12 @@ func NewStore(rdb redis.UniversalClient, prefix string, pol Policy, now func() t
 	return &Store{rdb: rdb, p: prefix, pol: pol, now: now}
 }
 
-func (s *Store) key(id string) string        { return s.p + "callback:" + id }
-func (s *Store) phoneKey(ph string) string   { return s.p + "callback:pending:" + ph }
-func (s *Store) historyKey(ph string) string { return s.p + "callbacks:phone:" + ph }
-func (s *Store) dueKey() string              { return s.p + "callbacks:due" }
-func (s *Store) placingKey() string          { return s.p + "callbacks:placing" }
-func (s *Store) seqKey() string              { return s.p + "callbacks:seq" }
+func (s *Store) key(id string) string            { return s.p + "callback:" + id }
+func (s *Store) phoneKey(kind, ph string) string { return s.p + "callback:pending:" + kind + ":" + ph }
+func (s *Store) historyKey(ph string) string     { return s.p + "callbacks:phone:" + ph }
+func (s *Store) dueKey() string                  { return s.p + "callbacks:due" }
+func (s *Store) placingKey() string              { return s.p + "callbacks:placing" }
+func (s *Store) seqKey() string                  { return s.p + "callbacks:seq" }
 
 // schedule creates a callback unless one is already pending for the number
 // (one pending callback per number: a customer who abandons twice is called
@@ -88,23 +108,40 @@ if existing then return {existing, 0} end
 local id = tostring(redis.call('INCR', seq))
 local key = cbkey_prefix .. id
 redis.call('HSET', key, 'id', id, 'phone', ARGV[2], 'reason', ARGV[3], 'call_id', ARGV[4], 'ticket_id', ARGV[5],
-  'status', 'pending', 'attempts', 0, 'created_at', ARGV[6], 'due_at', ARGV[7], 'deadline', ARGV[8])
+  'status', 'pending', 'attempts', 0, 'created_at', ARGV[6], 'due_at', ARGV[7], 'deadline', ARGV[8],
+  'kind', ARGV[9], 'max_attempts', ARGV[10], 'retry', ARGV[11])
 redis.call('SET', pending, id)
 redis.call('ZADD', due, ARGV[7], id)
 redis.call('ZADD', hist, ARGV[6], id)
 return {id, 1}
 `)
 
-// Schedule promises a callback to phone.
-func (s *Store) Schedule(ctx context.Context, phone, reason, callID, ticketID string) (id string, created bool, err error) {
-	if phone == "" {
+// Schedule promises a callback.
+func (s *Store) Schedule(ctx context.Context, r Request) (id string, created bool, err error) {
+	if r.Phone == "" {
 		return "", false, errors.New("schedule callback: no phone number")
 	}
+	if r.Kind == "" {
+		r.Kind = KindAbandoned
+	}
+	if r.Delay == 0 {
+		r.Delay = s.pol.Delay
+	}
+	if r.Window == 0 {
+		r.Window = s.pol.Window
+	}
+	if r.MaxAttempts == 0 {
+		r.MaxAttempts = s.pol.MaxAttempts
+	}
+	if r.Retry == 0 {
+		r.Retry = s.pol.Retry
+	}
 	now := s.now()
-	due := now.Add(s.pol.Delay)
-	deadline := now.Add(s.pol.Window)
-	res, err := schedule.Run(ctx, s.rdb, []string{s.phoneKey(phone), s.dueKey(), s.historyKey(phone), s.seqKey()},
-		s.p+"callback:", phone, reason, callID, ticketID, now.UnixMilli(), due.UnixMilli(), deadline.UnixMilli()).Slice()
+	due := now.Add(r.Delay)
+	deadline := now.Add(r.Window)
+	res, err := schedule.Run(ctx, s.rdb, []string{s.phoneKey(r.Kind, r.Phone), s.dueKey(), s.historyKey(r.Phone), s.seqKey()},
+		s.p+"callback:", r.Phone, r.Reason, r.CallID, r.TicketID, now.UnixMilli(), due.UnixMilli(), deadline.UnixMilli(),
+		r.Kind, r.MaxAttempts, int64(r.Retry)).Slice()
 	if err != nil {
 		return "", false, fmt.Errorf("schedule callback: %w", err)
 	}
@@ -168,8 +205,8 @@ func (s *Store) Finish(ctx context.Context, cb Callback, answered bool, outcome 
 	status := Completed
 	next := time.Time{}
 	if !answered {
-		next = now.Add(s.pol.Retry)
-		if cb.Attempts < s.pol.MaxAttempts && !next.After(cb.Deadline) {
+		next = now.Add(cb.Retry)
+		if cb.Attempts < cb.MaxAttempts && !next.After(cb.Deadline) {
 			status = Pending
 		} else {
 			status = Failed
@@ -184,7 +221,7 @@ func (s *Store) Expire(ctx context.Context, cb Callback) error {
 }
 
 func (s *Store) setOutcome(ctx context.Context, cb Callback, st Status, outcome string, placed, next time.Time) error {
-	err := finish.Run(ctx, s.rdb, []string{s.key(cb.ID), s.placingKey(), s.dueKey(), s.phoneKey(cb.Phone)},
+	err := finish.Run(ctx, s.rdb, []string{s.key(cb.ID), s.placingKey(), s.dueKey(), s.phoneKey(cb.Kind, cb.Phone)},
 		cb.ID, string(st), outcome, placed.UnixMilli(), next.UnixMilli()).Err()
 	if err != nil {
 		return fmt.Errorf("record callback %s outcome: %w", cb.ID, err)
@@ -271,8 +308,11 @@ func (s *Store) Pending(ctx context.Context) (int64, error) {
 
 func decode(h map[string]string) Callback {
 	n, _ := strconv.Atoi(h["attempts"])
+	maxAttempts, _ := strconv.Atoi(h["max_attempts"])
+	retry, _ := strconv.ParseInt(h["retry"], 10, 64)
 	return Callback{
-		ID: h["id"], Phone: h["phone"], Reason: h["reason"], CallID: h["call_id"], TicketID: h["ticket_id"],
+		ID: h["id"], Phone: h["phone"], Kind: h["kind"], Reason: h["reason"], CallID: h["call_id"], TicketID: h["ticket_id"],
+		MaxAttempts: maxAttempts, Retry: time.Duration(retry),
 		Status: Status(h["status"]), Attempts: n, Outcome: h["outcome"],
 		CreatedAt: ms(h["created_at"]), DueAt: ms(h["due_at"]), Deadline: ms(h["deadline"]), PlacedAt: ms(h["placed_at"]),
 	}

@@ -25,15 +25,15 @@ func newStore(t *testing.T) (*Store, *clocktest.Clock) {
 func TestOnePendingCallbackPerNumber(t *testing.T) {
 	st, _ := newStore(t)
 	ctx := context.Background()
-	id1, new1, err := st.Schedule(ctx, "13800138000", "abandoned", "c1", "")
+	id1, new1, err := st.Schedule(ctx, Request{Phone: "13800138000", CallID: "c1"})
 	if err != nil || !new1 {
 		t.Fatal(err)
 	}
-	id2, new2, err := st.Schedule(ctx, "13800138000", "abandoned", "c2", "")
+	id2, new2, err := st.Schedule(ctx, Request{Phone: "13800138000", CallID: "c2"})
 	if err != nil || new2 || id2 != id1 {
 		t.Fatalf("second request: %s %v %v", id2, new2, err)
 	}
-	if _, n, _ := st.Schedule(ctx, "13900139000", "abandoned", "c3", ""); !n {
+	if _, n, _ := st.Schedule(ctx, Request{Phone: "13900139000", CallID: "c3"}); !n {
 		t.Fatal("another number must get its own callback")
 	}
 	list, _ := st.ListByPhone(ctx, "13800138000", 10)
@@ -45,7 +45,7 @@ func TestOnePendingCallbackPerNumber(t *testing.T) {
 func TestNotDueBeforeDelayAndClaimedOnce(t *testing.T) {
 	st, clk := newStore(t)
 	ctx := context.Background()
-	st.Schedule(ctx, "13800138000", "abandoned", "c1", "")
+	st.Schedule(ctx, Request{Phone: "13800138000", CallID: "c1"})
 	if _, ok, _ := st.ClaimDue(ctx, time.Minute); ok {
 		t.Fatal("claimed before the delay")
 	}
@@ -87,7 +87,7 @@ func TestRetryPolicy(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st, clk := newStore(t)
 			ctx := context.Background()
-			st.Schedule(ctx, "13800138000", "abandoned", "c1", "")
+			st.Schedule(ctx, Request{Phone: "13800138000", CallID: "c1"})
 			clk.Add(tc.elapsed)
 			cb, ok, err := st.ClaimDue(ctx, time.Minute)
 			if !ok || err != nil {
@@ -98,7 +98,7 @@ func TestRetryPolicy(t *testing.T) {
 			if err != nil || got != tc.want {
 				t.Fatalf("status %s, %v; want %s", got, err, tc.want)
 			}
-			_, isNew, _ := st.Schedule(ctx, "13800138000", "abandoned", "c2", "")
+			_, isNew, _ := st.Schedule(ctx, Request{Phone: "13800138000", CallID: "c2"})
 			if isNew != got.Final() {
 				t.Fatalf("a final callback must free the number (final=%v, new=%v)", got.Final(), isNew)
 			}
@@ -109,7 +109,7 @@ func TestRetryPolicy(t *testing.T) {
 func TestRecoverAfterReplicaDied(t *testing.T) {
 	st, clk := newStore(t)
 	ctx := context.Background()
-	st.Schedule(ctx, "13800138000", "abandoned", "c1", "")
+	st.Schedule(ctx, Request{Phone: "13800138000", CallID: "c1"})
 	clk.Add(time.Minute)
 	if _, ok, _ := st.ClaimDue(ctx, 30*time.Second); !ok {
 		t.Fatal("not claimed")
@@ -139,7 +139,7 @@ func TestWorkerPlacesThroughCarrierAndHandsOver(t *testing.T) {
 			sess.Close(ctx)
 			answered <- cb
 		})
-	st.Schedule(ctx, "13800138000", "abandoned", "c1", "")
+	st.Schedule(ctx, Request{Phone: "13800138000", CallID: "c1"})
 	clk.Add(time.Minute)
 	go w.Run(ctx)
 	select {
@@ -167,7 +167,7 @@ func TestWorkerRetriesUnansweredAndExpires(t *testing.T) {
 	sw.OnOriginate = func(s *ivrtest.Switch, req ivr.OriginateRequest) { s.HangUp(req.ChannelID) }
 	w := NewWorker(st, sw, Dial{Carrier: "carrier", CallerID: "95598", RingTimeout: time.Second, Poll: 10 * time.Millisecond},
 		metrics.Discard(), zerolog.Nop(), func(ctx context.Context, sess *ivr.Session, cb Callback) { t.Error("nobody answered") })
-	st.Schedule(ctx, "13800138000", "abandoned", "c1", "")
+	st.Schedule(ctx, Request{Phone: "13800138000", CallID: "c1"})
 	clk.Add(time.Minute)
 	go w.Run(ctx)
 	waitStatus := func(want Status, attempts int) {
@@ -188,4 +188,29 @@ func TestWorkerRetriesUnansweredAndExpires(t *testing.T) {
 	waitStatus(Pending, 2)
 	clk.Add(2 * time.Minute)
 	waitStatus(Failed, 3)
+}
+
+// A follow-up and an abandoned-call callback to one number are separate
+// promises; each keeps the attempts and window it was promised with.
+func TestOnePendingPerNumberAndKind(t *testing.T) {
+	st, clk := newStore(t)
+	ctx := context.Background()
+	_, a, _ := st.Schedule(ctx, Request{Phone: "13800138000", Kind: KindAbandoned})
+	fid, f, _ := st.Schedule(ctx, Request{Phone: "13800138000", Kind: KindFollowUp, TicketID: "20261122000001",
+		Delay: time.Second, Window: 10 * time.Minute, MaxAttempts: 1})
+	if !a || !f {
+		t.Fatalf("abandoned new=%v, follow-up new=%v: kinds must not share the pending slot", a, f)
+	}
+	if _, again, _ := st.Schedule(ctx, Request{Phone: "13800138000", Kind: KindFollowUp}); again {
+		t.Fatal("second pending follow-up for the same number")
+	}
+	clk.Add(2 * time.Second)
+	cb, ok, err := st.ClaimDue(ctx, time.Minute)
+	if !ok || err != nil || cb.ID != fid || cb.Kind != KindFollowUp || cb.TicketID != "20261122000001" {
+		t.Fatalf("claimed %+v %v %v", cb, ok, err)
+	}
+	// One attempt promised: no answer ends it.
+	if st2, _ := st.Finish(ctx, cb, false, "no_answer"); st2 != Failed {
+		t.Fatalf("status %s after the only attempt", st2)
+	}
 }

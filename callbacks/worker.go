@@ -31,6 +31,9 @@ type Worker struct {
 	m      *metrics.Metrics
 	log    zerolog.Logger
 	answer AnsweredFunc
+	// OnGiveUp, when set, hears of every callback that ended unanswered
+	// (failed or expired), e.g. to note an unreachable follow-up on its ticket.
+	OnGiveUp func(ctx context.Context, cb Callback)
 }
 
 // NewWorker returns a worker; answer serves customers who pick up.
@@ -80,6 +83,9 @@ func (w *Worker) tick(ctx context.Context) {
 				w.log.Error().Err(err).Msg("expire callback")
 			}
 			w.m.CallbacksFinal.WithLabelValues(string(Expired)).Inc()
+			if w.OnGiveUp != nil {
+				w.OnGiveUp(ctx, cb)
+			}
 			continue
 		}
 		go w.place(ctx, cb)
@@ -145,6 +151,9 @@ func (w *Worker) finish(ctx context.Context, cb Callback, answered bool, outcome
 	}
 	if st.Final() {
 		w.m.CallbacksFinal.WithLabelValues(string(st)).Inc()
+		if st != Completed && w.OnGiveUp != nil {
+			w.OnGiveUp(context.WithoutCancel(ctx), cb)
+		}
 	}
 	log.Info().Str("outcome", outcome).Str("status", string(st)).Msg("callback attempt finished")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/hotline95598/hotline/internal/logx"
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/hotline95598/hotline/metrics"
+	"github.com/hotline95598/hotline/outages"
 	"github.com/hotline95598/hotline/prompts"
 	"github.com/hotline95598/hotline/tickets"
 	"github.com/rs/zerolog"
@@ -23,9 +24,16 @@ import (
 // The flow depends on these small interfaces only; the Redis stores
 // satisfy them in production and fakes in unit tests.
 
-// Tickets records work orders.
-type Tickets interface {
+// Orders is the back office as a call sees it: work orders with their
+// deadlines, a caller's open orders, outages, follow-up verdicts.
+type Orders interface {
 	Create(ctx context.Context, t tickets.Ticket) (tickets.Ticket, error)
+	Get(ctx context.Context, id string) (tickets.Ticket, error)
+	OpenByPhone(ctx context.Context, phone string) ([]tickets.Ticket, error)
+	RepeatCall(ctx context.Context, id string) error
+	Urge(ctx context.Context, id string) error
+	FollowUpAnswered(ctx context.Context, id string, satisfied bool) (tickets.Ticket, error)
+	OutageFor(ctx context.Context, area, transformer string) (outages.Outage, bool, error)
 }
 
 // Accounts finds customers.
@@ -41,7 +49,7 @@ type Queue interface {
 
 // Callbacks promises a call back.
 type Callbacks interface {
-	Schedule(ctx context.Context, phone, reason, callID, ticketID string) (id string, created bool, err error)
+	Schedule(ctx context.Context, r callbacks.Request) (id string, created bool, err error)
 }
 
 // Tracker links a call to what it produced, so a call cut off by a
@@ -63,7 +71,7 @@ type Config struct {
 // keeps its own in a call value.
 type Flow struct {
 	cfg       Config
-	tickets   Tickets
+	orders    Orders
 	accounts  Accounts
 	queue     Queue
 	callbacks Callbacks
@@ -73,11 +81,11 @@ type Flow struct {
 }
 
 // New returns a flow.
-func New(cfg Config, t Tickets, a Accounts, q Queue, cb Callbacks, tr Tracker, m *metrics.Metrics, log zerolog.Logger) *Flow {
+func New(cfg Config, o Orders, a Accounts, q Queue, cb Callbacks, tr Tracker, m *metrics.Metrics, log zerolog.Logger) *Flow {
 	if cfg.Queue == "" {
 		cfg.Queue = "general"
 	}
-	return &Flow{cfg: cfg, tickets: t, accounts: a, queue: q, callbacks: cb, tracker: tr, m: m, log: log}
+	return &Flow{cfg: cfg, orders: o, accounts: a, queue: q, callbacks: cb, tracker: tr, m: m, log: log}
 }
 
 // call is one caller's state, owned by the call's goroutine.
@@ -88,6 +96,7 @@ type call struct {
 	account *accounts.Account
 	path    []string // menu keys taken, for tickets and agents
 	ticket  string   // last ticket created on this call
+	outage  *outages.Outage
 	log     zerolog.Logger
 }
 
@@ -129,7 +138,92 @@ func (f *Flow) Inbound(ctx context.Context, sess *ivr.Session, info ivr.ChannelI
 	}
 	c.log.Info().Msg("call answered")
 	f.identify(ctx, c)
+	if err := f.tellOutage(ctx, c); err != nil {
+		reason = metrics.EndHangupMenu
+		return
+	}
+	if err := f.tellOpenTicket(ctx, c); err != nil {
+		reason = metrics.EndHangupMenu
+		return
+	}
 	reason = f.menu(ctx, c)
+}
+
+// china is the zone times are spoken in.
+var china = time.FixedZone("CST", 8*3600)
+
+// tellOutage tells a caller in an area with a declared outage about it
+// before the menu: most would otherwise report it again. Keys pressed
+// meanwhile go straight to the menu.
+func (f *Flow) tellOutage(ctx context.Context, c *call) error {
+	if c.account == nil {
+		return nil
+	}
+	o, ok, err := f.orders.OutageFor(ctx, c.account.Area, c.account.Transformer)
+	if err != nil {
+		f.m.RedisErrors.WithLabelValues("outage_lookup").Inc()
+		c.log.Error().Err(err).Msg("look up outages")
+		return nil
+	}
+	if !ok {
+		return nil
+	}
+	c.outage = &o
+	f.m.OutageNotices.Inc()
+	c.log.Info().Str("outage_id", o.ID).Msg("telling caller about the outage")
+	intro := "outage_notice"
+	if o.Kind == outages.KindPlanned {
+		intro = "outage_planned"
+	}
+	speech := media(intro)
+	if o.ExpectedRestore.IsZero() {
+		speech = append(speech, media("outage_unknown_restore")...)
+	} else {
+		speech = append(speech, media(prompts.When(o.ExpectedRestore.In(china))...)...)
+	}
+	return c.sess.Say(ctx, join(speech, media("outage_still_report"))...)
+}
+
+// tellOpenTicket recognises a caller with an open work order: they hear its
+// number, status and promised answer time and may press 1 to urge it (催办).
+func (f *Flow) tellOpenTicket(ctx context.Context, c *call) error {
+	if c.phone == "" {
+		return nil
+	}
+	open, err := f.orders.OpenByPhone(ctx, c.phone)
+	if err != nil {
+		f.m.RedisErrors.WithLabelValues("open_tickets").Inc()
+		c.log.Error().Err(err).Msg("look up open tickets")
+		return nil
+	}
+	if len(open) == 0 {
+		return nil
+	}
+	t := open[0]
+	if err := f.orders.RepeatCall(ctx, t.ID); err != nil {
+		c.log.Warn().Err(err).Str("ticket_id", t.ID).Msg("count repeat call")
+	}
+	speech := join(media("open_ticket_intro"), media(prompts.Digits(t.ID)...))
+	if status := "status_" + string(t.Status); prompts.Has(status) {
+		speech = append(speech, prompts.Media(status))
+	}
+	if !t.AnswerBy.IsZero() {
+		speech = join(speech, media("open_ticket_deadline"), media(prompts.When(t.AnswerBy.In(china))...))
+	}
+	key, err := c.sess.Collect(ctx, ivr.Collect{Media: join(speech, media("open_ticket_urge")), Match: ivr.OneOf("12"), Timeout: f.cfg.MenuTimeout})
+	if errors.Is(err, ivr.ErrHangup) {
+		return err
+	}
+	if err == nil && key == "1" {
+		c.path = append(c.path, "urge")
+		if err := f.orders.Urge(ctx, t.ID); err != nil {
+			c.log.Error().Err(err).Str("ticket_id", t.ID).Msg("urge ticket")
+			return c.sess.Say(ctx, media("error_try_later")...)
+		}
+		c.log.Info().Str("ticket_id", t.ID).Msg("caller urged their ticket")
+		return c.sess.Say(ctx, media("urge_recorded")...)
+	}
+	return nil
 }
 
 func (f *Flow) identify(ctx context.Context, c *call) {
@@ -212,15 +306,19 @@ func (f *Flow) newTicket(ctx context.Context, c *call, typ tickets.Type) (ticket
 	t := tickets.Ticket{Type: typ, Channel: tickets.Channel95598, Phone: c.phone, CallID: c.id, MenuPath: c.menuPath()}
 	if a := c.account; a != nil {
 		t.Account, t.Name, t.Address, t.Area, t.Transformer = a.Number, a.Name, a.Address, a.Area, a.Transformer
+		t.Named = true // identified by their account
+	}
+	if typ == tickets.TypeFault && c.outage != nil && c.outage.ParentTicket != "" {
+		// Reports of a known outage merge under its parent work order.
+		t.ParentID = c.outage.ParentTicket
 	}
 	// The caller may hang up at any moment; the ticket must still be written.
-	t, err := f.tickets.Create(context.WithoutCancel(ctx), t)
+	t, err := f.orders.Create(context.WithoutCancel(ctx), t)
 	if err != nil {
 		f.m.RedisErrors.WithLabelValues("ticket_create").Inc()
 		c.log.Error().Err(err).Str("type", string(typ)).Msg("create ticket")
 		return t, err
 	}
-	f.m.TicketsCreated.WithLabelValues(string(typ)).Inc()
 	c.ticket = t.ID
 	c.log = c.log.With().Str("ticket_id", t.ID).Logger()
 	c.log.Info().Str("type", string(typ)).Msg("ticket created")
@@ -240,6 +338,11 @@ func (f *Flow) fault(ctx context.Context, c *call) string {
 	t, err := f.newTicket(ctx, c, tickets.TypeFault)
 	if err != nil {
 		return f.sorry(ctx, c)
+	}
+	if t.ParentID != "" {
+		if err := c.sess.Say(ctx, media("fault_merged")...); err != nil {
+			return metrics.EndSelfService
+		}
 	}
 	return f.readTicketThenOffer(ctx, c, "fault_accepted", t.ID)
 }
@@ -369,7 +472,8 @@ func (f *Flow) promiseCallback(ctx context.Context, c *call) {
 	if c.phone == "" || c.phone == "anonymous" {
 		return
 	}
-	id, created, err := f.callbacks.Schedule(context.WithoutCancel(ctx), c.phone, "abandoned", c.id, c.ticket)
+	id, created, err := f.callbacks.Schedule(context.WithoutCancel(ctx), callbacks.Request{Phone: c.phone,
+		Kind: callbacks.KindAbandoned, Reason: "hung up while waiting for an agent", CallID: c.id, TicketID: c.ticket})
 	if err != nil {
 		f.m.RedisErrors.WithLabelValues("callback_schedule").Inc()
 		c.log.Error().Err(err).Msg("schedule callback")
@@ -412,4 +516,74 @@ func (f *Flow) Callback(ctx context.Context, sess *ivr.Session, cb callbacks.Cal
 		// Not promised again: the customer hung up on the callback itself.
 		reason = metrics.EndAbandoned
 	}
+}
+
+// results are the handling outcomes a follow-up call can speak; a result
+// not in the list is read as "dealt with".
+var results = map[string]string{
+	"power_restored": "result_power_restored",
+	"repaired":       "result_repaired",
+	"explained":      "result_explained",
+	"refunded":       "result_refunded",
+}
+
+// FollowUp serves the follow-up call (回访) of a resolved work order: the
+// ticket number, the short result, then 1 satisfied or 2 not satisfied.
+func (f *Flow) FollowUp(ctx context.Context, sess *ivr.Session, cb callbacks.Callback) {
+	c := &call{sess: sess, id: sess.ID(), phone: cb.Phone, ticket: cb.TicketID, path: []string{"follow_up"},
+		log: f.log.With().Str("call_id", sess.ID()).Str("callback_id", cb.ID).Str("ticket_id", cb.TicketID).
+			Str("phone", logx.MaskPhone(cb.Phone)).Logger()}
+	f.m.CallsActive.Inc()
+	defer f.m.CallsActive.Dec()
+	reason := metrics.EndError
+	defer func() {
+		sess.Close(ctx)
+		f.m.CallsEnded.WithLabelValues(reason).Inc()
+		c.log.Info().Str("reason", reason).Msg("follow-up call ended")
+	}()
+	t, err := f.orders.Get(ctx, cb.TicketID)
+	if err != nil {
+		c.log.Error().Err(err).Msg("follow-up of a ticket we cannot read")
+		_ = sess.Say(ctx, media("error_try_later")...)
+		return
+	}
+	result := results[t.Result]
+	if result == "" {
+		result = "result_other"
+	}
+	speech := join(media("followup_intro"), media(prompts.Digits(t.ID)...), media("followup_result", result))
+	for tries := 0; tries < f.cfg.MaxFailures; tries++ {
+		prompt := media("followup_ask")
+		if tries == 0 {
+			prompt = join(speech, prompt)
+		}
+		key, err := sess.Collect(ctx, ivr.Collect{Media: prompt, Match: ivr.OneOf("12"), Timeout: f.cfg.MenuTimeout})
+		switch {
+		case errors.Is(err, ivr.ErrHangup):
+			reason = metrics.EndHangupMenu
+			return
+		case err != nil:
+			if sess.Say(ctx, media("invalid_input")...) != nil {
+				reason = metrics.EndHangupMenu
+				return
+			}
+			continue
+		}
+		satisfied := key == "1"
+		if _, err := f.orders.FollowUpAnswered(context.WithoutCancel(ctx), t.ID, satisfied); err != nil {
+			c.log.Error().Err(err).Bool("satisfied", satisfied).Msg("record follow-up verdict")
+			_ = sess.Say(ctx, media("error_try_later")...)
+			return
+		}
+		c.log.Info().Bool("satisfied", satisfied).Msg("follow-up verdict recorded")
+		reason = metrics.EndSelfService
+		if satisfied {
+			_ = sess.Say(ctx, media("followup_thanks")...)
+		} else {
+			_ = sess.Say(ctx, media("followup_sorry")...)
+		}
+		return
+	}
+	reason = metrics.EndSelfService
+	_ = sess.Say(ctx, media("goodbye")...)
 }

@@ -15,15 +15,21 @@ import (
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/hotline95598/hotline/ivr/ivrtest"
 	"github.com/hotline95598/hotline/metrics"
+	"github.com/hotline95598/hotline/outages"
 	"github.com/hotline95598/hotline/prompts"
 	"github.com/hotline95598/hotline/tickets"
 	"github.com/rs/zerolog"
 )
 
 type fakeTickets struct {
-	mu   sync.Mutex
-	made []tickets.Ticket
-	err  error
+	mu       sync.Mutex
+	made     []tickets.Ticket
+	err      error
+	open     []tickets.Ticket
+	repeats  []string
+	urged    []string
+	verdicts []bool
+	outage   *outages.Outage
 }
 
 func (f *fakeTickets) Create(ctx context.Context, t tickets.Ticket) (tickets.Ticket, error) {
@@ -35,6 +41,36 @@ func (f *fakeTickets) Create(ctx context.Context, t tickets.Ticket) (tickets.Tic
 	t.ID = fmt.Sprintf("202611220000%02d", len(f.made)+1)
 	f.made = append(f.made, t)
 	return t, nil
+}
+
+func (f *fakeTickets) Get(ctx context.Context, id string) (tickets.Ticket, error) {
+	return tickets.Ticket{ID: id, Type: tickets.TypeComplaint, Status: tickets.StatusFollowUp, Result: "power_restored"}, nil
+}
+
+func (f *fakeTickets) OpenByPhone(ctx context.Context, phone string) ([]tickets.Ticket, error) {
+	return f.open, nil
+}
+
+func (f *fakeTickets) RepeatCall(ctx context.Context, id string) error {
+	f.repeats = append(f.repeats, id)
+	return nil
+}
+
+func (f *fakeTickets) Urge(ctx context.Context, id string) error {
+	f.urged = append(f.urged, id)
+	return nil
+}
+
+func (f *fakeTickets) FollowUpAnswered(ctx context.Context, id string, satisfied bool) (tickets.Ticket, error) {
+	f.verdicts = append(f.verdicts, satisfied)
+	return tickets.Ticket{ID: id}, nil
+}
+
+func (f *fakeTickets) OutageFor(ctx context.Context, area, transformer string) (outages.Outage, bool, error) {
+	if f.outage != nil && transformer == f.outage.Transformer {
+		return *f.outage, true, nil
+	}
+	return outages.Outage{}, false, nil
 }
 
 type fakeAccounts map[string]accounts.Account // by phone and by number
@@ -70,10 +106,10 @@ type fakeCallbacks struct {
 	phones []string
 }
 
-func (f *fakeCallbacks) Schedule(ctx context.Context, phone, reason, callID, ticketID string) (string, bool, error) {
+func (f *fakeCallbacks) Schedule(ctx context.Context, r callbacks.Request) (string, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.phones = append(f.phones, phone+"/"+ticketID)
+	f.phones = append(f.phones, r.Phone+"/"+r.Kind)
 	return "1", true, nil
 }
 
@@ -247,5 +283,60 @@ func TestCallbackKeepsPlace(t *testing.T) {
 	}
 	if !strings.HasPrefix(strings.Join(r.sw.Played("cb-1-1"), " "), "sound:hotline/callback_intro") {
 		t.Fatalf("played %v", r.sw.Played("cb-1-1"))
+	}
+}
+
+// A caller on a transformer with a declared outage hears about it before the
+// menu, and a fault report merges under the outage's parent work order.
+func TestOutageNoticeAndMergedReport(t *testing.T) {
+	r := newRig(map[string][]string{"main_menu": {"1"}})
+	restore := time.Date(2026, 11, 22, 6, 30, 0, 0, time.UTC) // 14:30 in China
+	r.tk.outage = &outages.Outage{ID: "O1", Kind: outages.KindFault, Transformer: "TX-0101", ExpectedRestore: restore, ParentTicket: "20261122009999"}
+	r.run("13800138000")
+	want := "outage_notice " + strings.Join(prompts.When(restore.In(china)), " ") + " outage_still_report"
+	if !strings.Contains(r.played(), want) {
+		t.Fatalf("played %s; want %s", r.played(), want)
+	}
+	if len(r.tk.made) != 1 || r.tk.made[0].ParentID != "20261122009999" || !strings.Contains(r.played(), "fault_merged") {
+		t.Fatalf("report not merged: %+v, played %s", r.tk.made, r.played())
+	}
+}
+
+// A caller with an open ticket hears its number, status and deadline, and
+// pressing 1 urges it before the menu.
+func TestRepeatCallerUrges(t *testing.T) {
+	r := newRig(map[string][]string{"open_ticket_urge": {"1"}, "main_menu": {"hangup"}})
+	answerBy := time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
+	r.tk.open = []tickets.Ticket{{ID: "20261120000007", Status: tickets.StatusInProgress, AnswerBy: answerBy}}
+	r.run("13800138000")
+	want := "open_ticket_intro " + strings.Join(prompts.Digits("20261120000007"), " ") + " status_in_progress open_ticket_deadline"
+	if !strings.Contains(r.played(), want) || !strings.Contains(r.played(), "urge_recorded") {
+		t.Fatalf("played %s", r.played())
+	}
+	if fmt.Sprint(r.tk.urged) != "[20261120000007]" || fmt.Sprint(r.tk.repeats) != "[20261120000007]" {
+		t.Fatalf("urged %v, repeats %v", r.tk.urged, r.tk.repeats)
+	}
+}
+
+func TestFollowUpVerdict(t *testing.T) {
+	for _, tc := range []struct {
+		keys []string
+		want string
+		say  string
+	}{
+		{[]string{"1"}, "[true]", "followup_thanks"},
+		{[]string{"2"}, "[false]", "followup_sorry"},
+		{[]string{"5", "2"}, "[false]", "followup_sorry"},
+		{nil, "[]", "goodbye"},
+	} {
+		r := newRig(map[string][]string{"followup_ask": tc.keys})
+		sess := ivr.NewSession(r.sw, "call1", zerolog.Nop())
+		r.flow.FollowUp(context.Background(), sess, callbacks.Callback{ID: "9", Phone: "13800138000", TicketID: "20261122000003", Kind: callbacks.KindFollowUp})
+		if fmt.Sprint(r.tk.verdicts) != tc.want || !strings.Contains(r.played(), tc.say) {
+			t.Errorf("keys %v: verdicts %v, played %s", tc.keys, r.tk.verdicts, r.played())
+		}
+		if !strings.HasPrefix(r.played(), "followup_intro "+strings.Join(prompts.Digits("20261122000003"), " ")+" followup_result result_power_restored") {
+			t.Errorf("played %s", r.played())
+		}
 	}
 }

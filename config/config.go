@@ -55,6 +55,12 @@ type Config struct {
 	CallbackCallerID    string        // HOTLINE_CALLBACK_CALLER_ID
 
 	ShutdownGrace time.Duration // HOTLINE_SHUTDOWN_GRACE
+	// Work orders: the policy file holds the time limits, ladder and
+	// follow-up window; these say how the controller applies it.
+	PolicyFile     string        // HOTLINE_POLICY_FILE: "" = the embedded default policy
+	EscalationPoll time.Duration // HOTLINE_ESCALATION_POLL: how often overdue tickets are looked for
+	FollowUpDelay  time.Duration // HOTLINE_FOLLOWUP_DELAY: from resolution to the first follow-up attempt
+
 	// ReplicaID names this controller replica (HOTLINE_REPLICA_ID); it must
 	// be stable across restarts and unique among replicas. Default: hostname.
 	ReplicaID string
@@ -88,6 +94,8 @@ func Defaults() Config {
 		CallbackCallerID:    "95598",
 		ShutdownGrace:       10 * time.Second,
 		ReplicaID:           hostname(),
+		EscalationPoll:      30 * time.Second,
+		FollowUpDelay:       time.Minute,
 	}
 }
 
@@ -158,6 +166,9 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	str("HOTLINE_CALLBACK_CALLER_ID", &c.CallbackCallerID)
 	dur("HOTLINE_SHUTDOWN_GRACE", &c.ShutdownGrace)
 	str("HOTLINE_REPLICA_ID", &c.ReplicaID)
+	str("HOTLINE_POLICY_FILE", &c.PolicyFile)
+	dur("HOTLINE_ESCALATION_POLL", &c.EscalationPoll)
+	dur("HOTLINE_FOLLOWUP_DELAY", &c.FollowUpDelay)
 	if len(errs) == 0 {
 		errs = append(errs, c.Validate())
 	}
@@ -238,6 +249,8 @@ func (c Config) Validate() error {
 		{"HOTLINE_CALLBACK_RETRY", c.CallbackRetry, time.Second},
 		{"HOTLINE_CALLBACK_RING_TIMEOUT", c.CallbackRingTimeout, 5 * time.Second},
 		{"HOTLINE_SHUTDOWN_GRACE", c.ShutdownGrace, 0},
+		{"HOTLINE_ESCALATION_POLL", c.EscalationPoll, 100 * time.Millisecond},
+		{"HOTLINE_FOLLOWUP_DELAY", c.FollowUpDelay, 0},
 	}
 	for _, p := range positive {
 		if p.d < p.min {

@@ -456,3 +456,14 @@ func customerAnswering(t *testing.T, env *Env, talkFor time.Duration) *sipp {
 }
 
 var _ = context.Background
+
+// customerPressing is the carrier side receiving a follow-up call: it checks
+// the call shows 95598, answers, presses keys after a while, and waits for
+// the hotline to hang up.
+func customerPressing(t *testing.T, env *Env, after time.Duration, keys string) *sipp {
+	body := uasHead(require95598) +
+		`<nop><action><log message="caller ID shown: [$shown]"/></action></nop>` +
+		uasAnswer + string(pause(after)) + string(press(keys)) + uasAwaitBye + scenarioTail
+	_, media := ports()
+	return startSipp(t, "customer-followup", render(t, body, scenarioData{}), "", env.CarrierPort, media)
+}

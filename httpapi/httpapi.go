@@ -52,6 +52,7 @@ type Deps struct {
 	Health    func(ctx context.Context) map[string]Part
 	Metrics   http.Handler
 	Tickets   Tickets
+	Orders    Orders
 	Agents    Agents
 	Callbacks Callbacks
 	Log       zerolog.Logger
@@ -68,6 +69,7 @@ func New(d Deps) http.Handler {
 	api.HandleFunc("GET /api/v1/agents/{id}", d.getAgent)
 	api.HandleFunc("POST /api/v1/agents/{id}/{action}", d.agentAction)
 	api.HandleFunc("GET /api/v1/callbacks", d.listCallbacks)
+	d.orderRoutes(api)
 	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
 	})
@@ -123,22 +125,6 @@ func phoneParam(w http.ResponseWriter, r *http.Request) (string, int, bool) {
 		limit = n
 	}
 	return phone, limit, true
-}
-
-func (d Deps) listTickets(w http.ResponseWriter, r *http.Request) {
-	phone, limit, ok := phoneParam(w, r)
-	if !ok {
-		return
-	}
-	ts, err := d.Tickets.ListByPhone(r.Context(), phone, limit)
-	if err != nil {
-		d.storeError(w, r, err)
-		return
-	}
-	if ts == nil {
-		ts = []tickets.Ticket{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"tickets": ts})
 }
 
 func (d Deps) listCallbacks(w http.ResponseWriter, r *http.Request) {
@@ -227,6 +213,10 @@ func readJSON(w http.ResponseWriter, r *http.Request, dst any) bool {
 }
 
 func (d Deps) storeError(w http.ResponseWriter, r *http.Request, err error) {
+	if code, ok := orderError(err); ok {
+		writeError(w, code, err.Error())
+		return
+	}
 	switch {
 	case errors.Is(err, agents.ErrUnknownAgent), errors.Is(err, tickets.ErrNotFound), errors.Is(err, callbacks.ErrNotFound):
 		writeError(w, http.StatusNotFound, err.Error())

@@ -7,11 +7,16 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotline95598/hotline/agents"
 	"github.com/hotline95598/hotline/callbacks"
 	"github.com/hotline95598/hotline/internal/redistest"
+	"github.com/hotline95598/hotline/metrics"
+	"github.com/hotline95598/hotline/outages"
+	"github.com/hotline95598/hotline/policy"
 	"github.com/hotline95598/hotline/tickets"
+	"github.com/hotline95598/hotline/workorders"
 	"github.com/rs/zerolog"
 )
 
@@ -32,6 +37,10 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e := &env{redis: rs, tk: tickets.New(rdb, "t:", nil), ariOK: true}
+	pol := policy.Default()
+	e.tk.SetTaxonomy(pol)
+	cbs := callbacks.NewStore(rdb, "t:", callbacks.Policy{Delay: time.Second, Window: time.Minute, MaxAttempts: 1, Retry: time.Second}, nil)
+	wo := workorders.New(e.tk, pol, cbs, outages.New(rdb, "t:", nil), rdb, "t:", "test", workorders.Config{}, metrics.Discard(), zerolog.Nop(), nil)
 	h := New(Deps{
 		Token: token,
 		Health: func(ctx context.Context) map[string]Part {
@@ -39,8 +48,9 @@ func newEnv(t *testing.T) *env {
 		},
 		Metrics:   http.NotFoundHandler(),
 		Tickets:   e.tk,
+		Orders:    wo,
 		Agents:    reg,
-		Callbacks: callbacks.NewStore(rdb, "t:", callbacks.Policy{}, nil),
+		Callbacks: cbs,
 		Log:       zerolog.Nop(),
 	})
 	e.srv = httptest.NewServer(h)
@@ -79,7 +89,10 @@ func TestAPI(t *testing.T) {
 	}{
 		{"no token", "GET", "/api/v1/agents", "", false, 401, "bearer token"},
 		{"agents", "GET", "/api/v1/agents", "", true, 200, `"state":"logged_out"`},
-		{"tickets need phone", "GET", "/api/v1/tickets", "", true, 400, "phone"},
+		{"all tickets", "GET", "/api/v1/tickets", "", true, 200, `"type":"fault"`},
+		{"bad phone", "GET", "/api/v1/tickets?phone=abc", "", true, 400, "phone"},
+		{"bad type", "GET", "/api/v1/tickets?type=gossip", "", true, 400, "unknown ticket type"},
+		{"bad overdue", "GET", "/api/v1/tickets?overdue=maybe", "", true, 400, "overdue must be"},
 		{"tickets by phone", "GET", "/api/v1/tickets?phone=13800138000", "", true, 200, `"type":"fault"`},
 		{"tickets of +86 number", "GET", "/api/v1/tickets?phone=%2B8613800138000", "", true, 200, `"type":"fault"`},
 		{"no tickets is an empty list", "GET", "/api/v1/tickets?phone=13900000000", "", true, 200, `"tickets":[]`},
@@ -125,3 +138,58 @@ func TestHealthAndDeadRedis(t *testing.T) {
 }
 
 func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// The back office: a ticket from another channel through its lifecycle,
+// illegal moves refused, outages declared and cleared, the report served.
+func TestWorkOrderAPI(t *testing.T) {
+	e := newEnv(t)
+	var created struct {
+		ID, Status, Grade string
+		EscalationLevel   string `json:"escalation_level"`
+	}
+	code, body := e.do(t, "POST", "/api/v1/tickets", `{"type":"complaint","channel":"12398","phone":"13800138000","named":true,"class":"service","subject":"staff_attitude"}`, true)
+	raw, _ := json.Marshal(body)
+	_ = json.Unmarshal(raw, &created)
+	if code != 201 || created.ID == "" || created.EscalationLevel != "staff" || created.Grade != "V" {
+		t.Fatalf("create: %d %s", code, raw)
+	}
+	id := created.ID
+	for _, tc := range []struct {
+		name, method, path, body string
+		code                     int
+		want                     string
+	}{
+		{"create needs a known type", "POST", "/api/v1/tickets", `{"type":"gossip","phone":"13800138000"}`, 400, "error"},
+		{"create malformed", "POST", "/api/v1/tickets", `{"type":`, 400, "malformed JSON"},
+		{"create unknown field", "POST", "/api/v1/tickets", `{"type":"fault","colour":"red"}`, 400, "malformed JSON"},
+		{"bad subject for class", "POST", "/api/v1/tickets", `{"type":"complaint","phone":"13800138000","class":"service","subject":"meter_seal"}`, 400, "error"},
+		{"get with audit", "GET", "/api/v1/tickets/" + id, "", 200, `"action":"accepted"`},
+		{"resolve too early", "POST", "/api/v1/tickets/" + id + "/actions", `{"action":"resolve","result":"explained"}`, 409, "error"},
+		{"register", "POST", "/api/v1/tickets/" + id + "/actions", `{"action":"register"}`, 200, `"status":"registered"`},
+		{"assign needs someone", "POST", "/api/v1/tickets/" + id + "/assign", `{}`, 400, "to is required"},
+		{"assign", "POST", "/api/v1/tickets/" + id + "/assign", `{"to":"zhang.wei"}`, 200, `"assigned_to":"zhang.wei"`},
+		{"note", "POST", "/api/v1/tickets/" + id + "/notes", `{"note":"called the customer"}`, 200, "called the customer"},
+		{"start", "POST", "/api/v1/tickets/" + id + "/actions", `{"action":"start"}`, 200, `"status":"in_progress"`},
+		{"urge", "POST", "/api/v1/tickets/" + id + "/actions", `{"action":"urge"}`, 200, `"urge_count":1`},
+		{"escalate one rung", "POST", "/api/v1/tickets/" + id + "/actions", `{"action":"escalate","note":"customer angry"}`, 200, `"escalation_level":"technician"`},
+		{"resolve needs a result", "POST", "/api/v1/tickets/" + id + "/actions", `{"action":"resolve"}`, 400, "error"},
+		{"resolve starts the follow-up", "POST", "/api/v1/tickets/" + id + "/actions", `{"action":"resolve","result":"explained"}`, 200, `"status":"follow_up"`},
+		{"follow-up call promised", "GET", "/api/v1/callbacks?phone=13800138000", "", 200, `"kind":"follow_up"`},
+		{"unknown ticket", "GET", "/api/v1/tickets/20990101000001", "", 404, "error"},
+		{"overdue filter", "GET", "/api/v1/tickets?overdue=true", "", 200, `"tickets":[]`},
+		{"declare outage", "POST", "/api/v1/outages", `{"kind":"fault","transformer":"TX-0101","area":"朝阳区","reason":"cable fault"}`, 201, `"parent_ticket":"`},
+		{"second outage on the transformer", "POST", "/api/v1/outages", `{"kind":"fault","transformer":"TX-0101"}`, 409, "error"},
+		{"bad restore time", "POST", "/api/v1/outages", `{"kind":"fault","area":"x","expected_restore":"tomorrow"}`, 400, "RFC 3339"},
+		{"outages", "GET", "/api/v1/outages", "", 200, `"transformer":"TX-0101"`},
+		{"report needs a period", "GET", "/api/v1/reports/complaints", "", 400, "from and to"},
+		{"report json", "GET", "/api/v1/reports/complaints?from=2000-01-01&to=2100-01-01&format=json", "", 200, `"complaints":1`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := e.do(t, tc.method, tc.path, tc.body, true)
+			raw, _ := json.Marshal(body)
+			if code != tc.code || !strings.Contains(string(raw), tc.want) {
+				t.Fatalf("%d %s; want %d with %q", code, raw, tc.code, tc.want)
+			}
+		})
+	}
+}

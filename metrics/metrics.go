@@ -35,6 +35,15 @@ type Metrics struct {
 	CallbacksFinal    *prometheus.CounterVec // status: completed, failed, expired
 	CallbacksPending  prometheus.Gauge
 	RedisErrors       *prometheus.CounterVec // op
+
+	TicketsOpen      *prometheus.GaugeVec   // type, from Redis
+	TicketsOverdue   prometheus.Gauge       // open past their answer deadline
+	TicketsDueSoon   prometheus.Gauge       // open, due within the horizon
+	TicketsEscalated *prometheus.CounterVec // level reached
+	FollowUps        *prometheus.CounterVec // outcome: satisfied, unsatisfied, no_answer
+	RepeatCalls      prometheus.Counter     // calls from customers with an open ticket
+	Urges            prometheus.Counter     // 催办 pressed by callers
+	OutageNotices    prometheus.Counter     // callers told of an outage before the menu
 }
 
 // New registers the metrics with reg.
@@ -59,11 +68,20 @@ func New(reg prometheus.Registerer) *Metrics {
 		CallbacksFinal:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_callbacks_finished_total", Help: "Callbacks finished, by final status."}, []string{"status"}),
 		CallbacksPending:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "hotline_callbacks_pending", Help: "Callbacks waiting to be placed, from Redis."}),
 		RedisErrors:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_redis_errors_total", Help: "Redis operations that failed."}, []string{"op"}),
+		TicketsOpen:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hotline_tickets_open", Help: "Open work orders by type, from Redis."}, []string{"type"}),
+		TicketsOverdue:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "hotline_tickets_overdue", Help: "Open work orders past their deadline."}),
+		TicketsDueSoon:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "hotline_tickets_due_soon", Help: "Open work orders due within the next hour."}),
+		TicketsEscalated:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_tickets_escalated_total", Help: "Escalations, by the ladder level reached."}, []string{"level"}),
+		FollowUps:         prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_followups_total", Help: "Follow-up calls by outcome."}, []string{"outcome"}),
+		RepeatCalls:       prometheus.NewCounter(prometheus.CounterOpts{Name: "hotline_repeat_calls_total", Help: "Calls from customers who already have an open work order."}),
+		Urges:             prometheus.NewCounter(prometheus.CounterOpts{Name: "hotline_urges_total", Help: "Work orders urged (催办) by callers."}),
+		OutageNotices:     prometheus.NewCounter(prometheus.CounterOpts{Name: "hotline_outage_notices_total", Help: "Callers told of a known outage before the menu."}),
 	}
 	reg.MustRegister(m.CallsStarted, m.CallsEnded, m.CallsActive, m.MenuFailures,
 		m.QueueOffered, m.QueueAnswered, m.QueueAbandoned, m.QueueWaiting, m.QueueWaitSeconds,
 		m.AgentRingNoAnswer, m.AgentsByState, m.TicketsCreated,
-		m.CallbacksSched, m.CallbacksDeduped, m.CallbacksPlaced, m.CallbacksFinal, m.CallbacksPending, m.RedisErrors)
+		m.CallbacksSched, m.CallbacksDeduped, m.CallbacksPlaced, m.CallbacksFinal, m.CallbacksPending, m.RedisErrors,
+		m.TicketsOpen, m.TicketsOverdue, m.TicketsDueSoon, m.TicketsEscalated, m.FollowUps, m.RepeatCalls, m.Urges, m.OutageNotices)
 	return m
 }
 

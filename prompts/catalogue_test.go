@@ -16,6 +16,14 @@ var briefIDs = []string{
 	"d0", "d1", "d1_yao", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9",
 	"shi", "bai", "qian", "wan", "yi", "liang", "yuan", "jiao", "fen",
 	"zheng", "dian", "fu", "nian", "yue", "ri", "hao", "shi_hour", "fen_minute",
+	// Outages, open work orders and follow-up calls.
+	"outage_planned", "outage_unknown_restore", "outage_still_report", "fault_merged",
+	"open_ticket_intro", "open_ticket_deadline", "open_ticket_urge", "urge_recorded",
+	"status_accepted", "status_registered", "status_assigned", "status_in_progress",
+	"status_resolved", "status_follow_up",
+	"followup_intro", "followup_result", "result_power_restored", "result_repaired",
+	"result_explained", "result_refunded", "result_other", "followup_ask",
+	"followup_thanks", "followup_sorry",
 }
 
 func TestCatalogueHasBriefPrompts(t *testing.T) {

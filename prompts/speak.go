@@ -228,3 +228,21 @@ func Date(t time.Time) []string {
 	ids = append(ids, Integer(int64(day))...)
 	return append(ids, idRi)
 }
+
+// When reads a moment within the coming days the way a promised time is
+// said on the line: month, day, hour, and minutes unless on the hour —
+// 十一月二十二日十四时三十分. The year is left out: such times are near.
+// The caller converts t to China time first.
+func When(t time.Time) []string {
+	_, month, day := t.Date()
+	ids := append(Integer(int64(month)), idYue)
+	ids = append(ids, Integer(int64(day))...)
+	ids = append(ids, idRi)
+	ids = append(ids, Integer(int64(t.Hour()))...)
+	ids = append(ids, "shi_hour")
+	if m := t.Minute(); m != 0 {
+		ids = append(ids, Integer(int64(m))...)
+		ids = append(ids, "fen_minute")
+	}
+	return ids
+}

@@ -248,3 +248,18 @@ func TestComposedIDsExist(t *testing.T) {
 		check("Date", Date(d))
 	}
 }
+
+func TestWhen(t *testing.T) {
+	for _, tc := range []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Date(2026, 11, 22, 14, 30, 0, 0, time.UTC), "十一月二十二日十四时三十分"},
+		{time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC), "一月二日九时"},
+		{time.Date(2026, 12, 31, 0, 5, 0, 0, time.UTC), "十二月三十一日零时五分"},
+	} {
+		if got := Text(When(tc.at)); got != tc.want {
+			t.Errorf("When(%s) = %s, want %s", tc.at, got, tc.want)
+		}
+	}
+}

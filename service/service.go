@@ -23,7 +23,10 @@ import (
 	"github.com/hotline95598/hotline/internal/logx"
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/hotline95598/hotline/metrics"
+	"github.com/hotline95598/hotline/outages"
+	"github.com/hotline95598/hotline/policy"
 	"github.com/hotline95598/hotline/tickets"
+	"github.com/hotline95598/hotline/workorders"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -57,6 +60,8 @@ type Service struct {
 	tickets   *tickets.Store
 	accounts  *accounts.Store
 	callbacks *callbacks.Store
+	outages   *outages.Store
+	orders    *workorders.Service
 	flow      *callflow.Flow
 	worker    *callbacks.Worker
 	calls     *calls
@@ -64,8 +69,15 @@ type Service struct {
 }
 
 // New builds a replica. sw may be nil, in which case the real ARI edge is
-// built from the configuration.
-func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Switch) *Service {
+// built from the configuration. A policy file that does not load stops it.
+func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Switch) (*Service, error) {
+	pol := policy.Default()
+	if cfg.PolicyFile != "" {
+		var err error
+		if pol, err = policy.Load(cfg.PolicyFile); err != nil {
+			return nil, fmt.Errorf("HOTLINE_POLICY_FILE: %w", err)
+		}
+	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
 	if sw == nil {
@@ -81,16 +93,32 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	s.disp = agents.NewDispatcher(s.agents, sw, agents.Config{RingTimeout: cfg.AgentRingTimeout, Poll: cfg.QueuePoll,
 		MOHClass: cfg.MOHClass, Tech: cfg.AgentTech}, m, log.With().Str("component", "queue").Logger())
 	s.tickets = tickets.New(rdb, p, nil)
+	s.tickets.SetTaxonomy(pol)
 	s.accounts = accounts.New(rdb, p)
 	s.callbacks = callbacks.NewStore(rdb, p, callbacks.Policy{Delay: cfg.CallbackDelay, Window: cfg.CallbackWindow,
 		MaxAttempts: cfg.CallbackMaxAttempts, Retry: cfg.CallbackRetry}, nil)
+	s.outages = outages.New(rdb, p, nil)
+	s.orders = workorders.New(s.tickets, pol, s.callbacks, s.outages, rdb, p, replica,
+		workorders.Config{WatchEvery: cfg.EscalationPoll, FollowUpDelay: cfg.FollowUpDelay}, m,
+		log.With().Str("component", "workorders").Logger(), nil)
 	s.calls = newCalls(rdb, p, replica, log)
 	s.flow = callflow.New(callflow.Config{MenuTimeout: cfg.MenuTimeout, InterDigit: cfg.InterDigitTimeout,
 		MaxFailures: cfg.MenuMaxFailures, AccountMaxDigits: cfg.AccountMaxDigits},
-		s.tickets, s.accounts, s.disp, s.callbacks, s.calls, m, log.With().Str("component", "callflow").Logger())
+		s.orders, s.accounts, s.disp, s.callbacks, s.calls, m, log.With().Str("component", "callflow").Logger())
 	s.worker = callbacks.NewWorker(s.callbacks, sw, callbacks.Dial{Carrier: cfg.CarrierEndpoint, CallerID: cfg.CallbackCallerID,
 		RingTimeout: cfg.CallbackRingTimeout}, m, log.With().Str("component", "callbacks").Logger(), s.serveCallback)
-	return s
+	s.worker.OnGiveUp = s.callbackGaveUp
+	log.Info().Str("policy", pol.Version()).Msg("work-order policy loaded")
+	return s, nil
+}
+
+// callbackGaveUp notes on the work order a follow-up call nobody answered.
+func (s *Service) callbackGaveUp(ctx context.Context, cb callbacks.Callback) {
+	if cb.Kind == callbacks.KindFollowUp && cb.TicketID != "" {
+		if err := s.orders.FollowUpUnreached(ctx, cb.TicketID); err != nil {
+			s.log.Warn().Err(err).Str("ticket_id", cb.TicketID).Msg("note unanswered follow-up")
+		}
+	}
 }
 
 // Handler returns the HTTP API.
@@ -100,6 +128,7 @@ func (s *Service) Handler() http.Handler {
 		Health:    s.health,
 		Metrics:   promhttp.HandlerFor(s.gather, promhttp.HandlerOpts{}),
 		Tickets:   s.tickets,
+		Orders:    s.orders,
 		Agents:    s.agents,
 		Callbacks: s.callbacks,
 		Log:       s.log.With().Str("component", "http").Logger(),
@@ -143,9 +172,10 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info().Str("http", ln.Addr().String()).Str("replica", s.replica).Msg("hotline controller started")
 
 	var bg sync.WaitGroup
-	bg.Add(3)
+	bg.Add(4)
 	go func() { defer bg.Done(); _ = s.sw.Run(ctx, handler{s}) }()
 	go func() { defer bg.Done(); s.worker.Run(ctx) }()
+	go func() { defer bg.Done(); s.orders.Watch(ctx) }()
 	go func() { defer bg.Done(); s.housekeeping(ctx) }()
 
 	var srvErr error
@@ -250,6 +280,10 @@ func (s *Service) serveCallback(ctx context.Context, sess *ivr.Session, cb callb
 	defer s.wg.Done()
 	cctx, done := s.calls.start(ctx, sess.ID(), cb.Phone)
 	defer done()
+	if cb.Kind == callbacks.KindFollowUp {
+		s.flow.FollowUp(cctx, sess, cb)
+		return
+	}
 	s.flow.Callback(cctx, sess, cb)
 }
 
@@ -323,7 +357,8 @@ func (s *Service) orphan(ctx context.Context, ch ivr.ChannelInfo, rec record) {
 	}
 	note := "call cut off by a controller restart; hung up by recovery"
 	if phone != "" && phone != "anonymous" {
-		if id, created, err := s.callbacks.Schedule(ctx, phone, "cut_off", ch.ID, rec.Ticket); err == nil {
+		if id, created, err := s.callbacks.Schedule(ctx, callbacks.Request{Phone: phone, Kind: callbacks.KindCutOff,
+			Reason: "call cut off by a controller restart", CallID: ch.ID, TicketID: rec.Ticket}); err == nil {
 			if created {
 				s.m.CallbacksSched.Inc()
 			}
@@ -339,4 +374,26 @@ func (s *Service) orphan(ctx context.Context, ch ivr.ChannelInfo, rec record) {
 	}
 	_ = s.rdb.Del(ctx, s.calls.key(ch.ID)).Err()
 	log.Warn().Str("phone", logx.MaskPhone(phone)).Msg(note)
+}
+
+// Backoffice builds the work-order service alone, for the command line:
+// the same stores and policy as the controller, without calls.
+func Backoffice(cfg config.Config, log zerolog.Logger) (*workorders.Service, func(), error) {
+	pol := policy.Default()
+	if cfg.PolicyFile != "" {
+		var err error
+		if pol, err = policy.Load(cfg.PolicyFile); err != nil {
+			return nil, nil, fmt.Errorf("HOTLINE_POLICY_FILE: %w", err)
+		}
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, DialTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second})
+	p := cfg.RedisPrefix
+	ts := tickets.New(rdb, p, nil)
+	ts.SetTaxonomy(pol)
+	cb := callbacks.NewStore(rdb, p, callbacks.Policy{Delay: cfg.CallbackDelay, Window: cfg.CallbackWindow,
+		MaxAttempts: cfg.CallbackMaxAttempts, Retry: cfg.CallbackRetry}, nil)
+	wo := workorders.New(ts, pol, cb, outages.New(rdb, p, nil), rdb, p, cfg.ReplicaID,
+		workorders.Config{WatchEvery: cfg.EscalationPoll, FollowUpDelay: cfg.FollowUpDelay},
+		metrics.Discard(), log, nil)
+	return wo, func() { _ = rdb.Close() }, nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotline95598/hotline/ariedge"
+	"github.com/hotline95598/hotline/callbacks"
 	"github.com/hotline95598/hotline/config"
 	"github.com/hotline95598/hotline/internal/redistest"
 	"github.com/hotline95598/hotline/ivr"
@@ -32,7 +33,10 @@ func newService(t *testing.T) (*Service, *ivrtest.Switch) {
 	cfg.ReplicaID = "me"
 	cfg.AgentIDs = []string{"1001"}
 	sw := ivrtest.New()
-	s := New(cfg, zerolog.Nop(), prometheus.NewRegistry(), edge{sw})
+	s, err := New(cfg, zerolog.Nop(), prometheus.NewRegistry(), edge{sw})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { s.rdb.Close() })
 	return s, sw
 }
@@ -76,7 +80,7 @@ func TestReconcileOrphans(t *testing.T) {
 	}
 	for _, phone := range []string{"13800138000", "13700137000"} {
 		cbs, _ := s.callbacks.ListByPhone(ctx, phone, 5)
-		if len(cbs) != 1 || cbs[0].Reason != "cut_off" {
+		if len(cbs) != 1 || cbs[0].Kind != callbacks.KindCutOff {
 			t.Errorf("callback for %s: %+v", phone, cbs)
 		}
 	}
@@ -113,7 +117,7 @@ func TestStrayLegs(t *testing.T) {
 	if !sw.IsHungUp("x-agent-1") {
 		t.Fatal("stray agent leg left up")
 	}
-	id, _, err := s.callbacks.Schedule(ctx, "13800138000", "abandoned", "c1", "")
+	id, _, err := s.callbacks.Schedule(ctx, callbacks.Request{Phone: "13800138000", Kind: callbacks.KindAbandoned, CallID: "c1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,7 @@
-// Package tickets stores the hotline's work orders (工单).
+// Package tickets stores the hotline's work orders (工单) and moves them
+// through the 95598 closed loop (accept → register → assign → handle →
+// resolve → follow up → close, with urge, supervise, escalate and reopen on
+// the way); see Apply and Transitions.
 //
 // All state lives in Redis so that two controller replicas can serve one
 // hotline. Key layout, with prefix P (default "hotline:"):
@@ -9,10 +12,18 @@
 //	P tickets:by_type:<type>      zset    id, score = created unix ms
 //	P tickets:by_phone:<phone>    zset    id, score = created unix ms
 //	P tickets:by_account:<number> zset    id, score = created unix ms
+//	P tickets:open                zset    open tickets (Status.Open), score = created unix ms
+//	P tickets:open:<type>         zset    the same, per type (CountOpen)
+//	P tickets:deadlines           zset    open tickets with a deadline, score = Ticket.NextDeadline unix ms
 //
-// A ticket and its index entries are written by one Lua script, so a reader
-// never sees one without the other. With Redis Cluster, give the prefix a
-// hash tag (e.g. "{hotline}:") so that all keys live in one slot.
+// A ticket and its index entries are written in one MULTI/EXEC under WATCH
+// of the ticket (and, for a merged child, its parent), so a reader never
+// sees one without the other and the open and deadline indexes always match
+// the stored status. With Redis Cluster, give the prefix a hash tag (e.g.
+// "{hotline}:") so that all keys live in one slot.
+//
+// Tickets stored before the open and deadline indexes existed join them on
+// their next change.
 package tickets
 
 import (
@@ -20,7 +31,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hotline95598/hotline/accounts"
@@ -39,6 +52,10 @@ var (
 	ErrSequenceExhausted = errors.New("tickets: daily sequence exhausted")
 	// ErrConflict: an update kept losing races with other writers.
 	ErrConflict = errors.New("tickets: too much contention")
+	// ErrIllegalTransition: the action is not allowed in the ticket's
+	// current status. The error is a *TransitionError saying which action,
+	// which status and what to do instead.
+	ErrIllegalTransition = errors.New("tickets: illegal transition")
 )
 
 // Type is the business type of a work order.
@@ -65,6 +82,12 @@ func (t Type) Known() bool {
 	return false
 }
 
+// Types lists every Type, for per-type metrics and reports.
+func Types() []Type {
+	return []Type{TypeFault, TypeComplaint, TypeReport, TypeConsultation,
+		TypeService, TypeOpinion, TypeSuggestion, TypePraise}
+}
+
 // Status is where a work order is in its life cycle.
 type Status string
 
@@ -78,8 +101,90 @@ const (
 	StatusClosed     Status = "closed"      // 归档
 )
 
-// Channel95598 is the default channel: a call to the hotline.
-const Channel95598 = "95598"
+// Known reports whether s is one of the Status constants.
+func (s Status) Known() bool {
+	switch s {
+	case StatusAccepted, StatusRegistered, StatusAssigned, StatusInProgress,
+		StatusResolved, StatusFollowUp, StatusClosed:
+		return true
+	}
+	return false
+}
+
+// Open reports whether the order is still being handled: accepted up to in
+// progress. Resolved and follow-up orders are not open: the handling is
+// done and its deadlines are met, and only the customer's verdict (which
+// reopens it if unhappy) is outstanding.
+func (s Status) Open() bool {
+	switch s {
+	case StatusAccepted, StatusRegistered, StatusAssigned, StatusInProgress:
+		return true
+	}
+	return false
+}
+
+// Statuses lists every Status in life-cycle order.
+func Statuses() []Status {
+	return []Status{StatusAccepted, StatusRegistered, StatusAssigned, StatusInProgress,
+		StatusResolved, StatusFollowUp, StatusClosed}
+}
+
+// Channels an order can arrive by.
+const (
+	Channel95598   = "95598"   // a call to the hotline (the default)
+	Channel12398   = "12398"   // the energy regulator's hotline (escalated complaints)
+	Channel12345   = "12345"   // the city government's service hotline
+	ChannelCounter = "counter" // a service-hall counter
+	ChannelLetter  = "letter"  // a letter or visit (信访)
+	ChannelWeb     = "web"     // online: website, app, WeChat; also orders raised by staff
+)
+
+// ValidChannel reports whether c is one of the Channel constants.
+func ValidChannel(c string) bool {
+	switch c {
+	case Channel95598, Channel12398, Channel12345, ChannelCounter, ChannelLetter, ChannelWeb:
+		return true
+	}
+	return false
+}
+
+// Complaint event grades (seed 001), from V (solved inside the station) to
+// I (needs the bureau's leadership). Only complaints carry a grade.
+const (
+	GradeV   = "V"
+	GradeIV  = "IV"
+	GradeIII = "III"
+	GradeII  = "II"
+	GradeI   = "I"
+)
+
+// ValidGrade reports whether g is one of the Grade constants.
+func ValidGrade(g string) bool {
+	switch g {
+	case GradeV, GradeIV, GradeIII, GradeII, GradeI:
+		return true
+	}
+	return false
+}
+
+// Follow-up (回访) outcomes recorded in Ticket.FollowUp.
+const (
+	FollowUpSatisfied   = "satisfied"
+	FollowUpUnsatisfied = "unsatisfied"
+	FollowUpNoAnswer    = "no_answer"
+)
+
+// ValidFollowUp reports whether o is a follow-up outcome ("" is not one).
+func ValidFollowUp(o string) bool {
+	return o == FollowUpSatisfied || o == FollowUpUnsatisfied || o == FollowUpNoAnswer
+}
+
+// Taxonomy decides which complaint / report class and subject ids exist.
+// The taxonomy is policy data (it differs by province and revision), so the
+// store is given one rather than knowing the list itself.
+type Taxonomy interface {
+	ValidSubject(class, subject string) bool
+}
 
 // Ticket is one work order.
 type Ticket struct {
@@ -99,6 +204,60 @@ type Ticket struct {
 	CreatedAt   time.Time    `json:"created_at"`
 	UpdatedAt   time.Time    `json:"updated_at"`
 	Audit       []AuditEntry `json:"audit"`
+
+	// Class and Subject are complaint / report taxonomy ids (e.g. class
+	// "business", subject "wrong_meter_reading"); empty until classified.
+	Class   string `json:"class,omitempty"`
+	Subject string `json:"subject,omitempty"`
+	// Grade is the complaint event grade, GradeV..GradeI; "" for other types.
+	Grade string `json:"grade,omitempty"`
+	// Named: the reporter gave their name (实名). A named reporter must get
+	// the follow-up call, so such an order cannot be closed without one.
+	Named bool `json:"named"`
+	// ParentID is set on a report merged under a parent order (many fault
+	// reports from one transformer); Children lists them on the parent.
+	ParentID string   `json:"parent_id,omitempty"`
+	Children []string `json:"children,omitempty"`
+	// AssignedTo is who handles it now (an agent, crew or station id).
+	AssignedTo string `json:"assigned_to,omitempty"`
+	// EscalationLevel is the ladder rung id (e.g. "staff"); the ladder is
+	// policy data, so this package only stores the id.
+	EscalationLevel string `json:"escalation_level,omitempty"`
+	// Result is the handling result; resolving requires one.
+	Result string `json:"result,omitempty"`
+	// ContactBy and AnswerBy are the deadlines to contact the customer and
+	// to answer them. They are computed by the caller from the policy (they
+	// need working days) and stored so the watcher need not recompute them.
+	ContactBy time.Time `json:"contact_by,omitzero"`
+	AnswerBy  time.Time `json:"answer_by,omitzero"`
+	// ContactedAt is when the customer was first contacted, which meets
+	// ContactBy. Registering the order counts as contact: registration is
+	// done with the customer, and every later step requires it.
+	ContactedAt time.Time `json:"contacted_at,omitzero"`
+	// FollowUp is the follow-up call's outcome: "" (none yet),
+	// FollowUpSatisfied, FollowUpUnsatisfied or FollowUpNoAnswer.
+	FollowUp       string    `json:"follow_up,omitempty"`
+	UrgeCount      int       `json:"urge_count"`      // 催办
+	SuperviseCount int       `json:"supervise_count"` // 督办
+	RepeatCalls    int       `json:"repeat_calls"`    // later calls about this same order
+	ClosedAt       time.Time `json:"closed_at,omitzero"`
+}
+
+// NextDeadline is the earliest deadline the open order still has to meet:
+// ContactBy until the customer has been contacted, and AnswerBy. It is zero
+// when the order is not open or has no deadline.
+func (t Ticket) NextDeadline() time.Time {
+	if !t.Status.Open() {
+		return time.Time{}
+	}
+	var d time.Time
+	if t.ContactedAt.IsZero() && !t.ContactBy.IsZero() {
+		d = t.ContactBy
+	}
+	if !t.AnswerBy.IsZero() && (d.IsZero() || t.AnswerBy.Before(d)) {
+		d = t.AnswerBy
+	}
+	return d
 }
 
 // AuditEntry records one thing done to a ticket.
@@ -107,12 +266,22 @@ type AuditEntry struct {
 	Actor  string    `json:"actor"`
 	Action string    `json:"action"`
 	Note   string    `json:"note"`
+	// From and To say what the action changed, so reports need not parse
+	// notes: the status for life-cycle moves, the assignee for assign and
+	// transfer, the ladder level for escalate, the count for urge,
+	// supervise and repeat_call, the child id (To) for merged.
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
 }
 
-// Audit actions written by this package.
+// Audit actions that are not Apply actions. They stay untyped so that they
+// fit AuditEntry.Action (a string) as well as Action; ActionNote is both an
+// audit action and an Apply action.
 const (
-	ActionAccepted = "accepted"
-	ActionNote     = "note"
+	ActionAccepted   = "accepted"
+	ActionNote       = "note"
+	ActionMerged     = "merged"      // on a parent: a child order was merged under it
+	ActionRepeatCall = "repeat_call" // the customer called again about the order
 )
 
 // DefaultActor is who accepted a ticket when Create is not told otherwise.
@@ -143,6 +312,9 @@ type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
 	now    func() time.Time
+	// tax is swapped atomically because a policy reload may replace the
+	// taxonomy while calls are creating orders.
+	tax atomic.Pointer[Taxonomy]
 }
 
 // New returns a Store using keys under prefix (DefaultPrefix when empty) and
@@ -157,61 +329,92 @@ func New(rdb redis.UniversalClient, prefix string, now func() time.Time) *Store 
 	return &Store{rdb: rdb, prefix: prefix, now: now}
 }
 
+// SetTaxonomy sets the class / subject validator used by Create; nil
+// accepts any non-empty ids. Safe to call while the store is in use.
+func (s *Store) SetTaxonomy(t Taxonomy) {
+	if t == nil {
+		s.tax.Store(nil)
+		return
+	}
+	s.tax.Store(&t)
+}
+
+func (s *Store) taxonomy() Taxonomy {
+	if p := s.tax.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 func (s *Store) ticketKey(id string) string    { return s.prefix + "ticket:" + id }
 func (s *Store) seqKey(day string) string      { return s.prefix + "tickets:seq:" + day }
 func (s *Store) allKey() string                { return s.prefix + "tickets:all" }
 func (s *Store) typeKey(t Type) string         { return s.prefix + "tickets:by_type:" + string(t) }
 func (s *Store) phoneKey(phone string) string  { return s.prefix + "tickets:by_phone:" + phone }
 func (s *Store) accountKey(acct string) string { return s.prefix + "tickets:by_account:" + acct }
+func (s *Store) openKey() string               { return s.prefix + "tickets:open" }
+func (s *Store) openTypeKey(t Type) string     { return s.prefix + "tickets:open:" + string(t) }
+func (s *Store) deadlineKey() string           { return s.prefix + "tickets:deadlines" }
 
-// createScript writes a new ticket and its index entries in one atomic step.
-// It refuses to overwrite an existing ticket: IDs come from a counter, and if
-// that counter were ever lost or reset (a flushed key, a restored backup) we
-// would rather skip a number than destroy a work order.
-//
-// KEYS[1] ticket key, KEYS[2..] index sorted sets.
-// ARGV[1] JSON, ARGV[2] score (unix ms), ARGV[3] id.
-var createScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  return 0
-end
-redis.call('SET', KEYS[1], ARGV[1])
-for i = 2, #KEYS do
-  redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3])
-end
-return 1
-`)
+// writeIndexes queues the open and deadline index entries that follow from
+// t's current state. Every write of a ticket calls it inside the same
+// MULTI, so the indexes can never disagree with the stored status; ZADD and
+// ZREM are idempotent, so rewriting unchanged entries is harmless and
+// heals a ticket written before these indexes existed.
+func (s *Store) writeIndexes(ctx context.Context, pipe redis.Pipeliner, t *Ticket) {
+	if !t.Status.Open() {
+		pipe.ZRem(ctx, s.openKey(), t.ID)
+		pipe.ZRem(ctx, s.openTypeKey(t.Type), t.ID)
+		pipe.ZRem(ctx, s.deadlineKey(), t.ID)
+		return
+	}
+	created := redis.Z{Score: float64(t.CreatedAt.UnixMilli()), Member: t.ID}
+	pipe.ZAdd(ctx, s.openKey(), created)
+	pipe.ZAdd(ctx, s.openTypeKey(t.Type), created)
+	if d := t.NextDeadline(); !d.IsZero() {
+		pipe.ZAdd(ctx, s.deadlineKey(), redis.Z{Score: float64(d.UnixMilli()), Member: t.ID})
+	} else {
+		pipe.ZRem(ctx, s.deadlineKey(), t.ID)
+	}
+}
 
 // createAttempts bounds how many IDs Create burns on collisions.
 const createAttempts = 5
+
+// mergeAttempts bounds optimistic retries when creating a child races with
+// other writers of its parent. A transformer failure makes many customers
+// call within minutes, all merging under one parent, so this is well above
+// updateAttempts. Each lost race means another writer got through, so the
+// parent always progresses.
+const mergeAttempts = 50
+
+// errIDTaken: the allocated ID already holds a ticket; take the next one.
+var errIDTaken = errors.New("tickets: id taken")
 
 // Create stores a new ticket and returns it with its ID, status accepted,
 // channel (Channel95598 when empty), timestamps and a first audit entry
 // {Action: "accepted"}. The accepting actor and note are taken from
 // t.Audit[0] when the caller supplies one (an agent creating a ticket),
 // otherwise the actor is DefaultActor; any other supplied audit entries and
-// the ID, status and timestamps in t are ignored.
+// the ID, status, timestamps and handling state in t (Children, AssignedTo,
+// Result, FollowUp, counters, ContactedAt, ClosedAt) are ignored.
 //
-// Type must be known and Phone or Account given; the phone is normalised.
+// The caller supplies what it knows at intake: Class and Subject (checked
+// by the Taxonomy, see SetTaxonomy), Grade and EscalationLevel, Named,
+// Channel, the ContactBy / AnswerBy deadlines from the policy, and ParentID
+// to merge the report under a parent order. Merging appends the child's ID
+// to the parent's Children and a "merged" audit entry to the parent in the
+// same transaction as the child's creation. The parent must exist, be open
+// (a new report against a resolved order means the fix did not hold, which
+// deserves its own order) and not itself be a child.
+//
+// Type must be known; the phone is normalised. Phone or Account is required,
+// except for a fault order naming an Area or Transformer: dispatch raises
+// such an order for an outage, with no caller, as the parent that callers'
+// reports merge under.
 func (s *Store) Create(ctx context.Context, t Ticket) (Ticket, error) {
-	t.Phone = strings.TrimSpace(t.Phone)
-	t.Account = strings.TrimSpace(t.Account)
-	if !t.Type.Known() {
-		return Ticket{}, fmt.Errorf("%w: unknown type %q", ErrInvalid, t.Type)
-	}
-	if t.Phone == "" && t.Account == "" {
-		return Ticket{}, fmt.Errorf("%w: phone or account required", ErrInvalid)
-	}
-	if t.Phone != "" {
-		p := accounts.NormalizePhone(t.Phone)
-		if !accounts.ValidPhone(p) {
-			return Ticket{}, fmt.Errorf("%w: bad phone %q", ErrInvalid, t.Phone)
-		}
-		t.Phone = p
-	}
-	if t.Account != "" && !digits(t.Account) {
-		// It becomes part of an index key, and account numbers are digits.
-		return Ticket{}, fmt.Errorf("%w: bad account %q", ErrInvalid, t.Account)
+	if err := s.validateNew(&t); err != nil {
+		return Ticket{}, err
 	}
 
 	now := s.now()
@@ -222,41 +425,215 @@ func (s *Store) Create(ctx context.Context, t Ticket) (Ticket, error) {
 		}
 		note = t.Audit[0].Note
 	}
-	if t.Channel == "" {
-		t.Channel = Channel95598
-	}
 	t.Status = StatusAccepted
 	t.CreatedAt, t.UpdatedAt = now, now
 	t.Audit = []AuditEntry{{At: now, Actor: actor, Action: ActionAccepted, Note: note}}
+	t.Children, t.AssignedTo, t.Result, t.FollowUp = nil, "", "", ""
+	t.UrgeCount, t.SuperviseCount, t.RepeatCalls = 0, 0, 0
+	t.ContactedAt, t.ClosedAt = time.Time{}, time.Time{}
 
-	score := now.UnixMilli()
 	for range createAttempts {
 		id, err := s.nextID(ctx, now)
 		if err != nil {
 			return Ticket{}, err
 		}
 		t.ID = id
-		js, err := json.Marshal(t)
+		err = s.insert(ctx, t, actor)
+		if errors.Is(err, errIDTaken) {
+			continue // the counter has moved on, try the next ID
+		}
 		if err != nil {
-			return Ticket{}, fmt.Errorf("tickets: encode %s: %w", id, err)
+			return Ticket{}, err
 		}
-		keys := []string{s.ticketKey(id), s.allKey(), s.typeKey(t.Type)}
-		if t.Phone != "" {
-			keys = append(keys, s.phoneKey(t.Phone))
-		}
-		if t.Account != "" {
-			keys = append(keys, s.accountKey(t.Account))
-		}
-		created, err := createScript.Run(ctx, s.rdb, keys, string(js), score, id).Int()
-		if err != nil {
-			return Ticket{}, fmt.Errorf("tickets: create %s: %w", id, err)
-		}
-		if created == 1 {
-			return t, nil
-		}
-		// The ID was already taken; the counter has moved on, try the next.
+		return t, nil
 	}
 	return Ticket{}, fmt.Errorf("tickets: create: %d IDs in a row already in use: %w", createAttempts, ErrConflict)
+}
+
+// validateNew checks and normalises the caller-supplied fields of a new
+// ticket.
+func (s *Store) validateNew(t *Ticket) error {
+	t.Phone = strings.TrimSpace(t.Phone)
+	t.Account = strings.TrimSpace(t.Account)
+	t.Class = strings.TrimSpace(t.Class)
+	t.Subject = strings.TrimSpace(t.Subject)
+	t.Grade = strings.TrimSpace(t.Grade)
+	t.ParentID = strings.TrimSpace(t.ParentID)
+	t.EscalationLevel = strings.TrimSpace(t.EscalationLevel)
+	t.Channel = strings.TrimSpace(t.Channel)
+	if !t.Type.Known() {
+		return fmt.Errorf("%w: unknown type %q", ErrInvalid, t.Type)
+	}
+	if t.Phone == "" && t.Account == "" &&
+		(t.Type != TypeFault || (strings.TrimSpace(t.Area) == "" && strings.TrimSpace(t.Transformer) == "")) {
+		return fmt.Errorf("%w: phone or account required", ErrInvalid)
+	}
+	if t.Phone != "" {
+		p := accounts.NormalizePhone(t.Phone)
+		if !accounts.ValidPhone(p) {
+			return fmt.Errorf("%w: bad phone %q", ErrInvalid, t.Phone)
+		}
+		t.Phone = p
+	}
+	if t.Account != "" && !digits(t.Account) {
+		// It becomes part of an index key, and account numbers are digits.
+		return fmt.Errorf("%w: bad account %q", ErrInvalid, t.Account)
+	}
+	if t.Channel == "" {
+		t.Channel = Channel95598
+	}
+	if !ValidChannel(t.Channel) {
+		return fmt.Errorf("%w: unknown channel %q", ErrInvalid, t.Channel)
+	}
+	if err := s.validateSubject(t.Class, t.Subject); err != nil {
+		return err
+	}
+	if err := validateGrade(t.Type, t.Grade); err != nil {
+		return err
+	}
+	if t.ParentID != "" && !ValidID(t.ParentID) {
+		return fmt.Errorf("%w: bad parent id %q", ErrInvalid, t.ParentID)
+	}
+	return nil
+}
+
+// validateSubject: both or neither, because a subject only means something
+// within its class, and an order from the IVR is classified later by an
+// agent.
+func (s *Store) validateSubject(class, subject string) error {
+	if class == "" && subject == "" {
+		return nil
+	}
+	if class == "" || subject == "" {
+		return fmt.Errorf("%w: class and subject go together (class %q, subject %q)", ErrInvalid, class, subject)
+	}
+	if tax := s.taxonomy(); tax != nil && !tax.ValidSubject(class, subject) {
+		return fmt.Errorf("%w: unknown class/subject %q/%q", ErrInvalid, class, subject)
+	}
+	return nil
+}
+
+func validateGrade(typ Type, grade string) error {
+	if grade == "" {
+		return nil
+	}
+	if !ValidGrade(grade) {
+		return fmt.Errorf("%w: unknown grade %q (want V, IV, III, II or I)", ErrInvalid, grade)
+	}
+	if typ != TypeComplaint {
+		return fmt.Errorf("%w: grade %s on a %s order: only complaints are graded", ErrInvalid, grade, typ)
+	}
+	return nil
+}
+
+// insert writes the new ticket t (with its ID) and its indexes, and merges
+// it under its parent, in one MULTI under WATCH of both keys. It refuses to
+// overwrite an existing ticket: IDs come from a counter, and if that
+// counter were ever lost or reset (a flushed key, a restored backup) we
+// would rather skip a number than destroy a work order.
+func (s *Store) insert(ctx context.Context, t Ticket, actor string) error {
+	key := s.ticketKey(t.ID)
+	keys := []string{key}
+	if t.ParentID != "" {
+		keys = append(keys, s.ticketKey(t.ParentID))
+	}
+	for range mergeAttempts {
+		var fnErr error
+		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			fnErr = s.insertTx(ctx, tx, t, key, actor)
+			return fnErr
+		}, keys...)
+		switch {
+		case errors.Is(err, redis.TxFailedErr):
+			continue // the parent (or, after a lost counter, the ID) changed: look again
+		case err == nil || err == fnErr:
+			return err
+		default:
+			return fmt.Errorf("tickets: create %s: %w", t.ID, err)
+		}
+	}
+	return fmt.Errorf("tickets: create %s under %s: %w", t.ID, t.ParentID, ErrConflict)
+}
+
+func (s *Store) insertTx(ctx context.Context, tx *redis.Tx, t Ticket, key, actor string) error {
+	n, err := tx.Exists(ctx, key).Result()
+	if err != nil {
+		return fmt.Errorf("tickets: create %s: %w", t.ID, err)
+	}
+	if n > 0 {
+		return errIDTaken
+	}
+	var parent *Ticket
+	if t.ParentID != "" {
+		p, err := s.mergeInto(ctx, tx, t, actor)
+		if err != nil {
+			return err
+		}
+		parent = &p
+	}
+	js, err := json.Marshal(t)
+	if err != nil {
+		return fmt.Errorf("tickets: encode %s: %w", t.ID, err)
+	}
+	var pjs []byte
+	if parent != nil {
+		if pjs, err = json.Marshal(parent); err != nil {
+			return fmt.Errorf("tickets: encode %s: %w", parent.ID, err)
+		}
+	}
+	created := redis.Z{Score: float64(t.CreatedAt.UnixMilli()), Member: t.ID}
+	_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.Set(ctx, key, js, 0)
+		pipe.ZAdd(ctx, s.allKey(), created)
+		pipe.ZAdd(ctx, s.typeKey(t.Type), created)
+		if t.Phone != "" {
+			pipe.ZAdd(ctx, s.phoneKey(t.Phone), created)
+		}
+		if t.Account != "" {
+			pipe.ZAdd(ctx, s.accountKey(t.Account), created)
+		}
+		s.writeIndexes(ctx, pipe, &t)
+		if parent != nil {
+			pipe.Set(ctx, s.ticketKey(parent.ID), pjs, 0)
+			s.writeIndexes(ctx, pipe, parent)
+		}
+		return nil
+	})
+	if err != nil {
+		// Wrapped with %w, so errors.Is still sees redis.TxFailedErr.
+		return fmt.Errorf("tickets: create %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+// mergeInto reads the parent of the new child t inside the WATCH and
+// returns it with the child recorded.
+func (s *Store) mergeInto(ctx context.Context, tx *redis.Tx, t Ticket, actor string) (Ticket, error) {
+	js, err := tx.Get(ctx, s.ticketKey(t.ParentID)).Result()
+	if errors.Is(err, redis.Nil) {
+		// ErrInvalid rather than ErrNotFound: the request is at fault, and
+		// an API would otherwise answer "not found" for a create.
+		return Ticket{}, fmt.Errorf("%w: parent %s does not exist", ErrInvalid, t.ParentID)
+	}
+	if err != nil {
+		return Ticket{}, fmt.Errorf("tickets: create %s: read parent %s: %w", t.ID, t.ParentID, err)
+	}
+	p, err := decode(t.ParentID, js)
+	if err != nil {
+		return Ticket{}, err
+	}
+	if !p.Status.Open() {
+		return Ticket{}, fmt.Errorf("%w: parent %s is %s; a new report deserves its own order", ErrInvalid, p.ID, p.Status)
+	}
+	if p.ParentID != "" {
+		// One level keeps "all reports of this outage" a single lookup.
+		return Ticket{}, fmt.Errorf("%w: parent %s is itself merged under %s; merge under that one", ErrInvalid, p.ID, p.ParentID)
+	}
+	p.Children = append(p.Children, t.ID)
+	p.Audit = append(p.Audit, AuditEntry{At: t.CreatedAt, Actor: actor, Action: ActionMerged,
+		Note: fmt.Sprintf("%s order %s merged (%d in all)", t.Type, t.ID, len(p.Children)), To: t.ID})
+	p.UpdatedAt = t.CreatedAt
+	return p, nil
 }
 
 // nextID allocates the next ID for the day of now (China time). INCR and
@@ -321,6 +698,13 @@ func (s *Store) ListByPhone(ctx context.Context, phone string, limit int) ([]Tic
 	return s.List(ctx, Filter{Phone: phone, Limit: limit})
 }
 
+// OpenByPhone returns the open tickets (Status.Open) raised from phone,
+// newest first, so that the IVR or an agent can recognise a repeat caller
+// and tell them the status of what they already reported.
+func (s *Store) OpenByPhone(ctx context.Context, phone string) ([]Ticket, error) {
+	return s.List(ctx, Filter{Phone: phone, Open: true, Limit: MaxLimit})
+}
+
 // Filter selects tickets for List. Zero fields do not filter. Since is
 // inclusive, Until exclusive, both on CreatedAt.
 type Filter struct {
@@ -329,6 +713,14 @@ type Filter struct {
 	Phone  string
 	// Account restricts to one account number.
 	Account string
+	Area    string
+	Class   string
+	// Open keeps tickets whose Status is open (accepted .. in progress).
+	Open bool
+	// Overdue keeps open tickets whose AnswerBy has passed (the store's
+	// clock). Overdue (the method) is wider: it also counts a missed
+	// ContactBy, which is what the escalation watcher acts on.
+	Overdue bool
 	Since   time.Time
 	Until   time.Time
 	Limit   int // <= 0 means DefaultLimit; capped at MaxLimit
@@ -339,11 +731,12 @@ const listPage = 200
 
 // List returns the tickets matching f, newest first.
 //
-// It walks the most selective index (phone, account, type, or all) by
-// creation time and checks the remaining conditions on the tickets
-// themselves. Status in particular is checked that way rather than through
-// an index, because statuses change and an index would have to follow every
-// transition to stay truthful.
+// It walks the most selective index (phone, account, open by type, open,
+// type, or all) by creation time and checks the remaining conditions on the
+// tickets themselves. Status in particular is checked that way rather than
+// through a per-status index, because statuses change and every such index
+// would have to follow every transition; the one status distinction that is
+// indexed, open or not, is the one the hotline asks about all the time.
 func (s *Store) List(ctx context.Context, f Filter) ([]Ticket, error) {
 	limit := f.Limit
 	if limit <= 0 {
@@ -352,6 +745,9 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Ticket, error) {
 	limit = min(limit, MaxLimit)
 	if f.Type != "" && !f.Type.Known() {
 		return nil, fmt.Errorf("%w: unknown type %q", ErrInvalid, f.Type)
+	}
+	if f.Status != "" && !f.Status.Known() {
+		return nil, fmt.Errorf("%w: unknown status %q", ErrInvalid, f.Status)
 	}
 	phone := ""
 	if strings.TrimSpace(f.Phone) != "" {
@@ -364,15 +760,24 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Ticket, error) {
 	if acct != "" && !digits(acct) {
 		return nil, nil
 	}
+	area, class := strings.TrimSpace(f.Area), strings.TrimSpace(f.Class)
+	open := f.Open || f.Overdue
+	now := s.now()
 
+	// What the chosen index guarantees by itself.
+	var byType, byAcct, byOpen bool
 	index := s.allKey()
 	switch {
 	case phone != "":
 		index = s.phoneKey(phone)
 	case acct != "":
-		index = s.accountKey(acct)
+		index, byAcct = s.accountKey(acct), true
+	case open && f.Type != "":
+		index, byType, byOpen = s.openTypeKey(f.Type), true, true
+	case open:
+		index, byOpen = s.openKey(), true
 	case f.Type != "":
-		index = s.typeKey(f.Type)
+		index, byType = s.typeKey(f.Type), true
 	}
 	rng := redis.ZRangeBy{Min: "-inf", Max: "+inf", Count: listPage}
 	if !f.Since.IsZero() {
@@ -386,12 +791,15 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Ticket, error) {
 		return (f.Type == "" || t.Type == f.Type) &&
 			(f.Status == "" || t.Status == f.Status) &&
 			(phone == "" || t.Phone == phone) &&
-			(acct == "" || t.Account == acct)
+			(acct == "" || t.Account == acct) &&
+			(area == "" || t.Area == area) &&
+			(class == "" || t.Class == class) &&
+			(!open || t.Status.Open()) &&
+			(!f.Overdue || (!t.AnswerBy.IsZero() && t.AnswerBy.Before(now)))
 	}
 	// When the index alone decides the match, fetch no more than needed.
-	exact := f.Status == "" &&
-		(f.Type == "" || index == s.typeKey(f.Type)) &&
-		(acct == "" || index == s.accountKey(acct))
+	exact := f.Status == "" && area == "" && class == "" && !f.Overdue &&
+		(f.Type == "" || byType) && (acct == "" || byAcct) && (!open || byOpen)
 	if exact {
 		rng.Count = int64(min(limit, listPage))
 	}
@@ -405,23 +813,11 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Ticket, error) {
 		if len(ids) == 0 {
 			return out, nil
 		}
-		keys := make([]string, len(ids))
-		for i, id := range ids {
-			keys[i] = s.ticketKey(id)
-		}
-		vals, err := s.rdb.MGet(ctx, keys...).Result()
+		ts, err := s.load(ctx, ids)
 		if err != nil {
 			return nil, fmt.Errorf("tickets: list: %w", err)
 		}
-		for i, v := range vals {
-			js, ok := v.(string)
-			if !ok {
-				continue // index entry without a ticket: skip rather than fail the list
-			}
-			t, err := decode(ids[i], js)
-			if err != nil {
-				return nil, err
-			}
+		for _, t := range ts {
 			if match(t) {
 				out = append(out, t)
 				if len(out) == limit {
@@ -436,16 +832,60 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Ticket, error) {
 	}
 }
 
-// AddNote appends a note to a ticket's audit trail.
+// load fetches the tickets with the given IDs in one MGET, in order,
+// skipping IDs without a ticket: an index entry without its ticket should
+// not fail a whole listing.
+func (s *Store) load(ctx context.Context, ids []string) ([]Ticket, error) {
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = s.ticketKey(id)
+	}
+	vals, err := s.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Ticket, 0, len(ids))
+	for i, v := range vals {
+		js, ok := v.(string)
+		if !ok {
+			continue
+		}
+		t, err := decode(ids[i], js)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// AddNote appends a note to a ticket's audit trail; it is Apply with
+// ActionNote.
 func (s *Store) AddNote(ctx context.Context, id, actor, note string) error {
-	actor, note = strings.TrimSpace(actor), strings.TrimSpace(note)
-	if actor == "" || note == "" {
+	if strings.TrimSpace(actor) == "" || strings.TrimSpace(note) == "" {
 		return fmt.Errorf("%w: note needs an actor and text", ErrInvalid)
 	}
-	return s.update(ctx, id, func(t *Ticket, now time.Time) error {
-		t.Audit = append(t.Audit, AuditEntry{At: now, Actor: actor, Action: ActionNote, Note: note})
+	_, err := s.Apply(ctx, id, Change{Action: ActionNote, Actor: actor, Note: note})
+	return err
+}
+
+// AddRepeatCall records that the customer called again about ticket id
+// (the main cost of a hotline, and a figure in the complaint analysis).
+// actor defaults to DefaultActor, the IVR that recognised the caller. It
+// works in any status: a call about a closed order is still a repeat call.
+func (s *Store) AddRepeatCall(ctx context.Context, id, actor string) error {
+	actor = strings.TrimSpace(actor)
+	if actor == "" {
+		actor = DefaultActor
+	}
+	_, err := s.updateTicket(ctx, id, func(t *Ticket, now time.Time) error {
+		t.RepeatCalls++
+		t.Audit = append(t.Audit, AuditEntry{At: now, Actor: actor, Action: ActionRepeatCall,
+			Note: fmt.Sprintf("customer called again while %s", t.Status),
+			From: strconv.Itoa(t.RepeatCalls - 1), To: strconv.Itoa(t.RepeatCalls)})
 		return nil
 	})
+	return err
 }
 
 // updateAttempts bounds optimistic retries in update. Each retry means
@@ -453,65 +893,78 @@ func (s *Store) AddNote(ctx context.Context, id, actor, note string) error {
 // read and write, so a handful is plenty.
 const updateAttempts = 10
 
-// update applies fn to the stored ticket and writes it back, retrying when
-// another replica changed the ticket in between (WATCH/MULTI). It is the
-// building block for every change to an existing ticket, so audit entries
-// are never lost to a concurrent writer. fn must not change ID, Type, Phone,
-// Account or CreatedAt, which the indexes depend on.
+// update is updateTicket for callers that need only the error.
 func (s *Store) update(ctx context.Context, id string, fn func(t *Ticket, now time.Time) error) error {
+	_, err := s.updateTicket(ctx, id, fn)
+	return err
+}
+
+// updateTicket applies fn to the stored ticket and writes it back with its
+// open and deadline index entries, retrying when another replica changed
+// the ticket in between (WATCH/MULTI), and returns the ticket as written.
+// It is the building block for every change to an existing ticket, so audit
+// entries are never lost to a concurrent writer and are written in the same
+// transaction as the change they record. When fn fails nothing is written.
+// fn must not change ID, Type, Phone, Account or CreatedAt, which the
+// indexes depend on.
+func (s *Store) updateTicket(ctx context.Context, id string, fn func(t *Ticket, now time.Time) error) (Ticket, error) {
 	id = strings.TrimSpace(id)
 	if !ValidID(id) {
-		return fmt.Errorf("ticket %q: %w", id, ErrNotFound)
+		return Ticket{}, fmt.Errorf("ticket %q: %w", id, ErrNotFound)
 	}
 	key := s.ticketKey(id)
 	for range updateAttempts {
 		// fnErr marks errors that are already final, so that only failures
 		// of WATCH itself get wrapped below.
 		var fnErr error
+		var t Ticket
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			fnErr = s.applyUpdate(ctx, tx, id, key, fn)
+			t, fnErr = s.applyUpdate(ctx, tx, id, key, fn)
 			return fnErr
 		}, key)
 		switch {
 		case errors.Is(err, redis.TxFailedErr):
 			continue // someone else wrote the ticket first: read it again
-		case err == nil || err == fnErr:
-			return err
+		case err == nil:
+			return t, nil
+		case err == fnErr:
+			return Ticket{}, err
 		default:
-			return fmt.Errorf("tickets: update %s: %w", id, err)
+			return Ticket{}, fmt.Errorf("tickets: update %s: %w", id, err)
 		}
 	}
-	return fmt.Errorf("tickets: update %s: %w", id, ErrConflict)
+	return Ticket{}, fmt.Errorf("tickets: update %s: %w", id, ErrConflict)
 }
 
-func (s *Store) applyUpdate(ctx context.Context, tx *redis.Tx, id, key string, fn func(*Ticket, time.Time) error) error {
+func (s *Store) applyUpdate(ctx context.Context, tx *redis.Tx, id, key string, fn func(*Ticket, time.Time) error) (Ticket, error) {
 	js, err := tx.Get(ctx, key).Result()
 	if errors.Is(err, redis.Nil) {
-		return fmt.Errorf("ticket %s: %w", id, ErrNotFound)
+		return Ticket{}, fmt.Errorf("ticket %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return fmt.Errorf("tickets: update %s: %w", id, err)
+		return Ticket{}, fmt.Errorf("tickets: update %s: %w", id, err)
 	}
 	t, err := decode(id, js)
 	if err != nil {
-		return err
+		return Ticket{}, err
 	}
 	now := s.now()
 	if err := fn(&t, now); err != nil {
-		return err
+		return Ticket{}, err
 	}
 	t.UpdatedAt = now
 	out, err := json.Marshal(t)
 	if err != nil {
-		return fmt.Errorf("tickets: encode %s: %w", id, err)
+		return Ticket{}, fmt.Errorf("tickets: encode %s: %w", id, err)
 	}
 	_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		pipe.Set(ctx, key, out, 0)
+		s.writeIndexes(ctx, pipe, &t)
 		return nil
 	})
 	if err != nil {
 		// Wrapped with %w, so errors.Is still sees redis.TxFailedErr.
-		return fmt.Errorf("tickets: update %s: %w", id, err)
+		return Ticket{}, fmt.Errorf("tickets: update %s: %w", id, err)
 	}
-	return nil
+	return t, nil
 }

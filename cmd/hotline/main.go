@@ -31,7 +31,8 @@ const usage = `usage:
   hotline serve                              run the controller
   hotline accounts import FILE.csv           load customer accounts into Redis
   hotline prompts render -dir DIR [-moh FILE] [-force]
-                                             render prompt audio for Asterisk`
+                                             render prompt audio for Asterisk
+  hotline tickets|outages|report ...         the back office (hotline help)`
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
@@ -53,7 +54,11 @@ func run(args []string) error {
 			return err
 		}
 		log := logx.New(os.Stderr, cfg.LogLevel)
-		return service.New(cfg, log, prometheus.NewRegistry(), nil).Run(ctx)
+		svc, err := service.New(cfg, log, prometheus.NewRegistry(), nil)
+		if err != nil {
+			return err
+		}
+		return svc.Run(ctx)
 	case "accounts":
 		if len(args) != 3 || args[1] != "import" {
 			return errors.New(usage)
@@ -64,8 +69,10 @@ func run(args []string) error {
 			return errors.New(usage)
 		}
 		return renderPrompts(ctx, args[2:])
+	case "tickets", "outages", "report":
+		return backoffice(ctx, args)
 	case "help", "-h", "--help":
-		fmt.Println(usage)
+		fmt.Println(usage + "\n" + backofficeUsage)
 		return nil
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0], usage)

@@ -16,6 +16,8 @@ export HOTLINE_RUN_DIR="${HOTLINE_RUN_DIR:-$REPO/.run/dev}"
 export PATH="$PATH:/usr/local/go/bin"
 STACK="$REPO/deploy/local/stack.sh"
 RUN="$HOTLINE_RUN_DIR"
+# Relative paths in the env file (e.g. HOTLINE_POLICY_FILE) are relative to the repository.
+cd "$REPO"
 BIN="$RUN/bin/hotline"
 
 log() { echo "hotline: $*" >&2; }

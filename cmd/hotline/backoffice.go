@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hotline95598/hotline/internal/logx"
+	"github.com/hotline95598/hotline/outages"
+	"github.com/hotline95598/hotline/service"
+	"github.com/hotline95598/hotline/tickets"
+	"github.com/hotline95598/hotline/workorders"
+)
+
+const backofficeUsage = `work orders:
+  hotline tickets list [-phone P] [-type T] [-status S] [-area A] [-overdue] [-open] [-since D] [-until D] [-limit N]
+  hotline tickets get ID
+  hotline tickets create -type T [-channel C] [-phone P] [-class C -subject S] [-area A] [-transformer X] [-named] [-note N]
+  hotline tickets do ID ACTION [-note N] [-to WHO] [-result R] [-level L] [-actor A]
+      ACTION: register assign transfer start resolve follow_up close urge supervise reopen escalate note
+  hotline tickets note ID TEXT
+  hotline tickets assign ID WHO
+outages:
+  hotline outages list
+  hotline outages declare -kind planned|fault [-area A] [-transformer X] [-restore 2026-11-22T18:00:00+08:00] [-reason R]
+  hotline outages clear ID
+report:
+  hotline report complaints -from 2026-11-01 -to 2026-12-01 [-format html|csv] [-o FILE]`
+
+// backoffice runs a tickets, outages or report command.
+func backoffice(ctx context.Context, args []string) error {
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	wo, closeFn, err := service.Backoffice(cfg, logx.New(os.Stderr, "warn"))
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	if len(args) < 2 {
+		return errors.New(backofficeUsage)
+	}
+	actor := os.Getenv("USER")
+	if actor == "" {
+		actor = "cli"
+	}
+	switch args[0] + " " + args[1] {
+	case "tickets list":
+		return ticketsList(ctx, wo, args[2:])
+	case "tickets get":
+		if len(args) != 3 {
+			return errors.New("usage: hotline tickets get ID")
+		}
+		t, err := wo.Get(ctx, args[2])
+		return printJSON(t, err)
+	case "tickets create":
+		return ticketsCreate(ctx, wo, args[2:], actor)
+	case "tickets do":
+		if len(args) < 4 {
+			return errors.New("usage: hotline tickets do ID ACTION [flags]")
+		}
+		fs := flag.NewFlagSet("tickets do", flag.ContinueOnError)
+		note := fs.String("note", "", "why")
+		to := fs.String("to", "", "assign or transfer to")
+		result := fs.String("result", "", "handling result (required to resolve)")
+		level := fs.String("level", "", "ladder level to escalate to (default: one up)")
+		who := fs.String("actor", actor, "who acts")
+		if err := fs.Parse(args[4:]); err != nil {
+			return err
+		}
+		t, err := wo.Apply(ctx, args[2], tickets.Change{Action: tickets.Action(args[3]), Actor: *who, Note: *note,
+			AssignTo: *to, Result: *result, Level: *level})
+		return printJSON(t, err)
+	case "tickets note":
+		if len(args) < 4 {
+			return errors.New("usage: hotline tickets note ID TEXT")
+		}
+		t, err := wo.Apply(ctx, args[2], tickets.Change{Action: tickets.ActionNote, Actor: actor, Note: strings.Join(args[3:], " ")})
+		return printJSON(t, err)
+	case "tickets assign":
+		if len(args) != 4 {
+			return errors.New("usage: hotline tickets assign ID WHO")
+		}
+		t, err := wo.Apply(ctx, args[2], tickets.Change{Action: tickets.ActionAssign, Actor: actor, AssignTo: args[3]})
+		return printJSON(t, err)
+	case "outages list":
+		list, err := wo.ActiveOutages(ctx)
+		return printJSON(list, err)
+	case "outages declare":
+		fs := flag.NewFlagSet("outages declare", flag.ContinueOnError)
+		kind := fs.String("kind", "fault", "planned or fault")
+		area := fs.String("area", "", "area")
+		tx := fs.String("transformer", "", "transformer")
+		restore := fs.String("restore", "", "expected restore time, RFC 3339")
+		reason := fs.String("reason", "", "reason")
+		if err := fs.Parse(args[2:]); err != nil {
+			return err
+		}
+		o := outages.Outage{Kind: outages.Kind(*kind), Area: *area, Transformer: *tx, Reason: *reason, DeclaredBy: actor}
+		if *restore != "" {
+			if o.ExpectedRestore, err = time.Parse(time.RFC3339, *restore); err != nil {
+				return fmt.Errorf("-restore: %w", err)
+			}
+		}
+		o, err = wo.DeclareOutage(ctx, o)
+		return printJSON(o, err)
+	case "outages clear":
+		if len(args) != 3 {
+			return errors.New("usage: hotline outages clear ID")
+		}
+		o, err := wo.ClearOutage(ctx, args[2], actor)
+		return printJSON(o, err)
+	case "report complaints":
+		return reportComplaints(ctx, wo, args[2:])
+	}
+	return fmt.Errorf("unknown command %q\n%s", strings.Join(args[:2], " "), backofficeUsage)
+}
+
+func ticketsList(ctx context.Context, wo *workorders.Service, args []string) error {
+	fs := flag.NewFlagSet("tickets list", flag.ContinueOnError)
+	var f tickets.Filter
+	phone := fs.String("phone", "", "caller number")
+	typ := fs.String("type", "", "ticket type")
+	status := fs.String("status", "", "status")
+	fs.StringVar(&f.Area, "area", "", "area")
+	fs.BoolVar(&f.Overdue, "overdue", false, "only overdue")
+	fs.BoolVar(&f.Open, "open", false, "only open")
+	since := fs.String("since", "", "created at or after (YYYY-MM-DD)")
+	until := fs.String("until", "", "created before (YYYY-MM-DD)")
+	fs.IntVar(&f.Limit, "limit", 50, "at most this many")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	f.Phone, f.Type, f.Status = *phone, tickets.Type(*typ), tickets.Status(*status)
+	for _, p := range []struct {
+		s   string
+		dst *time.Time
+	}{{*since, &f.Since}, {*until, &f.Until}} {
+		if p.s != "" {
+			t, err := time.ParseInLocation("2006-01-02", p.s, time.FixedZone("CST", 8*3600))
+			if err != nil {
+				return fmt.Errorf("dates are YYYY-MM-DD: %w", err)
+			}
+			*p.dst = t
+		}
+	}
+	ts, err := wo.List(ctx, f)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTYPE\tSTATUS\tLEVEL\tGRADE\tPHONE\tAREA\tANSWER BY")
+	for _, t := range ts {
+		answer := ""
+		if !t.AnswerBy.IsZero() {
+			answer = t.AnswerBy.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Type, t.Status, t.EscalationLevel, t.Grade, t.Phone, t.Area, answer)
+	}
+	return tw.Flush()
+}
+
+func ticketsCreate(ctx context.Context, wo *workorders.Service, args []string, actor string) error {
+	fs := flag.NewFlagSet("tickets create", flag.ContinueOnError)
+	var t tickets.Ticket
+	typ := fs.String("type", "", "fault, complaint, report, consultation, service, opinion, suggestion, praise")
+	fs.StringVar(&t.Channel, "channel", "12398", "95598, 12398, 12345, counter, letter, web")
+	fs.StringVar(&t.Phone, "phone", "", "customer number")
+	fs.StringVar(&t.Account, "account", "", "account number")
+	fs.StringVar(&t.Class, "class", "", "complaint class")
+	fs.StringVar(&t.Subject, "subject", "", "complaint subject")
+	fs.StringVar(&t.Area, "area", "", "area")
+	fs.StringVar(&t.Transformer, "transformer", "", "transformer")
+	fs.BoolVar(&t.Named, "named", false, "the reporter gave their name")
+	fs.StringVar(&t.Note, "note", "", "what the customer said")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	t.Type = tickets.Type(*typ)
+	t.Audit = []tickets.AuditEntry{{Actor: actor, Action: "accepted", Note: t.Note}}
+	t, err := wo.Create(ctx, t)
+	return printJSON(t, err)
+}
+
+func reportComplaints(ctx context.Context, wo *workorders.Service, args []string) error {
+	fs := flag.NewFlagSet("report complaints", flag.ContinueOnError)
+	from := fs.String("from", "", "first day, YYYY-MM-DD")
+	to := fs.String("to", "", "day after the last, YYYY-MM-DD")
+	format := fs.String("format", "html", "html or csv")
+	out := fs.String("o", "", "write to this file (default stdout)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cst := time.FixedZone("CST", 8*3600)
+	f, err1 := time.ParseInLocation("2006-01-02", *from, cst)
+	t, err2 := time.ParseInLocation("2006-01-02", *to, cst)
+	if err1 != nil || err2 != nil || !f.Before(t) {
+		return errors.New("report complaints: -from and -to are YYYY-MM-DD and -from must be before -to")
+	}
+	rep, labels, err := wo.ComplaintReport(ctx, f, t)
+	if err != nil {
+		return err
+	}
+	var w io.Writer = os.Stdout
+	if *out != "" {
+		file, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		defer file.Close()
+		w = file
+	}
+	switch *format {
+	case "html":
+		return rep.WriteHTML(w, labels)
+	case "csv":
+		return rep.WriteCSV(w)
+	}
+	return fmt.Errorf("-format must be html or csv")
+}
+
+func printJSON(v any, err error) error {
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
