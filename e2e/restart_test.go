@@ -42,11 +42,23 @@ func TestRestartHangsUpOrphanWithCallback(t *testing.T) {
 	if out, err := restart.CombinedOutput(); err != nil {
 		t.Fatalf("restart controller: %v\n%s", err, out)
 	}
+	ticket := env.tickets(t, phone)[0].ID
 	c.wait(t, 40*time.Second) // the hotline hung the orphan up
-	type callback struct{ Status, Reason string }
+	type callback struct {
+		Status, Kind string
+		TicketID     string `json:"ticket_id"`
+	}
 	var cbs struct{ Callbacks []callback }
 	eventually(t, 10*time.Second, "cut-off callback", func() bool {
 		env.api(t, "GET", "/api/v1/callbacks?phone="+phone, &cbs)
-		return len(cbs.Callbacks) == 1 && cbs.Callbacks[0].Reason == "cut_off"
+		return len(cbs.Callbacks) == 1 && cbs.Callbacks[0].Kind == "cut_off"
 	})
+	if cbs.Callbacks[0].TicketID != ticket {
+		t.Fatalf("cut-off callback not linked to the call's ticket: %+v", cbs.Callbacks[0])
+	}
+	// The cut-off is noted on the call's work order.
+	o := env.order(t, ticket)
+	if last := o.Audit[len(o.Audit)-1]; !strings.Contains(last.Note, "controller restart") {
+		t.Fatalf("ticket audit %+v", o.Audit)
+	}
 }

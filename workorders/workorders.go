@@ -152,6 +152,12 @@ func (s *Service) FollowUpAnswered(ctx context.Context, id string, satisfied boo
 	if err != nil {
 		return t, err
 	}
+	if t.Type != tickets.TypeComplaint {
+		// Only complaints climb the ladder and carry a grade; any other
+		// order is supervised (督办) until the customer is satisfied.
+		return s.Tickets.Apply(ctx, id, tickets.Change{Action: tickets.ActionSupervise, Actor: "system",
+			Note: "customer not satisfied on the follow-up call; supervised until satisfied"})
+	}
 	return s.escalate(ctx, t, "customer not satisfied on the follow-up call")
 }
 

@@ -190,3 +190,28 @@ func TestOutageParent(t *testing.T) {
 		t.Fatal("cleared outage still told to callers")
 	}
 }
+
+// An unhappy customer on a fault report: reopened and supervised, since
+// only complaints carry grades.
+func TestUnhappyFaultIsSupervised(t *testing.T) {
+	clk := clocktest.New(monday)
+	s := newService(t, "a", redistest.Start(t).Client(t), clk)
+	ctx := context.Background()
+	tk, err := s.Create(ctx, tickets.Ticket{Type: tickets.TypeFault, Channel: "95598", Phone: "13800138000", Named: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []tickets.Change{
+		{Action: tickets.ActionRegister}, {Action: tickets.ActionAssign, AssignTo: "crew-3"},
+		{Action: tickets.ActionStart}, {Action: tickets.ActionResolve, Result: "power_restored"},
+	} {
+		c.Actor = "test"
+		if _, err := s.Apply(ctx, tk.ID, c); err != nil {
+			t.Fatalf("%s: %v", c.Action, err)
+		}
+	}
+	got, err := s.FollowUpAnswered(ctx, tk.ID, false)
+	if err != nil || got.Status != tickets.StatusInProgress || got.SuperviseCount != 1 {
+		t.Fatalf("unhappy fault: %+v %v", got, err)
+	}
+}
