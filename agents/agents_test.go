@@ -238,12 +238,42 @@ func TestDeadReplicasCallerDoesNotBlockQueue(t *testing.T) {
 	if err := d.reg.rdb.ZAdd(ctx, d.queueKey("general"), redisZ(0, "ghost")).Err(); err != nil {
 		t.Fatal(err)
 	}
+	d.reg.rdb.ZAdd(ctx, d.joinedKey("general"), redisZ(0, "ghost"))
 	login(t, reg, clk, "1001")
 	sw.OnOriginate = answerWhen(map[string]bool{"1001": true})
 	out, _ := serve(t, d, sw, Caller{CallID: "live", Queue: "general"})
 	waitFor(t, "bridge", func() bool { return len(sw.Bridge("br-live")) == 2 })
+	if w, _ := d.LongestWait(ctx, "general"); w != 0 {
+		t.Fatalf("ghost still counted as waiting %s", w)
+	}
 	sw.HangUp("live")
 	<-out
+}
+
+// Today's counts and the longest wait come from Redis, shared by replicas.
+func TestQueueStats(t *testing.T) {
+	reg, d, sw, clk := setup(t, "1001")
+	ctx := context.Background()
+	sw.OnOriginate = answerWhen(map[string]bool{"1001": true})
+	out, _ := serve(t, d, sw, Caller{CallID: "c1", Queue: "general"})
+	waitFor(t, "queued", func() bool { n, _ := d.Waiting(ctx, "general"); return n["general"] == 1 })
+	clk.Add(25 * time.Second)
+	if w, _ := d.LongestWait(ctx, "general"); w != 25*time.Second {
+		t.Fatalf("longest wait %s", w)
+	}
+	login(t, reg, clk, "1001") // answered after 26 s: within 30 s, not 20 s
+	waitFor(t, "bridge", func() bool { return len(sw.Bridge("br-c1")) == 2 })
+	sw.HangUp("c1")
+	<-out
+	out, _ = serve(t, d, sw, Caller{CallID: "c2", Queue: "general"})
+	waitFor(t, "bridge", func() bool { return len(sw.Bridge("br-c2")) == 2 })
+	sw.HangUp("c2")
+	<-out
+	st, err := d.Today(ctx, "general")
+	want := Stats{Offered: 2, Answered: 2, Answered20s: 1, Answered30s: 2}
+	if err != nil || st != want {
+		t.Fatalf("stats %+v %v, want %+v", st, err, want)
+	}
 }
 
 func TestSweepFreesAgentOfDeadReplica(t *testing.T) {

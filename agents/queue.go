@@ -68,8 +68,61 @@ func NewDispatcher(reg *Registry, sw ivr.Switch, cfg Config, m *metrics.Metrics,
 	return &Dispatcher{reg: reg, sw: sw, cfg: cfg, m: m, log: log}
 }
 
-func (d *Dispatcher) queueKey(q string) string      { return d.reg.p + "queue:" + q }
-func (d *Dispatcher) hbPrefix(q string) string      { return d.reg.p + "queue:" + q + ":hb:" }
+func (d *Dispatcher) queueKey(q string) string  { return d.reg.p + "queue:" + q }
+func (d *Dispatcher) hbPrefix(q string) string  { return d.reg.p + "queue:" + q + ":hb:" }
+func (d *Dispatcher) joinedKey(q string) string { return d.reg.p + "queue:" + q + ":joined" }
+
+// statsKey holds a queue's counts for one China day: offered, answered,
+// answered_20s, answered_30s, abandoned. Every replica adds to the same
+// hash, so the wallboard's service level is the whole hotline's.
+func (d *Dispatcher) statsKey(q string, t time.Time) string {
+	return d.reg.p + "queue:" + q + ":stats:" + t.In(china).Format("20060102")
+}
+
+var china = time.FixedZone("CST", 8*3600)
+
+// Stats is one queue's counts for today.
+type Stats struct {
+	Offered, Answered, Answered20s, Answered30s, Abandoned int64
+}
+
+func (d *Dispatcher) count(ctx context.Context, q string, fields ...string) {
+	key := d.statsKey(q, d.reg.now())
+	_, err := d.reg.rdb.Pipelined(context.WithoutCancel(ctx), func(p redis.Pipeliner) error {
+		for _, f := range fields {
+			p.HIncrBy(ctx, key, f, 1)
+		}
+		p.Expire(ctx, key, 8*24*time.Hour)
+		return nil
+	})
+	if err != nil {
+		d.m.RedisErrors.WithLabelValues("queue_stats").Inc()
+	}
+}
+
+// Today returns a queue's counts since midnight (China time).
+func (d *Dispatcher) Today(ctx context.Context, q string) (Stats, error) {
+	h, err := d.reg.rdb.HGetAll(ctx, d.statsKey(q, d.reg.now())).Result()
+	if err != nil {
+		return Stats{}, fmt.Errorf("queue %s stats: %w", q, err)
+	}
+	n := func(k string) int64 { v, _ := strconv.ParseInt(h[k], 10, 64); return v }
+	return Stats{Offered: n("offered"), Answered: n("answered"), Answered20s: n("answered_20s"),
+		Answered30s: n("answered_30s"), Abandoned: n("abandoned")}, nil
+}
+
+// LongestWait is how long the longest-waiting caller of a queue has waited
+// (zero when nobody waits).
+func (d *Dispatcher) LongestWait(ctx context.Context, q string) (time.Duration, error) {
+	oldest, err := d.reg.rdb.ZRangeWithScores(ctx, d.joinedKey(q), 0, 0).Result()
+	if err != nil {
+		return 0, fmt.Errorf("queue %s longest wait: %w", q, err)
+	}
+	if len(oldest) == 0 {
+		return 0, nil
+	}
+	return d.reg.now().Sub(time.UnixMilli(int64(oldest[0].Score))), nil
+}
 func (d *Dispatcher) hbKey(q, callID string) string { return d.hbPrefix(q) + callID }
 
 // heartbeat: a waiting caller proves it is still there; a caller whose
@@ -89,6 +142,7 @@ func (d *Dispatcher) score(c Caller) float64 {
 func (d *Dispatcher) enqueue(ctx context.Context, c Caller) error {
 	_, err := d.reg.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.ZAdd(ctx, d.queueKey(c.Queue), redis.Z{Score: d.score(c), Member: c.CallID})
+		p.ZAdd(ctx, d.joinedKey(c.Queue), redis.Z{Score: float64(c.Joined.UnixMilli()), Member: c.CallID})
 		p.Set(ctx, d.hbKey(c.Queue, c.CallID), "1", d.heartbeatTTL())
 		return nil
 	})
@@ -99,12 +153,21 @@ func (d *Dispatcher) leave(ctx context.Context, c Caller) {
 	ctx = context.WithoutCancel(ctx)
 	_, err := d.reg.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.ZRem(ctx, d.queueKey(c.Queue), c.CallID)
+		p.ZRem(ctx, d.joinedKey(c.Queue), c.CallID)
 		p.Del(ctx, d.hbKey(c.Queue, c.CallID))
 		return nil
 	})
 	if err != nil {
 		d.m.RedisErrors.WithLabelValues("queue_leave").Inc()
 		d.log.Error().Err(err).Str("call_id", c.CallID).Msg("leave queue")
+	}
+}
+
+// leaveJoined drops the caller from the waiting-time index once an agent has
+// answered; the queue entry itself was removed by the claim.
+func (d *Dispatcher) leaveJoined(ctx context.Context, c Caller) {
+	if err := d.reg.rdb.ZRem(context.WithoutCancel(ctx), d.joinedKey(c.Queue), c.CallID).Err(); err != nil {
+		d.m.RedisErrors.WithLabelValues("queue_leave").Inc()
 	}
 }
 
@@ -121,6 +184,7 @@ while true do
     break
   end
   redis.call('ZREM', queue, head[1]) -- its owner is gone
+  redis.call('ZREM', KEYS[3], head[1])
 end
 local a = redis.call('ZRANGE', avail, 0, 0)
 if #a == 0 then return {'none'} end
@@ -133,7 +197,7 @@ return {'claimed', id}
 `)
 
 func (d *Dispatcher) tryClaim(ctx context.Context, c Caller) (string, error) {
-	res, err := claim.Run(ctx, d.reg.rdb, []string{d.queueKey(c.Queue), d.reg.availKey()},
+	res, err := claim.Run(ctx, d.reg.rdb, []string{d.queueKey(c.Queue), d.reg.availKey(), d.joinedKey(c.Queue)},
 		c.CallID, d.hbPrefix(c.Queue), d.reg.p, d.reg.now().UnixMilli(), leaseTTL.Milliseconds()).StringSlice()
 	if err != nil {
 		return "", fmt.Errorf("claim agent: %w", err)
@@ -166,6 +230,7 @@ func (d *Dispatcher) Serve(ctx context.Context, sess *ivr.Session, c Caller) (Ou
 	}
 	log := d.log.With().Str("call_id", c.CallID).Str("queue", c.Queue).Str("phone", logx.MaskPhone(c.Phone)).Logger()
 	d.m.QueueOffered.WithLabelValues(c.Queue).Inc()
+	d.count(ctx, c.Queue, "offered")
 	if err := sess.Channel().StartMOH(ctx, d.cfg.MOHClass); err != nil {
 		log.Warn().Err(err).Msg("music on hold")
 	}
@@ -212,6 +277,7 @@ func (d *Dispatcher) Serve(ctx context.Context, sess *ivr.Session, c Caller) (Ou
 
 func (d *Dispatcher) abandoned(c Caller, log zerolog.Logger) Outcome {
 	d.m.QueueAbandoned.WithLabelValues(c.Queue).Inc()
+	d.count(context.Background(), c.Queue, "abandoned")
 	d.m.QueueWaitSeconds.WithLabelValues(c.Queue, "abandoned").Observe(d.reg.now().Sub(c.Joined).Seconds())
 	log.Info().Msg("caller abandoned the queue")
 	return Abandoned
@@ -295,10 +361,22 @@ func (d *Dispatcher) talk(ctx context.Context, sess *ivr.Session, c Caller, agen
 	if err := d.reg.Answered(ctx, agent, c.CallID); err != nil {
 		log.Error().Err(err).Msg("mark agent on call")
 	}
+	waited := d.reg.now().Sub(c.Joined)
 	d.m.QueueAnswered.WithLabelValues(c.Queue).Inc()
-	d.m.QueueWaitSeconds.WithLabelValues(c.Queue, "answered").Observe(d.reg.now().Sub(c.Joined).Seconds())
+	d.m.QueueWaitSeconds.WithLabelValues(c.Queue, "answered").Observe(waited.Seconds())
+	fields := []string{"answered"}
+	if waited <= 20*time.Second {
+		fields = append(fields, "answered_20s")
+	}
+	if waited <= 30*time.Second {
+		fields = append(fields, "answered_30s")
+	}
+	d.count(ctx, c.Queue, fields...)
+	d.leaveJoined(ctx, c) // connected: no longer waiting
+	talkStart := d.reg.now()
 	bridgeID := "br-" + c.CallID
 	defer func() {
+		d.m.QueueTalkSeconds.WithLabelValues(c.Queue).Observe(d.reg.now().Sub(talkStart).Seconds())
 		_ = leg.Hangup(bg)
 		_ = d.sw.DestroyBridge(bg, bridgeID)
 		if err := d.reg.Release(bg, agent, c.CallID, true); err != nil {

@@ -96,13 +96,14 @@ func (s *Store) phoneKey(kind, ph string) string { return s.p + "callback:pendin
 func (s *Store) historyKey(ph string) string     { return s.p + "callbacks:phone:" + ph }
 func (s *Store) dueKey() string                  { return s.p + "callbacks:due" }
 func (s *Store) placingKey() string              { return s.p + "callbacks:placing" }
+func (s *Store) deadlineKey() string             { return s.p + "callbacks:deadlines" }
 func (s *Store) seqKey() string                  { return s.p + "callbacks:seq" }
 
 // schedule creates a callback unless one is already pending for the number
 // (one pending callback per number: a customer who abandons twice is called
 // back once). Returns the callback id and whether it was new.
 var schedule = redis.NewScript(`
-local pending, cbkey_prefix, due, hist, seq = KEYS[1], ARGV[1], KEYS[2], KEYS[3], KEYS[4]
+local pending, cbkey_prefix, due, hist, seq, deadlines = KEYS[1], ARGV[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local existing = redis.call('GET', pending)
 if existing then return {existing, 0} end
 local id = tostring(redis.call('INCR', seq))
@@ -113,6 +114,7 @@ redis.call('HSET', key, 'id', id, 'phone', ARGV[2], 'reason', ARGV[3], 'call_id'
 redis.call('SET', pending, id)
 redis.call('ZADD', due, ARGV[7], id)
 redis.call('ZADD', hist, ARGV[6], id)
+redis.call('ZADD', deadlines, ARGV[8], id)
 return {id, 1}
 `)
 
@@ -139,7 +141,7 @@ func (s *Store) Schedule(ctx context.Context, r Request) (id string, created boo
 	now := s.now()
 	due := now.Add(r.Delay)
 	deadline := now.Add(r.Window)
-	res, err := schedule.Run(ctx, s.rdb, []string{s.phoneKey(r.Kind, r.Phone), s.dueKey(), s.historyKey(r.Phone), s.seqKey()},
+	res, err := schedule.Run(ctx, s.rdb, []string{s.phoneKey(r.Kind, r.Phone), s.dueKey(), s.historyKey(r.Phone), s.seqKey(), s.deadlineKey()},
 		s.p+"callback:", r.Phone, r.Reason, r.CallID, r.TicketID, now.UnixMilli(), due.UnixMilli(), deadline.UnixMilli(),
 		r.Kind, r.MaxAttempts, int64(r.Retry)).Slice()
 	if err != nil {
@@ -184,7 +186,7 @@ func (s *Store) ClaimDue(ctx context.Context, lease time.Duration) (Callback, bo
 // finish records an attempt's outcome: final statuses free the number for a
 // new callback; a retry goes back into the due set.
 var finish = redis.NewScript(`
-local key, placing, due, pending = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local key, placing, due, pending, deadlines = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local id, status, outcome, placed, nextdue = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 redis.call('ZREM', placing, id)
 redis.call('HSET', key, 'status', status, 'outcome', outcome, 'placed_at', placed)
@@ -193,6 +195,7 @@ if status == 'pending' then
   redis.call('ZADD', due, nextdue, id)
 else
   if redis.call('GET', pending) == id then redis.call('DEL', pending) end
+  redis.call('ZREM', deadlines, id)
 end
 return 1
 `)
@@ -221,7 +224,7 @@ func (s *Store) Expire(ctx context.Context, cb Callback) error {
 }
 
 func (s *Store) setOutcome(ctx context.Context, cb Callback, st Status, outcome string, placed, next time.Time) error {
-	err := finish.Run(ctx, s.rdb, []string{s.key(cb.ID), s.placingKey(), s.dueKey(), s.phoneKey(cb.Kind, cb.Phone)},
+	err := finish.Run(ctx, s.rdb, []string{s.key(cb.ID), s.placingKey(), s.dueKey(), s.phoneKey(cb.Kind, cb.Phone), s.deadlineKey()},
 		cb.ID, string(st), outcome, placed.UnixMilli(), next.UnixMilli()).Err()
 	if err != nil {
 		return fmt.Errorf("record callback %s outcome: %w", cb.ID, err)
@@ -291,6 +294,16 @@ func (s *Store) ListByPhone(ctx context.Context, phone string, limit int) ([]Cal
 		out = append(out, cb)
 	}
 	return out, nil
+}
+
+// Overdue counts callbacks not finished whose window has closed: promises
+// the hotline is breaking right now.
+func (s *Store) Overdue(ctx context.Context) (int64, error) {
+	n, err := s.rdb.ZCount(ctx, s.deadlineKey(), "-inf", strconv.FormatInt(s.now().UnixMilli(), 10)).Result()
+	if err != nil {
+		return 0, fmt.Errorf("count overdue callbacks: %w", err)
+	}
+	return n, nil
 }
 
 // Pending counts callbacks waiting to be placed or being placed.

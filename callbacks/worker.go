@@ -67,6 +67,9 @@ func (w *Worker) tick(ctx context.Context) {
 	if n, err := w.st.Pending(ctx); err == nil {
 		w.m.CallbacksPending.Set(float64(n))
 	}
+	if n, err := w.st.Overdue(ctx); err == nil {
+		w.m.CallbacksOverdue.Set(float64(n))
+	}
 	for ctx.Err() == nil {
 		cb, ok, err := w.st.ClaimDue(ctx, w.dial.RingTimeout+time.Minute)
 		if err != nil {
@@ -111,7 +114,11 @@ func (w *Worker) place(ctx context.Context, cb Callback) {
 		w.finish(ctx, cb, false, "originate_failed", log)
 		return
 	}
-	w.m.CallbacksPlaced.WithLabelValues("dialled").Inc()
+	w.m.CallbacksPlaced.WithLabelValues(cb.Kind, "dialled").Inc()
+	if cb.Attempts == 1 {
+		onTime := !w.st.now().After(cb.Deadline)
+		w.m.CallbacksOnTime.WithLabelValues(cb.Kind, strconv.FormatBool(onTime)).Inc()
+	}
 	timer := time.NewTimer(w.dial.RingTimeout + 5*time.Second)
 	defer timer.Stop()
 	for {
@@ -127,7 +134,7 @@ func (w *Worker) place(ctx context.Context, cb Callback) {
 			if !ok || ev.Kind == ivr.EvHangup {
 				sess.MarkHungUp()
 				sess.Close(ctx)
-				w.finish(ctx, cb, false, "no_answer", log)
+				w.finish(ctx, cb, false, Outcome(ev.Cause), log)
 				return
 			}
 			if ev.Kind == ivr.EvAnswered {
@@ -142,7 +149,7 @@ func (w *Worker) place(ctx context.Context, cb Callback) {
 }
 
 func (w *Worker) finish(ctx context.Context, cb Callback, answered bool, outcome string, log zerolog.Logger) {
-	w.m.CallbacksPlaced.WithLabelValues(outcome).Inc()
+	w.m.CallbacksPlaced.WithLabelValues(cb.Kind, outcome).Inc()
 	st, err := w.st.Finish(context.WithoutCancel(ctx), cb, answered, outcome)
 	if err != nil {
 		w.m.RedisErrors.WithLabelValues("callback_finish").Inc()
@@ -159,3 +166,20 @@ func (w *Worker) finish(ctx context.Context, cb Callback, answered bool, outcome
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// Outcome names why an outbound call ended unanswered, from its Q.850
+// cause (Asterisk maps SIP responses onto these: 486 → 17, 480 → 18 or 19,
+// 603 → 21, 404 → 1).
+func Outcome(cause int) string {
+	switch cause {
+	case 17:
+		return "busy"
+	case 18, 19, 0, 16:
+		return "no_answer" // no response, no answer, or hung up while ringing
+	case 21:
+		return "rejected"
+	case 1, 3, 20, 22, 27, 28, 38, 34:
+		return "unreachable"
+	}
+	return "failed"
+}

@@ -282,6 +282,7 @@ func (f *Flow) menu(ctx context.Context, c *call) string {
 			c.log.Error().Err(err).Msg("menu")
 			return metrics.EndError
 		}
+		f.m.IVRSelections.WithLabelValues(choiceNames[key]).Inc()
 		if key == "*" {
 			continue // repeat the menu; not a failure
 		}
@@ -299,6 +300,9 @@ func (f *Flow) menu(ctx context.Context, c *call) string {
 		}
 	}
 }
+
+// choiceNames label the main-menu keys in metrics.
+var choiceNames = map[string]string{"1": "fault", "2": "billing", "3": "complaint", "0": "agent", "*": "repeat"}
 
 // newTicket writes a work order for this call at once, so it survives
 // whatever happens to the call next.

@@ -26,17 +26,24 @@ type Metrics struct {
 	QueueAbandoned    *prometheus.CounterVec // queue
 	QueueWaiting      *prometheus.GaugeVec   // queue
 	QueueWaitSeconds  *prometheus.HistogramVec
+	QueueLongestWait  *prometheus.GaugeVec     // queue, from Redis
+	QueueTalkSeconds  *prometheus.HistogramVec // queue: handle time of answered calls
+	IVRSelections     *prometheus.CounterVec   // choice: fault, billing, complaint, agent, repeat
+	AgentsPaused      *prometheus.GaugeVec     // reason, from Redis
+	CallbacksOverdue  prometheus.Gauge         // pending past their deadline, from Redis
+	CallbacksOnTime   *prometheus.CounterVec   // kind, on_time: first attempts inside the window or not
+	RedisSeconds      *prometheus.HistogramVec // command: latency of Redis commands
 	AgentRingNoAnswer prometheus.Counter
 	AgentsByState     *prometheus.GaugeVec   // state
 	TicketsCreated    *prometheus.CounterVec // type
 	CallbacksSched    prometheus.Counter
 	CallbacksDeduped  prometheus.Counter
-	CallbacksPlaced   *prometheus.CounterVec // outcome: answered, no_answer, failed
+	CallbacksPlaced   *prometheus.CounterVec // kind, outcome: dialled, answered, no_answer, busy, rejected, unreachable, failed
 	CallbacksFinal    *prometheus.CounterVec // status: completed, failed, expired
 	CallbacksPending  prometheus.Gauge
 	RedisErrors       *prometheus.CounterVec // op
 
-	TicketsOpen      *prometheus.GaugeVec   // type, from Redis
+	TicketsOpen      *prometheus.GaugeVec   // type, grade, deadline (ok, due_soon, overdue), from Redis
 	TicketsOverdue   prometheus.Gauge       // open past their answer deadline
 	TicketsDueSoon   prometheus.Gauge       // open, due within the horizon
 	TicketsEscalated *prometheus.CounterVec // level reached
@@ -49,14 +56,23 @@ type Metrics struct {
 // New registers the metrics with reg.
 func New(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
-		CallsStarted:   prometheus.NewCounter(prometheus.CounterOpts{Name: "hotline_calls_started_total", Help: "Customer calls that entered the controller."}),
-		CallsEnded:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_calls_ended_total", Help: "Customer calls ended, by reason."}, []string{"reason"}),
-		CallsActive:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "hotline_calls_active", Help: "Customer calls in progress on this replica."}),
-		MenuFailures:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_menu_failures_total", Help: "Menu prompts that got no key or an invalid key."}, []string{"kind"}),
-		QueueOffered:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_queue_calls_offered_total", Help: "Callers who joined a queue."}, []string{"queue"}),
-		QueueAnswered:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_queue_calls_answered_total", Help: "Queued callers connected to an agent."}, []string{"queue"}),
-		QueueAbandoned: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_queue_calls_abandoned_total", Help: "Queued callers who hung up before an agent answered."}, []string{"queue"}),
-		QueueWaiting:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hotline_queue_callers_waiting", Help: "Callers waiting now, from Redis (the whole hotline, not one replica)."}, []string{"queue"}),
+		CallsStarted:     prometheus.NewCounter(prometheus.CounterOpts{Name: "hotline_calls_started_total", Help: "Customer calls that entered the controller."}),
+		CallsEnded:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_calls_ended_total", Help: "Customer calls ended, by reason."}, []string{"reason"}),
+		CallsActive:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "hotline_calls_active", Help: "Customer calls in progress on this replica."}),
+		MenuFailures:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_menu_failures_total", Help: "Menu prompts that got no key or an invalid key."}, []string{"kind"}),
+		QueueOffered:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_queue_calls_offered_total", Help: "Callers who joined a queue."}, []string{"queue"}),
+		QueueAnswered:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_queue_calls_answered_total", Help: "Queued callers connected to an agent."}, []string{"queue"}),
+		QueueAbandoned:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_queue_calls_abandoned_total", Help: "Queued callers who hung up before an agent answered."}, []string{"queue"}),
+		QueueWaiting:     prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hotline_queue_callers_waiting", Help: "Callers waiting now, from Redis (the whole hotline, not one replica)."}, []string{"queue"}),
+		QueueLongestWait: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hotline_queue_longest_wait_seconds", Help: "How long the longest-waiting caller has waited, from Redis."}, []string{"queue"}),
+		QueueTalkSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "hotline_queue_talk_seconds", Help: "Talk time of calls answered by agents (handle time without wrap-up).",
+			Buckets: []float64{30, 60, 120, 180, 300, 600, 900, 1800}}, []string{"queue"}),
+		IVRSelections:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_ivr_selections_total", Help: "Main-menu choices."}, []string{"choice"}),
+		AgentsPaused:     prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hotline_agents_paused", Help: "Paused agents by reason, from Redis."}, []string{"reason"}),
+		CallbacksOverdue: prometheus.NewGauge(prometheus.GaugeOpts{Name: "hotline_callbacks_overdue", Help: "Callbacks not yet placed whose window has closed, from Redis."}),
+		CallbacksOnTime:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_callbacks_first_attempts_total", Help: "First attempts of callbacks, by kind and whether they were placed inside the window."}, []string{"kind", "on_time"}),
+		RedisSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "hotline_redis_command_seconds", Help: "Latency of Redis commands and pipelines.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}}, []string{"command"}),
 		QueueWaitSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "hotline_queue_wait_seconds", Help: "Time from joining the queue to an agent answering or the caller leaving.",
 			Buckets: []float64{5, 10, 20, 30, 60, 120, 300, 600}}, []string{"queue", "outcome"}),
 		AgentRingNoAnswer: prometheus.NewCounter(prometheus.CounterOpts{Name: "hotline_agent_ring_no_answer_total", Help: "Agents rung who did not answer in time."}),
@@ -64,11 +80,11 @@ func New(reg prometheus.Registerer) *Metrics {
 		TicketsCreated:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_tickets_created_total", Help: "Work orders created, by type."}, []string{"type"}),
 		CallbacksSched:    prometheus.NewCounter(prometheus.CounterOpts{Name: "hotline_callbacks_scheduled_total", Help: "Callbacks scheduled."}),
 		CallbacksDeduped:  prometheus.NewCounter(prometheus.CounterOpts{Name: "hotline_callbacks_deduplicated_total", Help: "Callback requests merged into one already pending for the number."}),
-		CallbacksPlaced:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_callbacks_placed_total", Help: "Callback attempts placed, by outcome."}, []string{"outcome"}),
+		CallbacksPlaced:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_callbacks_placed_total", Help: "Callback attempts, by kind and outcome."}, []string{"kind", "outcome"}),
 		CallbacksFinal:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_callbacks_finished_total", Help: "Callbacks finished, by final status."}, []string{"status"}),
 		CallbacksPending:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "hotline_callbacks_pending", Help: "Callbacks waiting to be placed, from Redis."}),
 		RedisErrors:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_redis_errors_total", Help: "Redis operations that failed."}, []string{"op"}),
-		TicketsOpen:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hotline_tickets_open", Help: "Open work orders by type, from Redis."}, []string{"type"}),
+		TicketsOpen:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hotline_tickets_open", Help: "Open work orders by type, grade and deadline state (ok, due_soon, overdue), from Redis."}, []string{"type", "grade", "deadline"}),
 		TicketsOverdue:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "hotline_tickets_overdue", Help: "Open work orders past their deadline."}),
 		TicketsDueSoon:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "hotline_tickets_due_soon", Help: "Open work orders due within the next hour."}),
 		TicketsEscalated:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_tickets_escalated_total", Help: "Escalations, by the ladder level reached."}, []string{"level"}),
@@ -81,6 +97,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.QueueOffered, m.QueueAnswered, m.QueueAbandoned, m.QueueWaiting, m.QueueWaitSeconds,
 		m.AgentRingNoAnswer, m.AgentsByState, m.TicketsCreated,
 		m.CallbacksSched, m.CallbacksDeduped, m.CallbacksPlaced, m.CallbacksFinal, m.CallbacksPending, m.RedisErrors,
+		m.QueueLongestWait, m.QueueTalkSeconds, m.IVRSelections, m.AgentsPaused, m.CallbacksOverdue, m.CallbacksOnTime, m.RedisSeconds,
 		m.TicketsOpen, m.TicketsOverdue, m.TicketsDueSoon, m.TicketsEscalated, m.FollowUps, m.RepeatCalls, m.Urges, m.OutageNotices)
 	return m
 }

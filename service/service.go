@@ -34,6 +34,9 @@ import (
 	"github.com/rs/zerolog"
 )
 
+// Queues the hotline runs (one for now: every agent serves every caller).
+var Queues = []string{"general"}
+
 // refreshEvery is the period of the housekeeping loop: leases, gauges,
 // ownership records and the orphan sweep.
 const refreshEvery = 5 * time.Second
@@ -86,6 +89,7 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, DialTimeout: 2 * time.Second,
 		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, MaxRetries: 2})
+	rdb.AddHook(redisTimer{m})
 	replica := cfg.ReplicaID
 	s := &Service{cfg: cfg, log: log, m: m, gather: reg, rdb: rdb, sw: sw, replica: replica}
 	p := cfg.RedisPrefix
@@ -227,16 +231,29 @@ func (s *Service) housekeeping(ctx context.Context) {
 func (s *Service) updateGauges(ctx context.Context) {
 	if as, err := s.agents.List(ctx); err == nil {
 		counts := map[agents.State]int{}
+		paused := map[string]int{}
 		for _, a := range as {
 			counts[a.State]++
+			if a.State == agents.Paused {
+				paused[a.Reason]++
+			}
 		}
 		for _, st := range agents.States {
 			s.m.AgentsByState.WithLabelValues(string(st)).Set(float64(counts[st]))
 		}
+		// Reasons are bounded: the system's own plus what supervisors
+		// allow; a reason no agent has any more reads zero.
+		s.m.AgentsPaused.Reset()
+		for reason, n := range paused {
+			s.m.AgentsPaused.WithLabelValues(reason).Set(float64(n))
+		}
 	}
-	if w, err := s.disp.Waiting(ctx, "general"); err == nil {
-		for q, n := range w {
-			s.m.QueueWaiting.WithLabelValues(q).Set(float64(n))
+	for _, q := range Queues {
+		if w, err := s.disp.Waiting(ctx, q); err == nil {
+			s.m.QueueWaiting.WithLabelValues(q).Set(float64(w[q]))
+		}
+		if d, err := s.disp.LongestWait(ctx, q); err == nil {
+			s.m.QueueLongestWait.WithLabelValues(q).Set(d.Seconds())
 		}
 	}
 }
@@ -396,4 +413,31 @@ func Backoffice(cfg config.Config, log zerolog.Logger) (*workorders.Service, fun
 		workorders.Config{WatchEvery: cfg.EscalationPoll, FollowUpDelay: cfg.FollowUpDelay},
 		metrics.Discard(), log, nil)
 	return wo, func() { _ = rdb.Close() }, nil
+}
+
+// redisTimer times every Redis command and pipeline for the metrics.
+type redisTimer struct{ m *metrics.Metrics }
+
+func (redisTimer) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h redisTimer) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		start := time.Now()
+		err := next(ctx, cmd)
+		name := cmd.Name()
+		if name == "evalsha" || name == "eval" {
+			name = "script" // one label for every Lua script
+		}
+		h.m.RedisSeconds.WithLabelValues(name).Observe(time.Since(start).Seconds())
+		return err
+	}
+}
+
+func (h redisTimer) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		start := time.Now()
+		err := next(ctx, cmds)
+		h.m.RedisSeconds.WithLabelValues("pipeline").Observe(time.Since(start).Seconds())
+		return err
+	}
 }

@@ -251,12 +251,38 @@ func (s *Service) WatchOnce(ctx context.Context) error {
 	if n, err := s.Tickets.DueBefore(ctx, now.Add(s.cfg.DueSoon)); err == nil {
 		s.m.TicketsDueSoon.Set(float64(n) - float64(len(overdue)))
 	}
-	if open, err := s.Tickets.CountOpen(ctx); err == nil {
-		for _, typ := range tickets.Types() {
-			s.m.TicketsOpen.WithLabelValues(string(typ)).Set(float64(open[typ]))
-		}
-	}
+	s.countOpen(ctx, now)
 	return errors.Join(errs...)
+}
+
+// countOpen sets the open-tickets gauge by type, grade and deadline state.
+// It reads at most tickets.MaxLimit open tickets a pass; past that the
+// gauge undercounts, which the log says.
+func (s *Service) countOpen(ctx context.Context, now time.Time) {
+	open, err := s.Tickets.List(ctx, tickets.Filter{Open: true, Limit: tickets.MaxLimit})
+	if err != nil {
+		return
+	}
+	if len(open) == tickets.MaxLimit {
+		s.log.Warn().Int("limit", tickets.MaxLimit).Msg("open-ticket gauge counts only the newest tickets")
+	}
+	type key struct{ typ, grade, deadline string }
+	counts := map[key]int{}
+	for _, t := range open {
+		state := "ok"
+		switch next := t.NextDeadline(); {
+		case next.IsZero():
+		case !next.After(now):
+			state = "overdue"
+		case next.Before(now.Add(s.cfg.DueSoon)):
+			state = "due_soon"
+		}
+		counts[key{string(t.Type), t.Grade, state}]++
+	}
+	s.m.TicketsOpen.Reset()
+	for k, n := range counts {
+		s.m.TicketsOpen.WithLabelValues(k.typ, k.grade, k.deadline).Set(float64(n))
+	}
 }
 
 // DeclareOutage records an outage and opens the parent work order that
