@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: up down test unit e2e deps vet bench
+.PHONY: up down test unit rules e2e deps vet bench
 
 ## up: start Redis, Asterisk and the controller (idempotent; ready when it returns)
 up:
@@ -12,8 +12,8 @@ up:
 down:
 	deploy/local/hotline.sh down
 
-## test: every test: vet, unit tests (real Redis, real audio tools), then end-to-end with sipp
-test: vet unit e2e
+## test: every test: vet, unit tests (real Redis, real audio tools), Prometheus rules, then end-to-end with sipp
+test: vet unit rules e2e
 
 deps:
 	deploy/local/stack.sh deps
@@ -24,6 +24,15 @@ vet:
 
 unit: deps
 	HOTLINE_REQUIRE_REDIS=1 HOTLINE_REQUIRE_AUDIO=1 go test -race -count=1 ./...
+
+## bench: the callback engine under load (10,000 callbacks over a simulated hour) and Go benchmarks
+bench: deps
+	HOTLINE_BENCH=1 HOTLINE_REQUIRE_REDIS=1 go test -run TestSimulateHour -v -count=1 ./callbacks/
+	HOTLINE_REQUIRE_REDIS=1 go test -run '^$$' -bench . -benchtime 2000x ./callbacks/
+
+## rules: promtool checks the Prometheus config and rules and runs their unit tests
+rules:
+	deploy/prometheus/check.sh
 
 e2e: deps
 	deploy/local/e2e.sh

@@ -292,3 +292,25 @@ func TestSweepFreesAgentOfDeadReplica(t *testing.T) {
 		t.Fatalf("state %s", a.State)
 	}
 }
+
+func TestClaimIdle(t *testing.T) {
+	reg, _, _, clk := setup(t, "1001", "1002")
+	ctx := context.Background()
+	if _, ok, _ := reg.ClaimIdle(ctx, "cb-1"); ok {
+		t.Fatal("claimed a logged-out agent")
+	}
+	login(t, reg, clk, "1002", "1001")
+	id, ok, err := reg.ClaimIdle(ctx, "cb-1")
+	if err != nil || !ok || id != "1002" {
+		t.Fatalf("claimed %s %v %v, want the longest idle 1002", id, ok, err)
+	}
+	if a := state(t, reg, "1002"); a.State != Ringing || a.CallID != "cb-1" {
+		t.Fatalf("agent %+v", a)
+	}
+	if err := reg.Release(ctx, "1002", "cb-1", false); err != nil {
+		t.Fatal(err)
+	}
+	if id, _, _ := reg.ClaimIdle(ctx, "cb-2"); id != "1002" {
+		t.Fatalf("an agent released untalked must keep their place, got %s", id)
+	}
+}

@@ -271,3 +271,28 @@ func msTime(s string) time.Time {
 	}
 	return time.UnixMilli(n).UTC()
 }
+
+// claimIdle takes the longest-idle available agent for a call placed from
+// our side (an agent-first callback), in one atomic step.
+var claimIdle = redis.NewScript(`
+local a = redis.call('ZRANGE', KEYS[1], 0, 0)
+if #a == 0 then return false end
+local id = a[1]
+redis.call('ZREM', KEYS[1], id)
+redis.call('HSET', ARGV[1] .. 'agent:' .. id, 'state', 'ringing', 'since', ARGV[2], 'call_id', ARGV[3], 'reason', '')
+redis.call('SET', ARGV[1] .. 'agent:' .. id .. ':lease', ARGV[3], 'PX', ARGV[4])
+return id
+`)
+
+// ClaimIdle reserves the longest-idle available agent for callID, or
+// ok=false when nobody is free. Release, Answered or NoAnswer follow.
+func (r *Registry) ClaimIdle(ctx context.Context, callID string) (string, bool, error) {
+	id, err := claimIdle.Run(ctx, r.rdb, []string{r.availKey()}, r.p, r.now().UnixMilli(), callID, leaseTTL.Milliseconds()).Text()
+	if errors.Is(err, redis.Nil) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("claim an idle agent: %w", err)
+	}
+	return id, true, nil
+}

@@ -6,20 +6,30 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotline95598/hotline/agents"
 	"github.com/hotline95598/hotline/internal/clocktest"
 	"github.com/hotline95598/hotline/internal/redistest"
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/hotline95598/hotline/ivr/ivrtest"
 	"github.com/hotline95598/hotline/metrics"
+	"github.com/hotline95598/hotline/policy"
 	"github.com/rs/zerolog"
 )
 
-var policy = Policy{Delay: 30 * time.Second, Window: 10 * time.Minute, MaxAttempts: 3, Retry: 2 * time.Minute}
+// testPolicy: the abandoned kind as in the default policy, any hour, and
+// the other kinds with one attempt.
+func testPolicy() policy.CallbackPolicy {
+	one := policy.CallbackKind{Window: 10 * time.Minute, MaxAttempts: 1}
+	return policy.CallbackPolicy{Kinds: map[string]policy.CallbackKind{
+		KindAbandoned: {Delay: 30 * time.Second, Window: 10 * time.Minute, MaxAttempts: 3, Retry: 2 * time.Minute},
+		KindCutOff:    one, KindFollowUp: one, KindFirstContact: one, KindScheduled: one, KindVirtualHold: one,
+	}}
+}
 
 func newStore(t *testing.T) (*Store, *clocktest.Clock) {
 	rdb := redistest.Start(t).Client(t)
 	clk := clocktest.New(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))
-	return NewStore(rdb, "t:", policy, clk.Now), clk
+	return NewStore(rdb, "t:", testPolicy(), clk.Now), clk
 }
 
 func TestOnePendingCallbackPerNumber(t *testing.T) {
@@ -212,5 +222,224 @@ func TestOnePendingPerNumberAndKind(t *testing.T) {
 	// One attempt promised: no answer ends it.
 	if st2, _ := st.Finish(ctx, cb, false, "no_answer"); st2 != Failed {
 		t.Fatalf("status %s after the only attempt", st2)
+	}
+}
+
+func withHours(p policy.CallbackPolicy, kind, hours string) policy.CallbackPolicy {
+	h, err := policy.ParseDialingHours(hours)
+	if err != nil {
+		panic(err)
+	}
+	k := p.Kinds[kind]
+	k.Hours = h
+	p.Kinds[kind] = k
+	return p
+}
+
+// A customer who abandons at 23:00 is not called at night: the first
+// attempt waits for 08:00 and the window runs from then. A fault
+// follow-up (AnyHour) is placed at once.
+func TestDialingHoursAcrossMidnight(t *testing.T) {
+	rdb := redistest.Start(t).Client(t)
+	at23 := time.Date(2026, 11, 23, 23, 0, 0, 0, policy.ChinaTime)
+	clk := clocktest.New(at23)
+	st := NewStore(rdb, "t:", withHours(testPolicy(), KindAbandoned, "08:00-21:00"), clk.Now)
+	ctx := context.Background()
+	id, _, _ := st.Schedule(ctx, Request{Phone: "13800138000", Kind: KindAbandoned})
+	cb, _ := st.Get(ctx, id)
+	morning := time.Date(2026, 11, 24, 8, 0, 0, 0, policy.ChinaTime)
+	if !cb.DueAt.Equal(morning) || !cb.Deferred || !cb.Deadline.Equal(morning.Add(10*time.Minute-30*time.Second)) {
+		t.Fatalf("night callback due %s deadline %s deferred %v", cb.DueAt, cb.Deadline, cb.Deferred)
+	}
+	clk.Add(time.Hour) // midnight passes: still nothing to dial
+	if _, ok, _ := st.ClaimDue(ctx, time.Minute); ok {
+		t.Fatal("dialled at night")
+	}
+	id2, _, _ := st.Schedule(ctx, Request{Phone: "13900139000", Kind: KindAbandoned, AnyHour: true})
+	if cb2, _ := st.Get(ctx, id2); cb2.Deferred || !cb2.DueAt.Equal(clk.Now().Add(30*time.Second)) {
+		t.Fatalf("any-hour callback deferred: %+v", cb2)
+	}
+}
+
+// A retry that would fall in the quiet hours, past the window, ends the
+// callback instead of ringing at night.
+func TestRetryNeverAtNight(t *testing.T) {
+	rdb := redistest.Start(t).Client(t)
+	clk := clocktest.New(time.Date(2026, 11, 23, 20, 58, 0, 0, policy.ChinaTime))
+	st := NewStore(rdb, "t:", withHours(testPolicy(), KindAbandoned, "08:00-21:00"), clk.Now)
+	ctx := context.Background()
+	st.Schedule(ctx, Request{Phone: "13800138000", Kind: KindAbandoned})
+	clk.Add(time.Minute)
+	cb, ok, _ := st.ClaimDue(ctx, time.Minute)
+	if !ok {
+		t.Fatal("not claimed")
+	}
+	if got, _ := st.Finish(ctx, cb, false, "no_answer"); got != Failed {
+		t.Fatalf("retry at 21:01 falls after closing and the window ends before 08:00: status %s", got)
+	}
+}
+
+// When lines are short, the callback whose window closes first goes first,
+// and no more attempts ring at once than the line limit allows.
+func TestNearestDeadlineFirstWithinLineLimit(t *testing.T) {
+	rdb := redistest.Start(t).Client(t)
+	clk := clocktest.New(time.Date(2026, 11, 23, 10, 0, 0, 0, policy.ChinaTime))
+	pol := testPolicy()
+	pol.MaxConcurrent = 2
+	st := NewStore(rdb, "t:", pol, clk.Now)
+	ctx := context.Background()
+	late, _, _ := st.Schedule(ctx, Request{Phone: "13800000001", Kind: KindAbandoned})                                 // deadline +10m
+	soon, _, _ := st.Schedule(ctx, Request{Phone: "13800000002", Kind: KindScheduled, At: clk.Now().Add(time.Second)}) // +10m too
+	urgent, _, _ := st.Schedule(ctx, Request{Phone: "13800000003", Kind: KindFirstContact, Deadline: clk.Now().Add(2 * time.Minute)})
+	_ = soon
+	clk.Add(time.Minute)
+	first, ok, _ := st.ClaimDue(ctx, time.Minute)
+	if !ok || first.ID != urgent {
+		t.Fatalf("claimed %+v first, want the nearest deadline %s", first, urgent)
+	}
+	second, ok, _ := st.ClaimDue(ctx, time.Minute)
+	if !ok {
+		t.Fatal("second line unused")
+	}
+	if _, ok, _ := st.ClaimDue(ctx, time.Minute); ok {
+		t.Fatal("a third attempt rang with two lines")
+	}
+	st.Finish(ctx, second, true, "answered") // a line frees up
+	third, ok, _ := st.ClaimDue(ctx, time.Minute)
+	if !ok || (third.ID != late && second.ID != late) {
+		t.Fatalf("after a line freed: %+v", third)
+	}
+}
+
+// Every attempt is on record; a refused or unreachable number is not
+// dialled again.
+func TestAttemptHistoryAndGiveUp(t *testing.T) {
+	st, clk := newStore(t)
+	ctx := context.Background()
+	id, _, _ := st.Schedule(ctx, Request{Phone: "13800138000", Kind: KindAbandoned})
+	clk.Add(time.Minute)
+	cb, _, _ := st.ClaimDue(ctx, time.Minute)
+	if got, _ := st.Finish(ctx, cb, false, "busy"); got != Pending {
+		t.Fatalf("busy: %s", got)
+	}
+	clk.Add(2 * time.Minute)
+	cb, _, _ = st.ClaimDue(ctx, time.Minute)
+	if got, _ := st.Finish(ctx, cb, false, "rejected"); got != Failed {
+		t.Fatalf("rejected: %s, want failed without a third attempt", got)
+	}
+	cb, _ = st.Get(ctx, id)
+	if len(cb.History) != 2 || cb.History[0].Outcome != "busy" || cb.History[1].Outcome != "rejected" || cb.History[1].N != 2 {
+		t.Fatalf("history %+v", cb.History)
+	}
+}
+
+// A customer who calls in and is served needs no callback any more; one
+// already ringing is left alone.
+func TestCancelServed(t *testing.T) {
+	st, clk := newStore(t)
+	ctx := context.Background()
+	a, _, _ := st.Schedule(ctx, Request{Phone: "13800138000", Kind: KindAbandoned})
+	st.Schedule(ctx, Request{Phone: "13800138000", Kind: KindFollowUp, TicketID: "x"})
+	ids, err := st.CancelServed(ctx, "13800138000", KindAbandoned, KindCutOff)
+	if err != nil || len(ids) != 1 || ids[0] != a {
+		t.Fatalf("cancelled %v %v", ids, err)
+	}
+	cb, _ := st.Get(ctx, a)
+	if cb.Status != Cancelled {
+		t.Fatalf("status %s", cb.Status)
+	}
+	if _, isNew, _ := st.Schedule(ctx, Request{Phone: "13800138000", Kind: KindAbandoned}); !isNew {
+		t.Fatal("a cancelled callback still blocks a new promise")
+	}
+	clk.Add(time.Hour)
+	n, _ := st.Pending(ctx)
+	if n != 2 { // the follow-up and the new abandoned one
+		t.Fatalf("pending %d", n)
+	}
+	// One ringing now is not cancelled.
+	placing, _, _ := st.ClaimDue(ctx, time.Minute)
+	if ids, _ := st.CancelServed(ctx, "13800138000", placing.Kind); len(ids) != 0 {
+		t.Fatalf("cancelled a ringing callback: %v", ids)
+	}
+}
+
+func TestOutcomeFromCause(t *testing.T) {
+	for cause, want := range map[int]string{17: "busy", 19: "no_answer", 18: "no_answer", 21: "rejected", 1: "unreachable", 34: "unreachable", 127: "failed"} {
+		if got := Outcome(cause); got != want {
+			t.Errorf("cause %d: %s, want %s", cause, got, want)
+		}
+	}
+}
+
+func agentFirstPolicy() policy.CallbackPolicy {
+	p := testPolicy()
+	k := p.Kinds[KindFirstContact]
+	k.AgentFirst, k.MaxAttempts, k.Retry = true, 2, time.Minute
+	p.Kinds[KindFirstContact] = k
+	return p
+}
+
+func TestAgentFirst(t *testing.T) {
+	rdb := redistest.Start(t).Client(t)
+	clk := clocktest.New(time.Date(2026, 11, 23, 10, 0, 0, 0, policy.ChinaTime))
+	st := NewStore(rdb, "t:", agentFirstPolicy(), clk.Now)
+	reg := agents.NewRegistry(rdb, "t:", clk.Now)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	reg.Ensure(ctx, []string{"1001"})
+	sw := ivrtest.New()
+	sw.SetOnline("1001", true)
+	var order []string
+	var mu sync.Mutex
+	sw.OnOriginate = func(s *ivrtest.Switch, req ivr.OriginateRequest) {
+		mu.Lock()
+		order = append(order, req.Endpoint)
+		mu.Unlock()
+		s.Emit(ivr.Event{Kind: ivr.EvAnswered, ChannelID: req.ChannelID, Args: req.AppArgs})
+	}
+	w := NewWorker(st, sw, Dial{Carrier: "carrier", CallerID: "95598", RingTimeout: time.Second, Poll: 10 * time.Millisecond},
+		metrics.Discard(), zerolog.Nop(), func(ctx context.Context, sess *ivr.Session, cb Callback) {
+			t.Error("agent-first must not go to the customer-first flow")
+		})
+	w.AgentFirst = &AgentFirst{Agents: reg, Tech: "PJSIP", RingTimeout: time.Second, Retry: 15 * time.Second}
+	id, _, _ := st.Schedule(ctx, Request{Phone: "13800138000", Kind: KindFirstContact, TicketID: "t1"})
+	go w.Run(ctx)
+
+	// Nobody logged in: the claim is handed back, no attempt used.
+	time.Sleep(100 * time.Millisecond)
+	if cb, _ := st.Get(ctx, id); cb.Attempts != 0 || cb.Status != Pending {
+		t.Fatalf("without agents: %+v", cb)
+	}
+	reg.Login(ctx, "1001")
+	clk.Add(20 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(sw.Bridge("br-cb-"+id+"-1")) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("not bridged: %v", sw.Actions())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	if len(order) != 2 || order[0] != "PJSIP/1001" || order[1] != "PJSIP/13800138000@carrier" {
+		t.Fatalf("dialled %v: the agent must be rung before the customer", order)
+	}
+	mu.Unlock()
+	if !sw.Has("play cb-" + id + "-1-agent-1 sound:hotline/agent_whisper") {
+		t.Fatalf("agent not told it is a callback: %v", sw.Actions())
+	}
+	if cb, _ := st.Get(ctx, id); cb.Status != Completed {
+		t.Fatalf("callback %+v", cb)
+	}
+	sw.HangUp("cb-" + id + "-1") // the customer ends the call
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		a, _ := reg.Get(ctx, "1001")
+		if a.State == agents.Available {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("agent not released: %+v", a)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

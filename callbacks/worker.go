@@ -34,6 +34,26 @@ type Worker struct {
 	// OnGiveUp, when set, hears of every callback that ended unanswered
 	// (failed or expired), e.g. to note an unreachable follow-up on its ticket.
 	OnGiveUp func(ctx context.Context, cb Callback)
+	// AgentFirst, when set, places the kinds the policy marks agent-first:
+	// an agent is rung first and the customer dialled once they answer.
+	AgentFirst *AgentFirst
+}
+
+// Agents reserves agents for agent-first callbacks.
+type Agents interface {
+	ClaimIdle(ctx context.Context, callID string) (agent string, ok bool, err error)
+	Answered(ctx context.Context, agent, callID string) error
+	NoAnswer(ctx context.Context, agent, callID, reason string) error
+	Release(ctx context.Context, agent, callID string, talked bool) error
+	Renew(ctx context.Context, agent, callID string) error
+}
+
+// AgentFirst is how agents are rung for agent-first callbacks.
+type AgentFirst struct {
+	Agents      Agents
+	Tech        string        // agents are rung at Tech/ID
+	RingTimeout time.Duration // how long an agent is rung
+	Retry       time.Duration // when no agent is free, look again this much later
 }
 
 // NewWorker returns a worker; answer serves customers who pick up.
@@ -91,6 +111,10 @@ func (w *Worker) tick(ctx context.Context) {
 			}
 			continue
 		}
+		if kp := w.st.pol.Kinds[cb.Kind]; kp.AgentFirst && w.AgentFirst != nil {
+			go w.placeAgentFirst(ctx, cb)
+			continue
+		}
 		go w.place(ctx, cb)
 	}
 }
@@ -115,10 +139,7 @@ func (w *Worker) place(ctx context.Context, cb Callback) {
 		return
 	}
 	w.m.CallbacksPlaced.WithLabelValues(cb.Kind, "dialled").Inc()
-	if cb.Attempts == 1 {
-		onTime := !w.st.now().After(cb.Deadline)
-		w.m.CallbacksOnTime.WithLabelValues(cb.Kind, strconv.FormatBool(onTime)).Inc()
-	}
+	w.countFirstAttempt(cb)
 	timer := time.NewTimer(w.dial.RingTimeout + 5*time.Second)
 	defer timer.Stop()
 	for {
@@ -182,4 +203,143 @@ func Outcome(cause int) string {
 		return "unreachable"
 	}
 	return "failed"
+}
+
+// placeAgentFirst makes one agent-first attempt: the longest-idle agent is
+// rung and told it is a callback; only when they answer is the customer
+// dialled, so the customer never waits for a person.
+func (w *Worker) placeAgentFirst(ctx context.Context, cb Callback) {
+	af := w.AgentFirst
+	log := w.log.With().Str("callback_id", cb.ID).Str("phone", logx.MaskPhone(cb.Phone)).Int("attempt", cb.Attempts).Logger()
+	callID := "cb-" + cb.ID + "-" + itoa(cb.Attempts)
+	bg := context.WithoutCancel(ctx)
+	agent, ok, err := af.Agents.ClaimIdle(ctx, callID)
+	if err != nil || !ok {
+		// Nobody free: not an attempt on the customer; look again soon.
+		if err := w.st.Defer(bg, cb, w.st.now().Add(af.Retry), "waiting for an agent"); err != nil {
+			log.Error().Err(err).Msg("defer agent-first callback")
+		}
+		return
+	}
+	log = log.With().Str("agent", agent).Logger()
+	if online, err := w.sw.EndpointOnline(ctx, af.Tech, agent); err != nil || !online {
+		_ = af.Agents.NoAnswer(bg, agent, callID, "unregistered")
+		_ = w.st.Defer(bg, cb, w.st.now(), "agent softphone not registered")
+		return
+	}
+	agentLeg := ivr.NewSession(w.sw, callID+"-agent-1", log)
+	defer agentLeg.Close(bg)
+	err = w.sw.Originate(ctx, ivr.OriginateRequest{ChannelID: agentLeg.ID(), Endpoint: af.Tech + "/" + agent,
+		CallerID: w.dial.CallerID, Timeout: af.RingTimeout, AppArgs: []string{"agent", callID, agent}})
+	if err != nil || !awaitAnswer(ctx, agentLeg, af.RingTimeout+5*time.Second) {
+		log.Info().Err(err).Msg("agent did not take the callback; trying another")
+		_ = af.Agents.NoAnswer(bg, agent, callID, "no_answer")
+		_ = w.st.Defer(bg, cb, w.st.now(), "agent did not answer")
+		return
+	}
+	_ = af.Agents.Answered(bg, agent, callID)
+	talked := false
+	defer func() { _ = af.Agents.Release(bg, agent, callID, talked) }()
+	// The agent hears why the phone rang while the customer is dialled.
+	_ = agentLeg.Channel().Play(ctx, callID+"-whisper", "sound:hotline/agent_whisper")
+	customer := ivr.NewSession(w.sw, callID, log)
+	defer customer.Close(bg)
+	err = w.sw.Originate(ctx, ivr.OriginateRequest{ChannelID: customer.ID(), Endpoint: "PJSIP/" + cb.Phone + "@" + w.dial.Carrier,
+		CallerID: w.dial.CallerID, Timeout: w.dial.RingTimeout, AppArgs: []string{"callback", cb.ID}})
+	if err != nil {
+		w.finish(ctx, cb, false, "failed", log)
+		return
+	}
+	w.m.CallbacksPlaced.WithLabelValues(cb.Kind, "dialled").Inc()
+	w.countFirstAttempt(cb)
+	cause, answered := awaitCustomer(ctx, customer, agentLeg, w.dial.RingTimeout+5*time.Second)
+	if !answered {
+		w.finish(ctx, cb, false, Outcome(cause), log)
+		return
+	}
+	w.finish(ctx, cb, true, "answered", log)
+	talked = true
+	bridge := "br-" + callID
+	if err := w.sw.CreateBridge(ctx, bridge); err == nil {
+		defer w.sw.DestroyBridge(bg, bridge)
+		_ = w.sw.AddToBridge(ctx, bridge, customer.ID(), agentLeg.ID())
+	}
+	log.Info().Msg("agent and customer connected")
+	renew := time.NewTicker(10 * time.Second)
+	defer renew.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-renew.C:
+			_ = af.Agents.Renew(bg, agent, callID)
+		case ev, ok := <-customer.Events():
+			if !ok || ev.Kind == ivr.EvHangup {
+				customer.MarkHungUp()
+				return
+			}
+		case ev, ok := <-agentLeg.Events():
+			if !ok || ev.Kind == ivr.EvHangup {
+				agentLeg.MarkHungUp()
+				return
+			}
+		}
+	}
+}
+
+// awaitAnswer waits for an originated leg to be answered.
+func awaitAnswer(ctx context.Context, leg *ivr.Session, within time.Duration) bool {
+	t := time.NewTimer(within)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return false
+		case ev, ok := <-leg.Events():
+			if !ok || ev.Kind == ivr.EvHangup {
+				leg.MarkHungUp()
+				return false
+			}
+			if ev.Kind == ivr.EvAnswered {
+				return true
+			}
+		}
+	}
+}
+
+// awaitCustomer waits for the customer to answer while the agent holds;
+// the agent hanging up abandons the attempt.
+func awaitCustomer(ctx context.Context, customer, agent *ivr.Session, within time.Duration) (cause int, answered bool) {
+	t := time.NewTimer(within)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return 0, false
+		case <-t.C:
+			return 19, false
+		case ev, ok := <-customer.Events():
+			if !ok || ev.Kind == ivr.EvHangup {
+				customer.MarkHungUp()
+				return ev.Cause, false
+			}
+			if ev.Kind == ivr.EvAnswered {
+				return 0, true
+			}
+		case ev, ok := <-agent.Events():
+			if !ok || ev.Kind == ivr.EvHangup {
+				agent.MarkHungUp()
+				return 16, false
+			}
+		}
+	}
+}
+
+func (w *Worker) countFirstAttempt(cb Callback) {
+	if cb.Attempts == 1 {
+		onTime := !w.st.now().After(cb.Deadline)
+		w.m.CallbacksOnTime.WithLabelValues(cb.Kind, strconv.FormatBool(onTime)).Inc()
+	}
 }

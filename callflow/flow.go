@@ -50,6 +50,7 @@ type Queue interface {
 // Callbacks promises a call back.
 type Callbacks interface {
 	Schedule(ctx context.Context, r callbacks.Request) (id string, created bool, err error)
+	CancelServed(ctx context.Context, phone string, kinds ...string) ([]string, error)
 }
 
 // Tracker links a call to what it produced, so a call cut off by a
@@ -181,7 +182,8 @@ func (f *Flow) tellOutage(ctx context.Context, c *call) error {
 	} else {
 		speech = append(speech, media(prompts.When(o.ExpectedRestore.In(china))...)...)
 	}
-	return c.sess.Say(ctx, join(speech, media("outage_still_report"))...)
+	// A key cuts the notice short and counts as the menu choice.
+	return c.sess.Announce(ctx, join(speech, media("outage_still_report"))...)
 }
 
 // tellOpenTicket recognises a caller with an open work order: they hear its
@@ -466,10 +468,28 @@ func (f *Flow) toAgent(ctx context.Context, c *call, intro string) string {
 		return metrics.EndError
 	}
 	if out == agents.Connected {
+		f.served(ctx, c)
 		return metrics.EndAgent
 	}
 	f.promiseCallback(ctx, c)
 	return metrics.EndAbandoned
+}
+
+// served cancels callbacks still pending for a caller an agent has just
+// served: calling them back now would only disturb them.
+func (f *Flow) served(ctx context.Context, c *call) {
+	if c.phone == "" {
+		return
+	}
+	ids, err := f.callbacks.CancelServed(context.WithoutCancel(ctx), c.phone,
+		callbacks.KindAbandoned, callbacks.KindCutOff, callbacks.KindVirtualHold)
+	if err != nil {
+		c.log.Warn().Err(err).Msg("cancel callbacks of a served caller")
+		return
+	}
+	if len(ids) > 0 {
+		c.log.Info().Strs("callback_ids", ids).Msg("pending callbacks cancelled: the caller was served")
+	}
 }
 
 func (f *Flow) promiseCallback(ctx context.Context, c *call) {
@@ -505,7 +525,11 @@ func (f *Flow) Callback(ctx context.Context, sess *ivr.Session, cb callbacks.Cal
 		f.m.CallsEnded.WithLabelValues(reason).Inc()
 		c.log.Info().Str("reason", reason).Msg("callback call ended")
 	}()
-	if err := sess.Say(ctx, media("callback_intro", "callback_connecting")...); err != nil {
+	intro := "callback_intro"
+	if k := "callback_intro_" + cb.Kind; prompts.Has(k) {
+		intro = k
+	}
+	if err := sess.Say(ctx, media(intro, "callback_connecting")...); err != nil {
 		reason = metrics.EndHangupMenu
 		return
 	}

@@ -102,8 +102,16 @@ func (q *fakeQueue) Serve(ctx context.Context, sess *ivr.Session, c agents.Calle
 }
 
 type fakeCallbacks struct {
-	mu     sync.Mutex
-	phones []string
+	mu        sync.Mutex
+	phones    []string
+	cancelled []string
+}
+
+func (f *fakeCallbacks) CancelServed(ctx context.Context, phone string, kinds ...string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cancelled = append(f.cancelled, phone)
+	return nil, nil
 }
 
 func (f *fakeCallbacks) Schedule(ctx context.Context, r callbacks.Request) (string, bool, error) {
@@ -248,6 +256,10 @@ func TestMenu(t *testing.T) {
 			}
 			if len(r.cbs.phones) != tc.callbacks {
 				t.Fatalf("callbacks %v", r.cbs.phones)
+			}
+			// A caller an agent served has no callback left pending.
+			if served := tc.queued && !tc.abandon; served != (len(r.cbs.cancelled) == 1) {
+				t.Fatalf("served=%v but cancelled %v", served, r.cbs.cancelled)
 			}
 			if !r.sw.Has("answer call1") {
 				t.Fatal("not answered")

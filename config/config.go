@@ -45,11 +45,8 @@ type Config struct {
 	MOHClass         string        // HOTLINE_MOH_CLASS
 	AgentIDs         []string      // HOTLINE_SIP_AGENTS (ids only; passwords are Asterisk's business)
 
-	// Callback policy (abandoned callers are called back).
-	CallbackDelay       time.Duration // HOTLINE_CALLBACK_DELAY: wait before the first attempt (lets the line clear)
-	CallbackWindow      time.Duration // HOTLINE_CALLBACK_WINDOW: every attempt falls inside this window from the abandon
-	CallbackMaxAttempts int           // HOTLINE_CALLBACK_MAX_ATTEMPTS
-	CallbackRetry       time.Duration // HOTLINE_CALLBACK_RETRY: wait between unanswered attempts
+	// Callbacks: the per-kind windows, attempts and dialing hours are in
+	// the policy file; these say how calls are placed.
 	CallbackRingTimeout time.Duration // HOTLINE_CALLBACK_RING_TIMEOUT
 	CarrierEndpoint     string        // HOTLINE_CARRIER_ENDPOINT: PJSIP endpoint of the carrier side
 	CallbackCallerID    string        // HOTLINE_CALLBACK_CALLER_ID
@@ -59,7 +56,6 @@ type Config struct {
 	// follow-up window; these say how the controller applies it.
 	PolicyFile     string        // HOTLINE_POLICY_FILE: "" = the embedded default policy
 	EscalationPoll time.Duration // HOTLINE_ESCALATION_POLL: how often overdue tickets are looked for
-	FollowUpDelay  time.Duration // HOTLINE_FOLLOWUP_DELAY: from resolution to the first follow-up attempt
 
 	// ReplicaID names this controller replica (HOTLINE_REPLICA_ID); it must
 	// be stable across restarts and unique among replicas. Default: hostname.
@@ -85,17 +81,12 @@ func Defaults() Config {
 		AgentTech:           "PJSIP",
 		QueuePoll:           500 * time.Millisecond,
 		MOHClass:            "default",
-		CallbackDelay:       30 * time.Second,
-		CallbackWindow:      10 * time.Minute,
-		CallbackMaxAttempts: 3,
-		CallbackRetry:       2 * time.Minute,
 		CallbackRingTimeout: 30 * time.Second,
 		CarrierEndpoint:     "carrier",
 		CallbackCallerID:    "95598",
 		ShutdownGrace:       10 * time.Second,
 		ReplicaID:           hostname(),
 		EscalationPoll:      30 * time.Second,
-		FollowUpDelay:       time.Minute,
 	}
 }
 
@@ -157,10 +148,6 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		}
 		c.AgentIDs = ids
 	}
-	dur("HOTLINE_CALLBACK_DELAY", &c.CallbackDelay)
-	dur("HOTLINE_CALLBACK_WINDOW", &c.CallbackWindow)
-	num("HOTLINE_CALLBACK_MAX_ATTEMPTS", &c.CallbackMaxAttempts)
-	dur("HOTLINE_CALLBACK_RETRY", &c.CallbackRetry)
 	dur("HOTLINE_CALLBACK_RING_TIMEOUT", &c.CallbackRingTimeout)
 	str("HOTLINE_CARRIER_ENDPOINT", &c.CarrierEndpoint)
 	str("HOTLINE_CALLBACK_CALLER_ID", &c.CallbackCallerID)
@@ -168,7 +155,6 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	str("HOTLINE_REPLICA_ID", &c.ReplicaID)
 	str("HOTLINE_POLICY_FILE", &c.PolicyFile)
 	dur("HOTLINE_ESCALATION_POLL", &c.EscalationPoll)
-	dur("HOTLINE_FOLLOWUP_DELAY", &c.FollowUpDelay)
 	if len(errs) == 0 {
 		errs = append(errs, c.Validate())
 	}
@@ -245,32 +231,20 @@ func (c Config) Validate() error {
 		{"HOTLINE_INTERDIGIT_TIMEOUT", c.InterDigitTimeout, time.Second},
 		{"HOTLINE_AGENT_RING_TIMEOUT", c.AgentRingTimeout, 3 * time.Second},
 		{"HOTLINE_QUEUE_POLL", c.QueuePoll, 50 * time.Millisecond},
-		{"HOTLINE_CALLBACK_WINDOW", c.CallbackWindow, time.Second},
-		{"HOTLINE_CALLBACK_RETRY", c.CallbackRetry, time.Second},
 		{"HOTLINE_CALLBACK_RING_TIMEOUT", c.CallbackRingTimeout, 5 * time.Second},
 		{"HOTLINE_SHUTDOWN_GRACE", c.ShutdownGrace, 0},
 		{"HOTLINE_ESCALATION_POLL", c.EscalationPoll, 100 * time.Millisecond},
-		{"HOTLINE_FOLLOWUP_DELAY", c.FollowUpDelay, 0},
 	}
 	for _, p := range positive {
 		if p.d < p.min {
 			bad("%s: %s is below the minimum %s", p.name, p.d, p.min)
 		}
 	}
-	if c.CallbackDelay < 0 {
-		bad("HOTLINE_CALLBACK_DELAY: must not be negative")
-	}
-	if c.CallbackDelay >= c.CallbackWindow {
-		bad("HOTLINE_CALLBACK_DELAY: %s must be shorter than HOTLINE_CALLBACK_WINDOW %s, or no callback could be placed in time", c.CallbackDelay, c.CallbackWindow)
-	}
 	if c.MenuMaxFailures < 1 || c.MenuMaxFailures > 10 {
 		bad("HOTLINE_MENU_MAX_FAILURES: %d is outside 1..10", c.MenuMaxFailures)
 	}
 	if c.AccountMaxDigits < 4 || c.AccountMaxDigits > 32 {
 		bad("HOTLINE_ACCOUNT_MAX_DIGITS: %d is outside 4..32", c.AccountMaxDigits)
-	}
-	if c.CallbackMaxAttempts < 1 || c.CallbackMaxAttempts > 10 {
-		bad("HOTLINE_CALLBACK_MAX_ATTEMPTS: %d is outside 1..10", c.CallbackMaxAttempts)
 	}
 	if c.ReplicaID == "" {
 		bad("HOTLINE_REPLICA_ID: must not be empty")

@@ -31,7 +31,7 @@ func TestDefaultsAreValid(t *testing.T) {
 	if err != nil {
 		t.Fatalf("defaults rejected: %v", err)
 	}
-	if c.AgentRingTimeout != 15*time.Second || c.CallbackWindow != 10*time.Minute || c.MenuMaxFailures != 3 {
+	if c.AgentRingTimeout != 15*time.Second || c.MenuMaxFailures != 3 {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
 }

@@ -35,9 +35,11 @@ type Agents interface {
 	List(ctx context.Context) ([]agents.Agent, error)
 }
 
-// Callbacks lists callbacks.
+// Callbacks lists and schedules callbacks.
 type Callbacks interface {
 	ListByPhone(ctx context.Context, phone string, limit int) ([]callbacks.Callback, error)
+	Get(ctx context.Context, id string) (callbacks.Callback, error)
+	Schedule(ctx context.Context, r callbacks.Request) (string, bool, error)
 }
 
 // Part is one dependency's health.
@@ -55,6 +57,9 @@ type Deps struct {
 	Orders    Orders
 	Agents    Agents
 	Callbacks Callbacks
+	// Wallboard, when set, is served at /wallboard/ without a token: it
+	// shows aggregate numbers only, never a caller's number.
+	Wallboard http.Handler
 	Log       zerolog.Logger
 }
 
@@ -69,11 +74,17 @@ func New(d Deps) http.Handler {
 	api.HandleFunc("GET /api/v1/agents/{id}", d.getAgent)
 	api.HandleFunc("POST /api/v1/agents/{id}/{action}", d.agentAction)
 	api.HandleFunc("GET /api/v1/callbacks", d.listCallbacks)
+	api.HandleFunc("GET /api/v1/callbacks/{id}", d.getCallback)
+	api.HandleFunc("POST /api/v1/callbacks", d.scheduleCallback)
 	d.orderRoutes(api)
 	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
 	})
 	mux.Handle("/api/", d.auth(api))
+	if d.Wallboard != nil {
+		mux.Handle("/wallboard/", http.StripPrefix("/wallboard", d.Wallboard))
+		mux.Handle("GET /wallboard", http.RedirectHandler("/wallboard/", http.StatusMovedPermanently))
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not found")
 	})
@@ -218,6 +229,8 @@ func (d Deps) storeError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	switch {
+	case errors.Is(err, callbacks.ErrInvalid):
+		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, agents.ErrUnknownAgent), errors.Is(err, tickets.ErrNotFound), errors.Is(err, callbacks.ErrNotFound):
 		writeError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, agents.ErrBadState):
@@ -247,6 +260,16 @@ type statusWriter struct {
 
 func (s *statusWriter) WriteHeader(code int) { s.code = code; s.ResponseWriter.WriteHeader(code) }
 
+// Flush and Unwrap keep streaming responses (the wallboard's server-sent
+// events) working through the logging wrapper.
+func (s *statusWriter) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
 func logRequests(log zerolog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -258,4 +281,65 @@ func logRequests(log zerolog.Logger, next http.Handler) http.Handler {
 		// The query may hold a phone number: log the path only.
 		log.Info().Str("method", r.Method).Str("path", r.URL.Path).Int("status", sw.code).Dur("took", time.Since(start)).Msg("http")
 	})
+}
+
+func (d Deps) getCallback(w http.ResponseWriter, r *http.Request) {
+	cb, err := d.Callbacks.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		d.storeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, cb)
+}
+
+type scheduleBody struct {
+	Phone    string `json:"phone"`
+	Kind     string `json:"kind"`
+	At       string `json:"at"` // RFC 3339, for a scheduled callback
+	TicketID string `json:"ticket_id"`
+	Reason   string `json:"reason"`
+}
+
+// scheduleCallback promises a callback, e.g. one an agent agreed with the
+// customer: {"phone":"…","kind":"scheduled","at":"2026-11-23T15:00:00+08:00"}.
+func (d Deps) scheduleCallback(w http.ResponseWriter, r *http.Request) {
+	var b scheduleBody
+	if !readJSON(w, r, &b) {
+		return
+	}
+	phone := accounts.NormalizePhone(b.Phone)
+	if !accounts.ValidPhone(phone) {
+		writeError(w, http.StatusBadRequest, "phone must be a phone number")
+		return
+	}
+	req := callbacks.Request{Phone: phone, Kind: b.Kind, TicketID: b.TicketID, Reason: b.Reason}
+	if req.Kind == "" {
+		req.Kind = callbacks.KindScheduled
+	}
+	if b.At != "" {
+		at, err := time.Parse(time.RFC3339, b.At)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "at must be an RFC 3339 time, e.g. 2026-11-23T15:00:00+08:00")
+			return
+		}
+		req.At = at
+	} else if req.Kind == callbacks.KindScheduled {
+		writeError(w, http.StatusBadRequest, "a scheduled callback needs at: the time agreed with the customer")
+		return
+	}
+	id, created, err := d.Callbacks.Schedule(r.Context(), req)
+	if err != nil {
+		d.storeError(w, r, err)
+		return
+	}
+	cb, err := d.Callbacks.Get(r.Context(), id)
+	if err != nil {
+		d.storeError(w, r, err)
+		return
+	}
+	code := http.StatusCreated
+	if !created {
+		code = http.StatusOK // one pending callback per number and kind: this is it
+	}
+	writeJSON(w, code, cb)
 }

@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hotline95598/hotline/agents"
 	"github.com/hotline95598/hotline/callbacks"
@@ -39,7 +38,7 @@ func newEnv(t *testing.T) *env {
 	e := &env{redis: rs, tk: tickets.New(rdb, "t:", nil), ariOK: true}
 	pol := policy.Default()
 	e.tk.SetTaxonomy(pol)
-	cbs := callbacks.NewStore(rdb, "t:", callbacks.Policy{Delay: time.Second, Window: time.Minute, MaxAttempts: 1, Retry: time.Second}, nil)
+	cbs := callbacks.NewStore(rdb, "t:", pol.Callbacks(), nil)
 	wo := workorders.New(e.tk, pol, cbs, outages.New(rdb, "t:", nil), rdb, "t:", "test", workorders.Config{}, metrics.Discard(), zerolog.Nop(), nil)
 	h := New(Deps{
 		Token: token,
@@ -182,6 +181,11 @@ func TestWorkOrderAPI(t *testing.T) {
 		{"bad restore time", "POST", "/api/v1/outages", `{"kind":"fault","area":"x","expected_restore":"tomorrow"}`, 400, "RFC 3339"},
 		{"outages", "GET", "/api/v1/outages", "", 200, `"transformer":"TX-0101"`},
 		{"report needs a period", "GET", "/api/v1/reports/complaints", "", 400, "from and to"},
+		{"schedule needs a time", "POST", "/api/v1/callbacks", `{"phone":"13900139000","kind":"scheduled"}`, 400, "needs at"},
+		{"schedule bad kind", "POST", "/api/v1/callbacks", `{"phone":"13900139000","kind":"pizza","at":"2030-01-01T10:00:00+08:00"}`, 400, "unknown kind"},
+		{"schedule", "POST", "/api/v1/callbacks", `{"phone":"13900139000","kind":"scheduled","at":"2030-01-01T10:00:00+08:00","reason":"agreed"}`, 201, `"due_at":"2030-01-01T02:00:00Z"`},
+		{"schedule again is the same promise", "POST", "/api/v1/callbacks", `{"phone":"13900139000","kind":"scheduled","at":"2030-01-02T10:00:00+08:00"}`, 200, `"due_at":"2030-01-01T02:00:00Z"`},
+		{"callback with history", "GET", "/api/v1/callbacks/1", "", 200, `"history":[]`},
 		{"report json", "GET", "/api/v1/reports/complaints?from=2000-01-01&to=2100-01-01&format=json", "", 200, `"complaints":1`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

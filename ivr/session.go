@@ -337,3 +337,18 @@ func containsRune(s string, r rune) bool {
 	}
 	return false
 }
+
+// Announce plays media that a key cuts short (barge-in); the key is kept as
+// type-ahead for the next Collect, so a caller who has heard enough goes
+// straight on with their choice.
+func (s *Session) Announce(ctx context.Context, media ...string) error {
+	d, err := s.Collect(ctx, Collect{Media: media, Match: func(string) Match { return Complete }, Timeout: time.Millisecond})
+	switch {
+	case errors.Is(err, ErrNoInput):
+		return nil // heard to the end
+	case err != nil && !errors.Is(err, ErrInvalid):
+		return err
+	}
+	s.typeahead = d + s.typeahead
+	return nil
+}

@@ -134,3 +134,26 @@ func TestWait(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestAnnounceBargeInKeepsKey(t *testing.T) {
+	sw := ivrtest.New()
+	sw.ManualPlayback = true
+	sw.OnPlay = func(s *ivrtest.Switch, ch, pb string, media []string) {
+		if media[0] == "sound:notice" {
+			s.Press(ch, "1")
+		} else {
+			s.Emit(ivr.Event{Kind: ivr.EvPlaybackFinished, ChannelID: ch, PlaybackID: pb})
+		}
+	}
+	sess := ivr.NewSession(sw, "c1", zerolog.Nop())
+	if err := sess.Announce(context.Background(), "sound:notice"); err != nil {
+		t.Fatal(err)
+	}
+	if !sw.Has("stop c1-pb-1") {
+		t.Fatalf("notice not cut short: %v", sw.Actions())
+	}
+	got, err := sess.Collect(context.Background(), ivr.Collect{Media: []string{"sound:menu"}, Match: ivr.OneOf("123"), Timeout: time.Second})
+	if err != nil || got != "1" {
+		t.Fatalf("menu got %q %v, want the key pressed during the notice", got, err)
+	}
+}

@@ -99,8 +99,17 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.CallbacksSched, m.CallbacksDeduped, m.CallbacksPlaced, m.CallbacksFinal, m.CallbacksPending, m.RedisErrors,
 		m.QueueLongestWait, m.QueueTalkSeconds, m.IVRSelections, m.AgentsPaused, m.CallbacksOverdue, m.CallbacksOnTime, m.RedisSeconds,
 		m.TicketsOpen, m.TicketsOverdue, m.TicketsDueSoon, m.TicketsEscalated, m.FollowUps, m.RepeatCalls, m.Urges, m.OutageNotices)
+	for _, op := range redisOps {
+		m.RedisErrors.WithLabelValues(op)
+	}
 	return m
 }
+
+// redisOps are the operations whose Redis failures are counted; each is
+// exported at zero from the start, so no errors reads as 0, not as nothing.
+var redisOps = []string{"account_lookup", "agents_sweep", "callback_claim", "callback_finish", "callback_recover",
+	"callback_schedule", "calls_refresh", "open_tickets", "outage_lookup", "queue_claim", "queue_heartbeat",
+	"queue_join", "queue_leave", "queue_stats", "ticket_create", "watcher_lock"}
 
 // Discard returns metrics registered nowhere, for tests that do not look at them.
 func Discard() *Metrics { return New(prometheus.NewRegistry()) }

@@ -93,6 +93,7 @@ type rawPolicy struct {
 	Limits     map[string]rawLimit `yaml:"limits"`
 	Escalation rawEscalation       `yaml:"escalation"`
 	FollowUp   rawFollowUp         `yaml:"follow_up"`
+	Callbacks  rawCallbacks        `yaml:"callbacks"`
 	Taxonomy   rawTaxonomy         `yaml:"taxonomy"`
 	Calendar   []rawCalEntry       `yaml:"calendar"`
 }
@@ -463,6 +464,13 @@ func parse(data []byte, name string, read reader) (*Policy, error) {
 			}
 		}
 	}
+
+	// Callbacks: the follow-up kind inherits the follow-up rules.
+	knownTypes := map[string]bool{}
+	for t := range raw.Limits {
+		knownTypes[t] = true
+	}
+	p.callbacks = parseCallbacks(c, raw.Callbacks, p.followUp, knownTypes)
 
 	// Calendar.
 	p.cal = newCalendar()

@@ -28,6 +28,7 @@ var Grades = []string{"V", "IV", "III", "II", "I"}
 
 // Policy is a loaded, validated policy file.
 type Policy struct {
+	callbacks             CallbackPolicy
 	name, version, source string
 
 	limits         map[string]typeLimits

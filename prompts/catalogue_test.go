@@ -24,6 +24,7 @@ var briefIDs = []string{
 	"followup_intro", "followup_result", "result_power_restored", "result_repaired",
 	"result_explained", "result_refunded", "result_other", "followup_ask",
 	"followup_thanks", "followup_sorry",
+	"callback_intro_cut_off", "callback_intro_scheduled", "callback_intro_virtual_hold", "callback_intro_first_contact",
 }
 
 func TestCatalogueHasBriefPrompts(t *testing.T) {

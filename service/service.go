@@ -26,6 +26,7 @@ import (
 	"github.com/hotline95598/hotline/outages"
 	"github.com/hotline95598/hotline/policy"
 	"github.com/hotline95598/hotline/tickets"
+	"github.com/hotline95598/hotline/wallboard"
 	"github.com/hotline95598/hotline/workorders"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -99,11 +100,10 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	s.tickets = tickets.New(rdb, p, nil)
 	s.tickets.SetTaxonomy(pol)
 	s.accounts = accounts.New(rdb, p)
-	s.callbacks = callbacks.NewStore(rdb, p, callbacks.Policy{Delay: cfg.CallbackDelay, Window: cfg.CallbackWindow,
-		MaxAttempts: cfg.CallbackMaxAttempts, Retry: cfg.CallbackRetry}, nil)
+	s.callbacks = callbacks.NewStore(rdb, p, pol.Callbacks(), nil)
 	s.outages = outages.New(rdb, p, nil)
 	s.orders = workorders.New(s.tickets, pol, s.callbacks, s.outages, rdb, p, replica,
-		workorders.Config{WatchEvery: cfg.EscalationPoll, FollowUpDelay: cfg.FollowUpDelay}, m,
+		workorders.Config{WatchEvery: cfg.EscalationPoll}, m,
 		log.With().Str("component", "workorders").Logger(), nil)
 	s.calls = newCalls(rdb, p, replica, log)
 	s.flow = callflow.New(callflow.Config{MenuTimeout: cfg.MenuTimeout, InterDigit: cfg.InterDigitTimeout,
@@ -112,6 +112,8 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	s.worker = callbacks.NewWorker(s.callbacks, sw, callbacks.Dial{Carrier: cfg.CarrierEndpoint, CallerID: cfg.CallbackCallerID,
 		RingTimeout: cfg.CallbackRingTimeout}, m, log.With().Str("component", "callbacks").Logger(), s.serveCallback)
 	s.worker.OnGiveUp = s.callbackGaveUp
+	s.worker.AgentFirst = &callbacks.AgentFirst{Agents: s.agents, Tech: cfg.AgentTech,
+		RingTimeout: cfg.AgentRingTimeout, Retry: 15 * time.Second}
 	log.Info().Str("policy", pol.Version()).Msg("work-order policy loaded")
 	return s, nil
 }
@@ -135,6 +137,7 @@ func (s *Service) Handler() http.Handler {
 		Orders:    s.orders,
 		Agents:    s.agents,
 		Callbacks: s.callbacks,
+		Wallboard: wallboard.Handler(wallboardSource{s}, 250*time.Millisecond, s.log.With().Str("component", "wallboard").Logger()),
 		Log:       s.log.With().Str("component", "http").Logger(),
 	})
 }
@@ -407,10 +410,9 @@ func Backoffice(cfg config.Config, log zerolog.Logger) (*workorders.Service, fun
 	p := cfg.RedisPrefix
 	ts := tickets.New(rdb, p, nil)
 	ts.SetTaxonomy(pol)
-	cb := callbacks.NewStore(rdb, p, callbacks.Policy{Delay: cfg.CallbackDelay, Window: cfg.CallbackWindow,
-		MaxAttempts: cfg.CallbackMaxAttempts, Retry: cfg.CallbackRetry}, nil)
+	cb := callbacks.NewStore(rdb, p, pol.Callbacks(), nil)
 	wo := workorders.New(ts, pol, cb, outages.New(rdb, p, nil), rdb, p, cfg.ReplicaID,
-		workorders.Config{WatchEvery: cfg.EscalationPoll, FollowUpDelay: cfg.FollowUpDelay},
+		workorders.Config{WatchEvery: cfg.EscalationPoll},
 		metrics.Discard(), log, nil)
 	return wo, func() { _ = rdb.Close() }, nil
 }

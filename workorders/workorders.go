@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hotline95598/hotline/callbacks"
@@ -26,9 +27,8 @@ var china = time.FixedZone("CST", 8*3600)
 // Config is the back office's own timing; the figures of the work-order
 // rules themselves are in the policy file.
 type Config struct {
-	WatchEvery    time.Duration // how often overdue tickets are looked for
-	FollowUpDelay time.Duration // from resolution to the first follow-up attempt
-	DueSoon       time.Duration // "due soon" horizon for the metric
+	WatchEvery time.Duration // how often overdue tickets are looked for
+	DueSoon    time.Duration // "due soon" horizon for the metric
 }
 
 // Service applies the work-order rules.
@@ -91,7 +91,26 @@ func (s *Service) Create(ctx context.Context, t tickets.Ticket) (tickets.Ticket,
 		return t, err
 	}
 	s.m.TicketsCreated.WithLabelValues(string(t.Type)).Inc()
+	s.promiseFirstContact(ctx, t)
 	return t, nil
+}
+
+// promiseFirstContact: a complaint that did not come in by a call to us
+// (12398, 12345, a letter, the counter) needs the customer contacted within
+// its contact deadline; the callback engine keeps that promise. A complaint
+// taken on a 95598 call was contacted on that call.
+func (s *Service) promiseFirstContact(ctx context.Context, t tickets.Ticket) {
+	if t.Type != tickets.TypeComplaint || t.Phone == "" || t.Channel == tickets.Channel95598 {
+		return
+	}
+	id, _, err := s.Callbacks.Schedule(ctx, callbacks.Request{Phone: t.Phone, Kind: callbacks.KindFirstContact,
+		Reason: "first contact on complaint " + t.ID, TicketID: t.ID, Deadline: t.ContactBy})
+	if err != nil {
+		s.log.Error().Err(err).Str("ticket_id", t.ID).Msg("promise first contact")
+		return
+	}
+	s.m.CallbacksSched.Inc()
+	s.log.Info().Str("ticket_id", t.ID).Str("callback_id", id).Msg("first contact promised")
 }
 
 // Apply changes a ticket. Resolving one starts its follow-up call.
@@ -112,8 +131,16 @@ func (s *Service) Apply(ctx context.Context, id string, c tickets.Change) (ticke
 	if err != nil {
 		return t, err
 	}
-	if c.Action == tickets.ActionResolve {
+	switch c.Action {
+	case tickets.ActionResolve:
 		return s.startFollowUp(ctx, t, c.Actor)
+	case tickets.ActionRegister:
+		// Registering is contact made: the first-contact callback is done.
+		if t.Phone != "" {
+			if _, err := s.Callbacks.CancelServed(ctx, t.Phone, callbacks.KindFirstContact); err != nil {
+				s.log.Warn().Err(err).Str("ticket_id", t.ID).Msg("cancel first-contact callback")
+			}
+		}
 	}
 	return t, nil
 }
@@ -125,16 +152,19 @@ func (s *Service) startFollowUp(ctx context.Context, t tickets.Ticket, actor str
 	if t.Phone == "" || (!t.Named && fu.AlwaysForNamed && t.Type != tickets.TypeComplaint && t.Type != tickets.TypeFault) {
 		return t, nil
 	}
+	// Window, attempts and delay come from the policy's follow_up kind;
+	// some ticket types (faults) may be followed up at any hour.
+	kind := s.Callbacks.Policy().Kinds[callbacks.KindFollowUp]
 	id, _, err := s.Callbacks.Schedule(ctx, callbacks.Request{
 		Phone: t.Phone, Kind: callbacks.KindFollowUp, Reason: "follow-up of " + t.ID, TicketID: t.ID,
-		Delay: s.cfg.FollowUpDelay, Window: fu.Window, MaxAttempts: fu.MaxAttempts, Retry: fu.Retry,
+		AnyHour: slices.Contains(kind.AnyHourFor, string(t.Type)),
 	})
 	if err != nil {
 		return t, fmt.Errorf("schedule follow-up of %s: %w", t.ID, err)
 	}
 	s.m.CallbacksSched.Inc()
 	return s.Tickets.Apply(ctx, t.ID, tickets.Change{Action: tickets.ActionFollowUp, Actor: "system",
-		Note: fmt.Sprintf("follow-up call %s promised within %s of the result (resolved by %s)", id, fu.Window, actor)})
+		Note: fmt.Sprintf("follow-up call %s promised within %s of the result (resolved by %s)", id, kind.Window, actor)})
 }
 
 // FollowUpAnswered records the customer's verdict from the follow-up call:

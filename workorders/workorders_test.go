@@ -25,9 +25,9 @@ func newService(t *testing.T, replica string, rdb redis.UniversalClient, clk *cl
 	ts := tickets.New(rdb, "t:", clk.Now)
 	pol := policy.Default()
 	ts.SetTaxonomy(pol)
-	cb := callbacks.NewStore(rdb, "t:", callbacks.Policy{Delay: time.Second, Window: time.Minute, MaxAttempts: 1, Retry: time.Second}, clk.Now)
+	cb := callbacks.NewStore(rdb, "t:", pol.Callbacks(), clk.Now)
 	return New(ts, pol, cb, outages.New(rdb, "t:", clk.Now), rdb, "t:", replica,
-		Config{WatchEvery: time.Second, FollowUpDelay: 30 * time.Second}, metrics.Discard(), zerolog.Nop(), clk.Now)
+		Config{WatchEvery: time.Second}, metrics.Discard(), zerolog.Nop(), clk.Now)
 }
 
 func complaint(t *testing.T, s *Service) tickets.Ticket {

@@ -22,6 +22,6 @@ trap down EXIT
 
 # Start from nothing: an earlier run's Redis data must not leak into this one.
 deploy/local/hotline.sh down >/dev/null 2>&1 || true
-rm -rf "$HOTLINE_RUN_DIR/redis"
+rm -rf "$HOTLINE_RUN_DIR/redis" "$HOTLINE_RUN_DIR/prometheus"
 deploy/local/hotline.sh up
 go test -tags e2e -count=1 -timeout 20m -v ./e2e/ 2>&1 | tee "$HOTLINE_RUN_DIR/e2e.log"

@@ -88,8 +88,10 @@ up)
   "$STACK" asterisk-up
   "$BIN" accounts import "$REPO/deploy/dev/accounts.csv" >&2
   controller_up
+  "$REPO/deploy/local/prometheus.sh" up
   ;;
 down)
+  "$REPO/deploy/local/prometheus.sh" down || true
   controller_down
   "$STACK" asterisk-down
   "$STACK" redis-down

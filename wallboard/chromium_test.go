@@ -1,0 +1,62 @@
+package wallboard
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotline95598/hotline/wallboard/wallboardtest"
+	"github.com/rs/zerolog"
+)
+
+// TestChromiumScreenshot renders the page in headless Chromium against a
+// fake source and saves wallboard.png in $WALLBOARD_SCREENSHOT_DIR. It runs
+// only when that variable is set (it needs chromium installed), to look at
+// the page after changing it.
+func TestChromiumScreenshot(t *testing.T) {
+	dir := os.Getenv("WALLBOARD_SCREENSHOT_DIR")
+	if dir == "" {
+		t.Skip("set WALLBOARD_SCREENSHOT_DIR to render the page in chromium")
+	}
+	bin, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &fakeSource{snap: Snapshot{
+		Queues:           []Queue{{Name: "general", Waiting: 3, LongestWaitSeconds: 47, Offered: 128, Answered: 117, Answered20s: 101, Abandoned: 8}},
+		Agents:           map[string]int{"available": 4, "ringing": 1, "on_call": 9, "paused": 2, "logged_out": 5},
+		CallbacksPending: 3, CallbacksOverdue: 1,
+	}}
+	srv := httptest.NewServer(Handler(src, 250*time.Millisecond, zerolog.Nop()))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	w, h := 1280, 800
+	if size := os.Getenv("WALLBOARD_WINDOW"); size != "" { // e.g. 1920x1080
+		if _, err := fmt.Sscanf(size, "%dx%d", &w, &h); err != nil {
+			t.Fatalf("WALLBOARD_WINDOW=%q: %v", size, err)
+		}
+	}
+	start := time.Now()
+	shot, err := wallboardtest.Capture(ctx, bin, srv.URL+"/", w, h, wallboardtest.Ready("general"))
+	t.Logf("chromium took %s", time.Since(start))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, shot.DOM)
+	}
+	for _, want := range []string{`data-state="connected"`, `data-field="waiting" data-level="warn">3<`, `>80%<`, `>128<`} {
+		if !strings.Contains(shot.DOM, want) {
+			t.Errorf("DOM lacks %q", want)
+		}
+	}
+	png := filepath.Join(dir, "wallboard.png")
+	if err := os.WriteFile(png, shot.PNG, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s (%d bytes)", png, len(shot.PNG))
+}
