@@ -48,9 +48,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		// Exported at zero from the start so "no unknown events" is a 0 on the
-	// dashboards, not a missing series.
-	m.unknown.WithLabelValues(labelUndecodable)
-	reg.MustRegister(m.events, m.unknown, m.reconnects, m.connected, m.reqDur, m.dropped)
+		// dashboards, not a missing series.
+		m.unknown.WithLabelValues(labelUndecodable)
+		reg.MustRegister(m.events, m.unknown, m.reconnects, m.connected, m.reqDur, m.dropped)
 	}
 	return m
 }
