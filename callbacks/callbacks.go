@@ -84,7 +84,10 @@ type Callback struct {
 	MaxAttempts int           `json:"max_attempts"`
 	Retry       time.Duration `json:"retry_ns"`
 	AnyHour     bool          `json:"any_hour,omitempty"`
-	History     []Attempt     `json:"history"`
+	// QueuedAt is when the customer first joined the queue (virtual hold):
+	// answering, they rejoin in that place, not at the back.
+	QueuedAt time.Time `json:"queued_at,omitempty"`
+	History  []Attempt `json:"history"`
 }
 
 // Request asks for a callback. Zero figures take the kind's policy.
@@ -100,6 +103,8 @@ type Request struct {
 	AnyHour              bool
 	Delay, Window, Retry time.Duration
 	MaxAttempts          int
+	// QueuedAt keeps a virtual-hold caller's place in the queue.
+	QueuedAt time.Time
 }
 
 // Store keeps callbacks in Redis.
@@ -140,7 +145,7 @@ local id = tostring(redis.call('INCR', seq))
 local key = ARGV[1] .. id
 redis.call('HSET', key, 'id', id, 'phone', ARGV[2], 'reason', ARGV[3], 'call_id', ARGV[4], 'ticket_id', ARGV[5],
   'status', 'pending', 'attempts', 0, 'created_at', ARGV[6], 'due_at', ARGV[7], 'deadline', ARGV[8],
-  'kind', ARGV[9], 'max_attempts', ARGV[10], 'retry', ARGV[11], 'any_hour', ARGV[12], 'deferred', ARGV[13])
+  'kind', ARGV[9], 'max_attempts', ARGV[10], 'retry', ARGV[11], 'any_hour', ARGV[12], 'deferred', ARGV[13], 'queued_at', ARGV[14])
 redis.call('SET', pending, id)
 redis.call('ZADD', due, ARGV[7], id)
 redis.call('ZADD', hist, ARGV[6], id)
@@ -194,11 +199,18 @@ func (s *Store) Schedule(ctx context.Context, r Request) (id string, created boo
 	}
 	res, err := schedule.Run(ctx, s.rdb, []string{s.phoneKey(r.Kind, r.Phone), s.dueKey(), s.historyKey(r.Phone), s.seqKey(), s.deadlineKey()},
 		s.p+"callback:", r.Phone, r.Reason, r.CallID, r.TicketID, now.UnixMilli(), due.UnixMilli(), deadline.UnixMilli(),
-		r.Kind, r.MaxAttempts, int64(r.Retry), boolFlag(r.AnyHour), boolFlag(deferred)).Slice()
+		r.Kind, r.MaxAttempts, int64(r.Retry), boolFlag(r.AnyHour), boolFlag(deferred), msOrZero(r.QueuedAt)).Slice()
 	if err != nil {
 		return "", false, fmt.Errorf("schedule callback: %w", err)
 	}
 	return fmt.Sprint(res[0]), res[1].(int64) == 1, nil
+}
+
+func msOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
 }
 
 func boolFlag(b bool) string {
@@ -469,6 +481,7 @@ func decode(h map[string]string) Callback {
 		MaxAttempts: maxAttempts, Retry: time.Duration(retry), AnyHour: h["any_hour"] == "1", Deferred: h["deferred"] == "1",
 		Status: Status(h["status"]), Attempts: n, Outcome: h["outcome"],
 		CreatedAt: ms(h["created_at"]), DueAt: ms(h["due_at"]), Deadline: ms(h["deadline"]), PlacedAt: ms(h["placed_at"]),
+		QueuedAt: ms(h["queued_at"]),
 	}
 }
 

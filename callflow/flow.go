@@ -533,8 +533,14 @@ func (f *Flow) Callback(ctx context.Context, sess *ivr.Session, cb callbacks.Cal
 		reason = metrics.EndHangupMenu
 		return
 	}
+	// The customer's place: when they first joined the queue (virtual hold),
+	// else when we promised to call back.
+	joined := cb.CreatedAt
+	if !cb.QueuedAt.IsZero() {
+		joined = cb.QueuedAt
+	}
 	out, err := f.queue.Serve(ctx, sess, agents.Caller{CallID: c.id, Phone: c.phone, Queue: f.cfg.Queue,
-		Priority: agents.Callback, Joined: cb.CreatedAt})
+		Priority: agents.Callback, Joined: joined})
 	switch {
 	case err != nil:
 		c.log.Error().Err(err).Msg("queue")

@@ -293,6 +293,17 @@ func TestCallbackKeepsPlace(t *testing.T) {
 	if c.Priority != agents.Callback || !c.Joined.Equal(created) {
 		t.Fatalf("caller %+v", c)
 	}
+	// A virtual-hold customer rejoins where they first queued.
+	queued := created.Add(-7 * time.Minute)
+	r2 := newRig(nil)
+	r2.flow.Callback(context.Background(), ivr.NewSession(r2.sw, "cb-2-1", zerolog.Nop()),
+		callbacks.Callback{ID: "2", Kind: callbacks.KindVirtualHold, Phone: "13800138000", CreatedAt: created, QueuedAt: queued})
+	if got := r2.queue.callers[0].Joined; !got.Equal(queued) {
+		t.Fatalf("virtual hold rejoined at %s, want %s", got, queued)
+	}
+	if !strings.HasPrefix(strings.Join(r2.sw.Played("cb-2-1"), " "), "sound:hotline/callback_intro_virtual_hold") {
+		t.Fatalf("played %v", r2.sw.Played("cb-2-1"))
+	}
 	if !strings.HasPrefix(strings.Join(r.sw.Played("cb-1-1"), " "), "sound:hotline/callback_intro") {
 		t.Fatalf("played %v", r.sw.Played("cb-1-1"))
 	}
