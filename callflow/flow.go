@@ -125,14 +125,9 @@ func (f *Flow) Inbound(ctx context.Context, sess *ivr.Session, info ivr.ChannelI
 	c := &call{sess: sess, id: sess.ID(), phone: info.CallerNum,
 		log: f.log.With().Str("call_id", sess.ID()).Str("phone", logx.MaskPhone(info.CallerNum)).Logger()}
 	f.m.CallsStarted.Inc()
-	f.m.CallsActive.Inc()
-	defer f.m.CallsActive.Dec()
 	reason := metrics.EndError
-	defer func() {
-		sess.Close(ctx) // always hang up first, then forget
-		f.m.CallsEnded.WithLabelValues(reason).Inc()
-		c.log.Info().Str("reason", reason).Str("menu_path", c.menuPath()).Msg("call ended")
-	}()
+	end := f.track(ctx, c, "call")
+	defer func() { end(reason) }()
 	if err := sess.Answer(ctx); err != nil {
 		c.log.Error().Err(err).Msg("answer")
 		return
@@ -148,6 +143,18 @@ func (f *Flow) Inbound(ctx context.Context, sess *ivr.Session, info ivr.ChannelI
 		return
 	}
 	reason = f.menu(ctx, c)
+}
+
+// track counts a call as active; the function it returns ends the call:
+// it always hangs up first, then records why the call ended.
+func (f *Flow) track(ctx context.Context, c *call, what string) func(reason string) {
+	f.m.CallsActive.Inc()
+	return func(reason string) {
+		c.sess.Close(ctx)
+		f.m.CallsActive.Dec()
+		f.m.CallsEnded.WithLabelValues(reason).Inc()
+		c.log.Info().Str("reason", reason).Str("menu_path", c.menuPath()).Msg(what + " ended")
+	}
 }
 
 // china is the zone times are spoken in.
@@ -517,14 +524,9 @@ func (f *Flow) promiseCallback(ctx context.Context, c *call) {
 func (f *Flow) Callback(ctx context.Context, sess *ivr.Session, cb callbacks.Callback) {
 	c := &call{sess: sess, id: sess.ID(), phone: cb.Phone, ticket: cb.TicketID, path: []string{"callback"},
 		log: f.log.With().Str("call_id", sess.ID()).Str("callback_id", cb.ID).Str("phone", logx.MaskPhone(cb.Phone)).Logger()}
-	f.m.CallsActive.Inc()
-	defer f.m.CallsActive.Dec()
 	reason := metrics.EndError
-	defer func() {
-		sess.Close(ctx)
-		f.m.CallsEnded.WithLabelValues(reason).Inc()
-		c.log.Info().Str("reason", reason).Msg("callback call ended")
-	}()
+	end := f.track(ctx, c, "callback call")
+	defer func() { end(reason) }()
 	intro := "callback_intro"
 	if k := "callback_intro_" + cb.Kind; prompts.Has(k) {
 		intro = k
@@ -567,14 +569,9 @@ func (f *Flow) FollowUp(ctx context.Context, sess *ivr.Session, cb callbacks.Cal
 	c := &call{sess: sess, id: sess.ID(), phone: cb.Phone, ticket: cb.TicketID, path: []string{"follow_up"},
 		log: f.log.With().Str("call_id", sess.ID()).Str("callback_id", cb.ID).Str("ticket_id", cb.TicketID).
 			Str("phone", logx.MaskPhone(cb.Phone)).Logger()}
-	f.m.CallsActive.Inc()
-	defer f.m.CallsActive.Dec()
 	reason := metrics.EndError
-	defer func() {
-		sess.Close(ctx)
-		f.m.CallsEnded.WithLabelValues(reason).Inc()
-		c.log.Info().Str("reason", reason).Msg("follow-up call ended")
-	}()
+	end := f.track(ctx, c, "follow-up call")
+	defer func() { end(reason) }()
 	t, err := f.orders.Get(ctx, cb.TicketID)
 	if err != nil {
 		c.log.Error().Err(err).Msg("follow-up of a ticket we cannot read")

@@ -39,27 +39,8 @@ die() { echo "stack: error: $*" >&2; exit 1; }
 need_root() { [[ $EUID -eq 0 ]] || die "'$CMD' needs root (chroot, mount, apt-get)"; }
 
 # ---------------------------------------------------------------- environment
-load_env_file() {
-  local file="$1" line key val
-  while IFS= read -r line || [[ -n "$line" ]]; do
-    line="${line%$'\r'}"
-    [[ "$line" =~ ^[[:space:]]*(#|$) ]] && continue
-    line="${line#export }"
-    [[ "$line" =~ ^[[:space:]]*([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] \
-      || die "$file: cannot parse line: $line"
-    key="${BASH_REMATCH[1]}" val="${BASH_REMATCH[2]}"
-    if [[ "$val" =~ ^\"(.*)\"$ || "$val" =~ ^\'(.*)\'$ ]]; then val="${BASH_REMATCH[1]}"; fi
-    [[ -n "${!key+x}" ]] && continue # the environment wins
-    export "$key=$val"
-  done <"$file"
-}
-
-if [[ -n "${HOTLINE_ENV_FILE:-}" ]]; then
-  [[ -f "$HOTLINE_ENV_FILE" ]] || die "HOTLINE_ENV_FILE=$HOTLINE_ENV_FILE does not exist"
-  load_env_file "$HOTLINE_ENV_FILE"
-elif [[ -f "$REPO/deploy/dev/hotline.env" ]]; then
-  load_env_file "$REPO/deploy/dev/hotline.env"
-fi
+# shellcheck source=deploy/local/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 RUN_DIR="${HOTLINE_RUN_DIR:-$REPO/.run/dev}"
 [[ "$RUN_DIR" == /* ]] || RUN_DIR="$PWD/$RUN_DIR"
