@@ -14,6 +14,21 @@ import "strings"
 //
 // It does not validate; see ValidPhone.
 func NormalizePhone(s string) string {
+	// One pass can leave a prefix a second pass would strip (a country
+	// code written twice: "+86 0086 138…"), so repeat to a fixed point:
+	// normalising a normalised number must change nothing.
+	p := normalizeOnce(s)
+	for i := 0; i < 4; i++ {
+		next := normalizeOnce(p)
+		if next == p {
+			break
+		}
+		p = next
+	}
+	return p
+}
+
+func normalizeOnce(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		switch r {
@@ -32,7 +47,7 @@ func NormalizePhone(s string) string {
 	case len(p) == 13 && strings.HasPrefix(p, "86") && isMobile(p[2:]):
 		p = p[2:]
 	}
-	if intl && p != "" && !isMobile(p) && p[0] != '0' {
+	if intl && p != "" && !isMobile(p) && p[0] != '0' && !strings.HasPrefix(p, "+") {
 		p = "0" + p
 	}
 	return p

@@ -314,3 +314,55 @@ func TestClaimIdle(t *testing.T) {
 		t.Fatalf("an agent released untalked must keep their place, got %s", id)
 	}
 }
+
+// After a conversation the agent does timed after-call work before the next
+// call; they may end it early, or pause during it.
+func TestWrapUp(t *testing.T) {
+	reg, _, _, clk := setup(t, "1001", "1002")
+	reg.SetWrapUp(30 * time.Second)
+	ctx := context.Background()
+	login(t, reg, clk, "1001", "1002")
+	talk := func(id string) {
+		t.Helper()
+		if _, ok, _ := reg.ClaimIdle(ctx, "c-"+id); !ok {
+			t.Fatal("no agent to claim")
+		}
+		if err := reg.Answered(ctx, id, "c-"+id); err != nil {
+			t.Fatal(err)
+		}
+		if err := reg.Release(ctx, id, "c-"+id, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	talk("1001")
+	a := state(t, reg, "1001")
+	if a.State != WrapUp || !a.WrapUntil.Equal(clk.Now().Add(30*time.Second)) {
+		t.Fatalf("after a call: %+v", a)
+	}
+	if id, _, _ := reg.ClaimIdle(ctx, "next"); id != "1002" {
+		t.Fatalf("an agent in wrap-up was offered a call (got %q)", id)
+	}
+	reg.Release(ctx, "1002", "next", false)
+	clk.Add(29 * time.Second)
+	if n, _ := reg.EndWrapUps(ctx); n != 0 {
+		t.Fatal("wrap-up ended early")
+	}
+	clk.Add(time.Second)
+	if n, _ := reg.EndWrapUps(ctx); n != 1 || state(t, reg, "1001").State != Available {
+		t.Fatalf("wrap-up not over: %+v", state(t, reg, "1001"))
+	}
+	// Ending it early with ready; pausing during it sticks.
+	talk("1002")
+	if err := reg.Ready(ctx, "1002"); err != nil || state(t, reg, "1002").State != Available {
+		t.Fatalf("ready from wrap-up: %v", err)
+	}
+	talk("1001")
+	if err := reg.Pause(ctx, "1001", "training"); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(time.Minute)
+	reg.EndWrapUps(ctx)
+	if a := state(t, reg, "1001"); a.State != Paused || a.Reason != "training" {
+		t.Fatalf("pause during wrap-up lost: %+v", a)
+	}
+}

@@ -23,11 +23,12 @@ const (
 	Available State = "available"
 	Ringing   State = "ringing"
 	OnCall    State = "on_call"
+	WrapUp    State = "wrap_up" // after-call work: timed, then available
 	Paused    State = "paused"
 )
 
 // States lists every state, for metrics.
-var States = []State{LoggedOut, Available, Ringing, OnCall, Paused}
+var States = []State{LoggedOut, Available, Ringing, OnCall, WrapUp, Paused}
 
 // Pause reasons the system sets by itself.
 const (
@@ -48,6 +49,8 @@ type Agent struct {
 	Since     time.Time `json:"since"`
 	IdleSince time.Time `json:"idle_since,omitempty"`
 	CallID    string    `json:"call_id,omitempty"`
+	// WrapUntil ends the after-call work of an agent in wrap_up.
+	WrapUntil time.Time `json:"wrap_until,omitempty"`
 }
 
 // leaseTTL: an agent ringing or on a call is held by the replica that owns
@@ -57,10 +60,15 @@ const leaseTTL = 15 * time.Second
 
 // Registry stores agents in Redis.
 type Registry struct {
-	rdb redis.UniversalClient
-	p   string
-	now func() time.Time
+	rdb    redis.UniversalClient
+	p      string
+	now    func() time.Time
+	wrapUp time.Duration
 }
+
+// SetWrapUp sets the after-call work time; zero makes agents available as
+// soon as a call ends.
+func (r *Registry) SetWrapUp(d time.Duration) { r.wrapUp = d }
 
 // NewRegistry returns a registry using keys under prefix.
 func NewRegistry(rdb redis.UniversalClient, prefix string, now func() time.Time) *Registry {
@@ -98,7 +106,7 @@ func (r *Registry) Ensure(ctx context.Context, ids []string) error {
 // current call so a late event from an old call cannot move the agent.
 var transition = redis.NewScript(`
 local agent, avail, set, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local id, from, to, reason, now, callid, idle, newcall = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local id, from, to, reason, now, callid, idle, newcall, wrapuntil = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 if redis.call('SISMEMBER', set, id) == 0 then return 'unknown' end
 local cur = redis.call('HGET', agent, 'state') or 'logged_out'
 if from ~= '*' then
@@ -108,7 +116,7 @@ if from ~= '*' then
 end
 if callid ~= '' and redis.call('HGET', agent, 'call_id') ~= callid then return 'call:' .. cur end
 if cur == to and to ~= 'paused' then return 'ok' end
-redis.call('HSET', agent, 'state', to, 'reason', reason, 'since', now, 'call_id', newcall)
+redis.call('HSET', agent, 'state', to, 'reason', reason, 'since', now, 'call_id', newcall, 'wrap_until', wrapuntil)
 if to == 'available' then
   local score = now
   if idle == 'keep' then score = redis.call('HGET', agent, 'idle_since') or now end
@@ -122,9 +130,13 @@ return 'ok'
 `)
 
 func (r *Registry) move(ctx context.Context, id, from string, to State, reason, callID, idle, newCall string) error {
+	wrapUntil := ""
+	if to == WrapUp {
+		wrapUntil = strconv.FormatInt(r.now().Add(r.wrapUp).UnixMilli(), 10)
+	}
 	res, err := transition.Run(ctx, r.rdb,
 		[]string{r.agentKey(id), r.availKey(), r.setKey(), r.leaseKey(id)},
-		id, from, string(to), reason, r.now().UnixMilli(), callID, idle, newCall).Text()
+		id, from, string(to), reason, r.now().UnixMilli(), callID, idle, newCall, wrapUntil).Text()
 	if err != nil {
 		return fmt.Errorf("agent %s to %s: %w", id, to, err)
 	}
@@ -149,7 +161,7 @@ func (r *Registry) Login(ctx context.Context, id string) error {
 
 // Logout logs an agent out unless a call is ringing or connected.
 func (r *Registry) Logout(ctx context.Context, id string) error {
-	return r.move(ctx, id, "available,paused,logged_out", LoggedOut, "", "", "", "")
+	return r.move(ctx, id, "available,paused,wrap_up,logged_out", LoggedOut, "", "", "", "")
 }
 
 // Pause stops offering calls to an available agent.
@@ -157,12 +169,13 @@ func (r *Registry) Pause(ctx context.Context, id, reason string) error {
 	if reason == "" {
 		reason = "break"
 	}
-	return r.move(ctx, id, "available,paused", Paused, reason, "", "", "")
+	return r.move(ctx, id, "available,paused,wrap_up", Paused, reason, "", "", "")
 }
 
-// Ready makes a paused agent available again, at the back of the idle order.
+// Ready makes a paused agent available again, at the back of the idle order;
+// an agent in wrap-up may end it early.
 func (r *Registry) Ready(ctx context.Context, id string) error {
-	return r.move(ctx, id, "paused,available", Available, "", "", "now", "")
+	return r.move(ctx, id, "paused,wrap_up,available", Available, "", "", "now", "")
 }
 
 // Answered records that the agent picked up callID.
@@ -176,14 +189,36 @@ func (r *Registry) NoAnswer(ctx context.Context, id, callID, reason string) erro
 	return r.move(ctx, id, string(Ringing), Paused, reason, callID, "", "")
 }
 
-// Release frees an agent after callID: after a call they go to the back of
-// the idle order; if the call never connected they keep their place.
+// Release frees an agent after callID. After a conversation they do their
+// after-call work (wrap-up) and then join the back of the idle order; if
+// the call never connected they are available at once and keep their place.
 func (r *Registry) Release(ctx context.Context, id, callID string, talked bool) error {
+	if talked && r.wrapUp > 0 {
+		return r.move(ctx, id, "ringing,on_call", WrapUp, "", callID, "", "")
+	}
 	idle := "keep"
 	if talked {
 		idle = "now"
 	}
 	return r.move(ctx, id, "ringing,on_call", Available, "", callID, idle, "")
+}
+
+// EndWrapUps makes agents whose after-call work time is over available.
+func (r *Registry) EndWrapUps(ctx context.Context) (int, error) {
+	agents, err := r.List(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, a := range agents {
+		if a.State == WrapUp && !r.now().Before(a.WrapUntil) {
+			// From wrap_up only: an agent who paused meanwhile stays paused.
+			if err := r.move(ctx, a.ID, string(WrapUp), Available, "", "", "now", ""); err == nil {
+				n++
+			}
+		}
+	}
+	return n, nil
 }
 
 // Renew extends the lease on an agent held by callID.
@@ -258,6 +293,9 @@ func decodeAgent(id string, h map[string]string) Agent {
 		a.State = LoggedOut
 	}
 	a.Since = msTime(h["since"])
+	if a.State == WrapUp {
+		a.WrapUntil = msTime(h["wrap_until"])
+	}
 	if a.State == Available {
 		a.IdleSince = msTime(h["idle_since"])
 	}

@@ -40,6 +40,7 @@ type Config struct {
 
 	// Queue policy.
 	AgentRingTimeout time.Duration // HOTLINE_AGENT_RING_TIMEOUT: ring one agent this long, then the next
+	WrapUp           time.Duration // HOTLINE_WRAP_UP: after-call work before an agent's next call
 	AgentTech        string        // HOTLINE_AGENT_TECH: channel technology of agent softphones
 	QueuePoll        time.Duration // HOTLINE_QUEUE_POLL: how often a waiting caller looks for a free agent
 	MOHClass         string        // HOTLINE_MOH_CLASS
@@ -78,6 +79,7 @@ func Defaults() Config {
 		MenuMaxFailures:     3,
 		AccountMaxDigits:    16,
 		AgentRingTimeout:    15 * time.Second,
+		WrapUp:              15 * time.Second,
 		AgentTech:           "PJSIP",
 		QueuePoll:           500 * time.Millisecond,
 		MOHClass:            "default",
@@ -138,6 +140,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	num("HOTLINE_MENU_MAX_FAILURES", &c.MenuMaxFailures)
 	num("HOTLINE_ACCOUNT_MAX_DIGITS", &c.AccountMaxDigits)
 	dur("HOTLINE_AGENT_RING_TIMEOUT", &c.AgentRingTimeout)
+	dur("HOTLINE_WRAP_UP", &c.WrapUp)
 	str("HOTLINE_AGENT_TECH", &c.AgentTech)
 	dur("HOTLINE_QUEUE_POLL", &c.QueuePoll)
 	str("HOTLINE_MOH_CLASS", &c.MOHClass)
@@ -197,17 +200,53 @@ func isAgentID(s string) bool {
 	return len(s) <= 32
 }
 
-// Validate checks every figure and address for sense.
+// DevAPIToken is the API token of deploy/dev/hotline.env. It is accepted only
+// while HOTLINE_HTTP_ADDR is a loopback address.
+const DevAPIToken = "dev-token-change-me"
+
+// minPublicTokenLen is the shortest API token accepted when the API listens
+// beyond loopback.
+const minPublicTokenLen = 24
+
+// sampleARIPasswords are the ARI passwords of the development and test
+// stacks, accepted only while HOTLINE_HTTP_ADDR is a loopback address.
+var sampleARIPasswords = map[string]bool{"hotline-dev": true, "hotline-test": true}
+
+// isLoopbackHost reports whether host (from HOTLINE_HTTP_ADDR) can only be
+// reached from this machine. An empty host means every interface.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Validate checks every figure and address for sense. It also refuses the
+// repository's development secrets when the API listens beyond loopback.
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+	httpHost, _, err := net.SplitHostPort(c.HTTPAddr)
+	if err != nil {
 		bad("HOTLINE_HTTP_ADDR: %q is not host:port", c.HTTPAddr)
 	}
-	if c.APIToken == "" {
+	// Development secrets are tolerated only while the API is reachable from
+	// this machine alone; beyond loopback they would open the back office
+	// (and, through the ARI password, the switch) to anyone who read the repo.
+	public := err == nil && !isLoopbackHost(httpHost)
+	switch {
+	case c.APIToken == "":
 		bad("HOTLINE_API_TOKEN: must be set (deploy/dev/hotline.env has a development value)")
-	} else if len(c.APIToken) < 8 {
+	case len(c.APIToken) < 8:
 		bad("HOTLINE_API_TOKEN: must be at least 8 characters")
+	case public && c.APIToken == DevAPIToken:
+		bad("HOTLINE_API_TOKEN: is the development token from deploy/dev/hotline.env, refused because HOTLINE_HTTP_ADDR %q listens beyond loopback; set a random token of at least %d characters", c.HTTPAddr, minPublicTokenLen)
+	case public && len(c.APIToken) < minPublicTokenLen:
+		bad("HOTLINE_API_TOKEN: must be at least %d characters because HOTLINE_HTTP_ADDR %q listens beyond loopback", minPublicTokenLen, c.HTTPAddr)
+	}
+	if public && sampleARIPasswords[c.ARIPassword] {
+		bad("HOTLINE_ARI_PASSWORD: %q is a sample password from the repository, refused because HOTLINE_HTTP_ADDR %q listens beyond loopback", c.ARIPassword, c.HTTPAddr)
 	}
 	if _, _, err := net.SplitHostPort(c.RedisAddr); err != nil {
 		bad("HOTLINE_REDIS_ADDR: %q is not host:port", c.RedisAddr)
@@ -233,6 +272,7 @@ func (c Config) Validate() error {
 		{"HOTLINE_QUEUE_POLL", c.QueuePoll, 50 * time.Millisecond},
 		{"HOTLINE_CALLBACK_RING_TIMEOUT", c.CallbackRingTimeout, 5 * time.Second},
 		{"HOTLINE_SHUTDOWN_GRACE", c.ShutdownGrace, 0},
+		{"HOTLINE_WRAP_UP", c.WrapUp, 0},
 		{"HOTLINE_ESCALATION_POLL", c.EscalationPoll, 100 * time.Millisecond},
 	}
 	for _, p := range positive {

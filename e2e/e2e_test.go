@@ -152,7 +152,7 @@ func (e *Env) logoutAll(t *testing.T) {
 	var list struct{ Agents []agent }
 	e.api(t, "GET", "/api/v1/agents", &list)
 	for _, a := range list.Agents {
-		if a.State == "paused" || a.State == "available" {
+		if a.State == "paused" || a.State == "available" || a.State == "wrap_up" {
 			e.api(t, "POST", "/api/v1/agents/"+a.ID+"/logout", nil)
 		}
 	}

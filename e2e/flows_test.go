@@ -100,7 +100,9 @@ func TestComplaintReachesAgent(t *testing.T) {
 	if len(tks) != 1 || tks[0].Type != "complaint" {
 		t.Fatalf("tickets %+v", tks)
 	}
-	eventually(t, 5*time.Second, "agent free again", func() bool { return env.agentState(t, "2001").State == "available" })
+	// After the call the agent does their after-call work, then is free.
+	eventually(t, 5*time.Second, "agent in wrap-up", func() bool { return env.agentState(t, "2001").State == "wrap_up" })
+	eventually(t, 10*time.Second, "agent free again", func() bool { return env.agentState(t, "2001").State == "available" })
 }
 
 // An agent who lets the call ring out is paused with reason no_answer and

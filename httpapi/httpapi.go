@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -214,14 +215,31 @@ func (d Deps) agentAction(w http.ResponseWriter, r *http.Request) {
 
 // readJSON decodes an optional JSON body; an empty body is allowed.
 func readJSON(w http.ResponseWriter, r *http.Request, dst any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil && !errors.Is(err, io.EOF) {
-		writeError(w, http.StatusBadRequest, "malformed JSON body: "+err.Error())
+	err := dec.Decode(dst)
+	if err == nil {
+		// One JSON value and nothing after it: trailing data would also slip
+		// past the size limit, which only counts what is read.
+		if err = dec.Decode(&struct{}{}); errors.Is(err, io.EOF) {
+			return true
+		}
+		if err == nil {
+			err = errors.New("more than one JSON value")
+		}
+	} else if errors.Is(err, io.EOF) {
+		return true // no body: every field optional
+	}
+	if tooBig := new(http.MaxBytesError); errors.As(err, &tooBig) {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", maxBody))
 		return false
 	}
-	return true
+	writeError(w, http.StatusBadRequest, "malformed JSON body: "+err.Error())
+	return false
 }
+
+// maxBody bounds every request body.
+const maxBody = 64 << 10
 
 func (d Deps) storeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code, ok := orderError(err); ok {

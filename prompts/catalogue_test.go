@@ -25,6 +25,7 @@ var briefIDs = []string{
 	"result_explained", "result_refunded", "result_other", "followup_ask",
 	"followup_thanks", "followup_sorry",
 	"callback_intro_cut_off", "callback_intro_scheduled", "callback_intro_virtual_hold", "callback_intro_first_contact",
+	"agent_logged_in", "agent_logged_out", "agent_paused", "agent_ready", "agent_feature_failed",
 }
 
 func TestCatalogueHasBriefPrompts(t *testing.T) {

@@ -95,6 +95,7 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	s := &Service{cfg: cfg, log: log, m: m, gather: reg, rdb: rdb, sw: sw, replica: replica}
 	p := cfg.RedisPrefix
 	s.agents = agents.NewRegistry(rdb, p, nil)
+	s.agents.SetWrapUp(cfg.WrapUp)
 	s.disp = agents.NewDispatcher(s.agents, sw, agents.Config{RingTimeout: cfg.AgentRingTimeout, Poll: cfg.QueuePoll,
 		MOHClass: cfg.MOHClass, Tech: cfg.AgentTech}, m, log.With().Str("component", "queue").Logger())
 	s.tickets = tickets.New(rdb, p, nil)
@@ -179,7 +180,8 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info().Str("http", ln.Addr().String()).Str("replica", s.replica).Msg("hotline controller started")
 
 	var bg sync.WaitGroup
-	bg.Add(4)
+	bg.Add(5)
+	go func() { defer bg.Done(); s.endWrapUps(ctx) }()
 	go func() { defer bg.Done(); _ = s.sw.Run(ctx, handler{s}) }()
 	go func() { defer bg.Done(); s.worker.Run(ctx) }()
 	go func() { defer bg.Done(); s.orders.Watch(ctx) }()
@@ -279,6 +281,18 @@ func (h handler) OnStasisStart(ctx context.Context, ch ivr.ChannelInfo, args []s
 		cctx, done := s.calls.start(ctx, ch.ID, ch.CallerNum)
 		defer done()
 		s.flow.Inbound(cctx, ivr.NewSession(s.sw, ch.ID, s.log.With().Str("call_id", ch.ID).Logger()), ch)
+	case "feature":
+		// A feature code dialled on an agent's softphone (*21 … *24).
+		agent := callflow.AgentFromChannel(ch.Name)
+		feature := ""
+		if len(args) > 1 {
+			feature = args[1]
+		}
+		if _, err := s.agents.Get(ctx, agent); err != nil {
+			s.hangup(ctx, ch.ID, "feature code from a phone that is no agent")
+			return
+		}
+		callflow.AgentFeature(ctx, ivr.NewSession(s.sw, ch.ID, s.log), agent, feature, s.agents, s.log)
 	case "callback":
 		// The customer answered a callback whose dialling replica is gone
 		// (its worker would have been subscribed): serve them anyway.
@@ -441,5 +455,23 @@ func (h redisTimer) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 		err := next(ctx, cmds)
 		h.m.RedisSeconds.WithLabelValues("pipeline").Observe(time.Since(start).Seconds())
 		return err
+	}
+}
+
+// endWrapUps makes agents available when their after-call work is over. It
+// runs every second, not with the slower housekeeping, so an agent's
+// wrap-up lasts what the configuration says, not up to 5 s more.
+func (s *Service) endWrapUps(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.agents.EndWrapUps(ctx); err != nil && ctx.Err() == nil {
+				s.m.RedisErrors.WithLabelValues("agents_sweep").Inc()
+			}
+		}
 	}
 }
