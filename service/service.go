@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hotline95598/hotline/accounts"
@@ -25,6 +26,7 @@ import (
 	"github.com/hotline95598/hotline/metrics"
 	"github.com/hotline95598/hotline/outages"
 	"github.com/hotline95598/hotline/policy"
+	"github.com/hotline95598/hotline/prompts"
 	"github.com/hotline95598/hotline/tickets"
 	"github.com/hotline95598/hotline/wallboard"
 	"github.com/hotline95598/hotline/workorders"
@@ -70,6 +72,7 @@ type Service struct {
 	worker    *callbacks.Worker
 	calls     *calls
 	wg        sync.WaitGroup // call goroutines
+	draining  atomic.Bool    // set on the stop signal: no new calls
 }
 
 // New builds a replica. sw may be nil, in which case the real ARI edge is
@@ -168,6 +171,10 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	defer s.rdb.Close()
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
+	// Calls, the ARI connection they need, wrap-ups and the ownership
+	// records outlive ctx while the replica drains; callsCtx ends them.
+	callsCtx, stopCalls := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopCalls()
 	// Redis may still be starting: agents are registered by the housekeeping
 	// loop as soon as it answers, and the health check says so meanwhile.
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
@@ -181,11 +188,12 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 
 	var bg sync.WaitGroup
 	bg.Add(5)
-	go func() { defer bg.Done(); s.endWrapUps(ctx) }()
-	go func() { defer bg.Done(); _ = s.sw.Run(ctx, handler{s}) }()
+	go func() { defer bg.Done(); s.endWrapUps(callsCtx) }()
+	go func() { defer bg.Done(); _ = s.sw.Run(callsCtx, handler{s, callsCtx}) }()
+	go func() { defer bg.Done(); s.housekeeping(callsCtx) }()
+	// New work (callbacks to place, tickets to escalate) stops with ctx.
 	go func() { defer bg.Done(); s.worker.Run(ctx) }()
 	go func() { defer bg.Done(); s.orders.Watch(ctx) }()
-	go func() { defer bg.Done(); s.housekeeping(ctx) }()
 
 	var srvErr error
 	select {
@@ -194,13 +202,30 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 		srvErr = err
 	}
 	stop()
-	s.log.Info().Msg("stopping: hanging up this replica's calls")
-	s.wg.Wait() // call goroutines see ctx end and hang up
+	s.drain()
+	stopCalls() // whatever is left is hung up now
+	s.wg.Wait()
 	bg.Wait()
 	shut, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace)
 	defer cancel()
 	_ = srv.Shutdown(shut)
 	return srvErr
+}
+
+// drain lets the calls in progress finish, for up to the shutdown grace,
+// while new calls are refused (a rolling upgrade: stop one replica, the
+// others take the new calls).
+func (s *Service) drain() {
+	s.draining.Store(true)
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	s.log.Info().Dur("grace", s.cfg.ShutdownGrace).Msg("draining: refusing new calls, letting calls in progress finish")
+	select {
+	case <-done:
+		s.log.Info().Msg("drained: no calls left")
+	case <-time.After(s.cfg.ShutdownGrace):
+		s.log.Warn().Msg("shutdown grace over: hanging up the calls left")
+	}
 }
 
 func (s *Service) housekeeping(ctx context.Context) {
@@ -263,19 +288,33 @@ func (s *Service) updateGauges(ctx context.Context) {
 	}
 }
 
-// handler receives the ARI edge's calls.
-type handler struct{ s *Service }
+// handler receives the ARI edge's calls. Calls run under callsCtx, which
+// outlives the stop signal while the replica drains.
+type handler struct {
+	s        *Service
+	callsCtx context.Context
+}
 
 func (h handler) OnConnect(ctx context.Context) { h.s.reconcile(ctx, true) }
 
-func (h handler) OnStasisStart(ctx context.Context, ch ivr.ChannelInfo, args []string) {
-	s := h.s
+func (h handler) OnStasisStart(_ context.Context, ch ivr.ChannelInfo, args []string) {
+	s, ctx := h.s, h.callsCtx
 	kind := ""
 	if len(args) > 0 {
 		kind = args[0]
 	}
 	switch kind {
 	case "":
+		if s.draining.Load() {
+			// Stopping: a new caller is told to call again rather than
+			// being taken into a menu this replica will not finish.
+			sess := ivr.NewSession(s.sw, ch.ID, s.log)
+			defer sess.Close(ctx)
+			if sess.Answer(ctx) == nil {
+				_ = sess.Say(ctx, prompts.Media("error_try_later"))
+			}
+			return
+		}
 		s.wg.Add(1)
 		defer s.wg.Done()
 		cctx, done := s.calls.start(ctx, ch.ID, ch.CallerNum)

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -113,7 +114,7 @@ func TestReconnectEndsVanishedCalls(t *testing.T) {
 func TestStrayLegs(t *testing.T) {
 	s, sw := newService(t)
 	ctx := context.Background()
-	handler{s}.OnStasisStart(ctx, ivr.ChannelInfo{ID: "x-agent-1"}, []string{"agent", "x", "1001"})
+	handler{s, ctx}.OnStasisStart(ctx, ivr.ChannelInfo{ID: "x-agent-1"}, []string{"agent", "x", "1001"})
 	if !sw.IsHungUp("x-agent-1") {
 		t.Fatal("stray agent leg left up")
 	}
@@ -126,8 +127,60 @@ func TestStrayLegs(t *testing.T) {
 			s.HangUp(ch)
 		}
 	}
-	handler{s}.OnStasisStart(ctx, ivr.ChannelInfo{ID: "cb-1-1"}, []string{"callback", id})
+	handler{s, ctx}.OnStasisStart(ctx, ivr.ChannelInfo{ID: "cb-1-1"}, []string{"callback", id})
 	if !sw.Has("play cb-1-1 sound:hotline/callback_intro") {
 		t.Fatalf("callback leg not served: %v", sw.Actions())
+	}
+}
+
+// On the stop signal a call in progress is left to finish while a new call
+// is refused; Serve returns once the call ends, within the grace.
+func TestGracefulDrain(t *testing.T) {
+	s, sw := newService(t)
+	s.cfg.ShutdownGrace = 5 * time.Second
+	sw.ManualPlayback = true // the caller in progress sits in the welcome prompt
+	sw.OnPlay = func(s *ivrtest.Switch, ch, pb string, media []string) {
+		if ch == "new" { // the refused caller's apology plays to its end
+			go s.Emit(ivr.Event{Kind: ivr.EvPlaybackFinished, ChannelID: ch, PlaybackID: pb})
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	var h handler
+	go func() { served <- s.Serve(ctx, ln) }()
+	// The fake edge gives no handler out, so build the one Serve uses.
+	time.Sleep(100 * time.Millisecond)
+	h = handler{s, context.Background()}
+	go h.OnStasisStart(ctx, ivr.ChannelInfo{ID: "in-progress", CallerNum: "13800138000"}, nil)
+	waitUntil(t, "call answered", func() bool { return sw.Has("answer in-progress") })
+	stop()
+	waitUntil(t, "draining", func() bool { return s.draining.Load() })
+	h.OnStasisStart(ctx, ivr.ChannelInfo{ID: "new", CallerNum: "13900139000"}, nil)
+	if !sw.Has("play new sound:hotline/error_try_later") || !sw.IsHungUp("new") {
+		t.Fatalf("new call during drain: %v", sw.Actions())
+	}
+	if sw.IsHungUp("in-progress") {
+		t.Fatal("the call in progress was cut off by the drain")
+	}
+	sw.HangUp("in-progress") // the caller finishes
+	select {
+	case <-served:
+	case <-time.After(4 * time.Second):
+		t.Fatal("Serve did not return after the last call ended")
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -68,7 +68,8 @@ controller_down() {
     local pid
     pid="$(cat "$RUN/hotline.pid")"
     kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
+    # Up to the shutdown grace (10 s by default) for calls to drain, and a margin.
+    for _ in $(seq 1 200); do alive "$pid" || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   fi
   rm -f "$RUN/hotline.pid"
