@@ -459,6 +459,16 @@ func (s *Store) Overdue(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
+// Due counts callbacks whose time has come but that no line has taken yet:
+// a growing number means too few lines.
+func (s *Store) Due(ctx context.Context) (int64, error) {
+	n, err := s.rdb.ZCount(ctx, s.dueKey(), "-inf", strconv.FormatInt(s.now().UnixMilli(), 10)).Result()
+	if err != nil {
+		return 0, fmt.Errorf("count due callbacks: %w", err)
+	}
+	return n, nil
+}
+
 // Pending counts callbacks waiting to be placed or being placed.
 func (s *Store) Pending(ctx context.Context) (int64, error) {
 	a, err := s.rdb.ZCard(ctx, s.dueKey()).Result()

@@ -443,3 +443,40 @@ func TestAgentFirst(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A kind may show its own number; the others show the controller's.
+func TestCallerIDPerKind(t *testing.T) {
+	rdb := redistest.Start(t).Client(t)
+	clk := clocktest.New(time.Date(2026, 11, 23, 10, 0, 0, 0, policy.ChinaTime))
+	pol := testPolicy()
+	k := pol.Kinds[KindScheduled]
+	k.CallerID = "01065001234"
+	pol.Kinds[KindScheduled] = k
+	st := NewStore(rdb, "t:", pol, clk.Now)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sw := ivrtest.New()
+	shown := make(chan string, 4)
+	sw.OnOriginate = func(s *ivrtest.Switch, req ivr.OriginateRequest) {
+		shown <- req.AppArgs[1] + ":" + req.CallerID
+		s.HangUp(req.ChannelID)
+	}
+	w := NewWorker(st, sw, Dial{Carrier: "carrier", CallerID: "95598", RingTimeout: time.Second, Poll: 10 * time.Millisecond},
+		metrics.Discard(), zerolog.Nop(), func(context.Context, *ivr.Session, Callback) {})
+	a, _, _ := st.Schedule(ctx, Request{Phone: "13800000001", Kind: KindScheduled, At: clk.Now()})
+	b, _, _ := st.Schedule(ctx, Request{Phone: "13800000002", Kind: KindAbandoned})
+	clk.Add(time.Minute)
+	go w.Run(ctx)
+	got := map[string]bool{}
+	for i := 0; i < 2; i++ {
+		select {
+		case s := <-shown:
+			got[s] = true
+		case <-time.After(5 * time.Second):
+			t.Fatalf("only %v dialled", got)
+		}
+	}
+	if !got[a+":01065001234"] || !got[b+":95598"] {
+		t.Fatalf("caller IDs shown: %v", got)
+	}
+}

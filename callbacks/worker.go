@@ -90,6 +90,9 @@ func (w *Worker) tick(ctx context.Context) {
 	if n, err := w.st.Overdue(ctx); err == nil {
 		w.m.CallbacksOverdue.Set(float64(n))
 	}
+	if n, err := w.st.Due(ctx); err == nil {
+		w.m.CallbacksDue.Set(float64(n))
+	}
 	for ctx.Err() == nil {
 		cb, ok, err := w.st.ClaimDue(ctx, w.dial.RingTimeout+time.Minute)
 		if err != nil {
@@ -128,7 +131,7 @@ func (w *Worker) place(ctx context.Context, cb Callback) {
 	err := w.sw.Originate(ctx, ivr.OriginateRequest{
 		ChannelID: chID,
 		Endpoint:  "PJSIP/" + cb.Phone + "@" + w.dial.Carrier,
-		CallerID:  w.dial.CallerID,
+		CallerID:  w.callerID(cb),
 		Timeout:   w.dial.RingTimeout,
 		AppArgs:   []string{"callback", cb.ID},
 	})
@@ -245,7 +248,7 @@ func (w *Worker) placeAgentFirst(ctx context.Context, cb Callback) {
 	customer := ivr.NewSession(w.sw, callID, log)
 	defer customer.Close(bg)
 	err = w.sw.Originate(ctx, ivr.OriginateRequest{ChannelID: customer.ID(), Endpoint: "PJSIP/" + cb.Phone + "@" + w.dial.Carrier,
-		CallerID: w.dial.CallerID, Timeout: w.dial.RingTimeout, AppArgs: []string{"callback", cb.ID}})
+		CallerID: w.callerID(cb), Timeout: w.dial.RingTimeout, AppArgs: []string{"callback", cb.ID}})
 	if err != nil {
 		w.finish(ctx, cb, false, "failed", log)
 		return
@@ -342,4 +345,12 @@ func (w *Worker) countFirstAttempt(cb Callback) {
 		onTime := !w.st.now().After(cb.Deadline)
 		w.m.CallbacksOnTime.WithLabelValues(cb.Kind, strconv.FormatBool(onTime)).Inc()
 	}
+}
+
+// callerID is what the customer sees for this kind of callback.
+func (w *Worker) callerID(cb Callback) string {
+	if id := w.st.pol.Kinds[cb.Kind].CallerID; id != "" {
+		return id
+	}
+	return w.dial.CallerID
 }

@@ -31,6 +31,7 @@ type Metrics struct {
 	IVRSelections     *prometheus.CounterVec   // choice: fault, billing, complaint, agent, repeat
 	AgentsPaused      *prometheus.GaugeVec     // reason, from Redis
 	CallbacksOverdue  prometheus.Gauge         // pending past their deadline, from Redis
+	CallbacksDue      prometheus.Gauge         // due now but not yet dialled, from Redis
 	CallbacksOnTime   *prometheus.CounterVec   // kind, on_time: first attempts inside the window or not
 	RedisSeconds      *prometheus.HistogramVec // command: latency of Redis commands
 	AgentRingNoAnswer prometheus.Counter
@@ -70,6 +71,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		IVRSelections:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_ivr_selections_total", Help: "Main-menu choices."}, []string{"choice"}),
 		AgentsPaused:     prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hotline_agents_paused", Help: "Paused agents by reason, from Redis."}, []string{"reason"}),
 		CallbacksOverdue: prometheus.NewGauge(prometheus.GaugeOpts{Name: "hotline_callbacks_overdue", Help: "Callbacks not yet placed whose window has closed, from Redis."}),
+		CallbacksDue:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "hotline_callbacks_due", Help: "Callbacks due now that no line has taken yet, from Redis."}),
 		CallbacksOnTime:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_callbacks_first_attempts_total", Help: "First attempts of callbacks, by kind and whether they were placed inside the window."}, []string{"kind", "on_time"}),
 		RedisSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "hotline_redis_command_seconds", Help: "Latency of Redis commands and pipelines.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}}, []string{"command"}),
@@ -97,7 +99,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.QueueOffered, m.QueueAnswered, m.QueueAbandoned, m.QueueWaiting, m.QueueWaitSeconds,
 		m.AgentRingNoAnswer, m.AgentsByState, m.TicketsCreated,
 		m.CallbacksSched, m.CallbacksDeduped, m.CallbacksPlaced, m.CallbacksFinal, m.CallbacksPending, m.RedisErrors,
-		m.QueueLongestWait, m.QueueTalkSeconds, m.IVRSelections, m.AgentsPaused, m.CallbacksOverdue, m.CallbacksOnTime, m.RedisSeconds,
+		m.QueueLongestWait, m.QueueTalkSeconds, m.IVRSelections, m.AgentsPaused, m.CallbacksOverdue, m.CallbacksDue, m.CallbacksOnTime, m.RedisSeconds,
 		m.TicketsOpen, m.TicketsOverdue, m.TicketsDueSoon, m.TicketsEscalated, m.FollowUps, m.RepeatCalls, m.Urges, m.OutageNotices)
 	for _, op := range redisOps {
 		m.RedisErrors.WithLabelValues(op)

@@ -20,6 +20,7 @@ type CallbackKind struct {
 	Hours       DialingHours  // when customers may be dialled
 	AnyHourFor  []string      // ticket types exempt from the dialing hours (e.g. fault follow-ups)
 	AgentFirst  bool          // ring an agent first, then the customer; else the customer first
+	CallerID    string        // what the customer sees; "" = the controller's HOTLINE_CALLBACK_CALLER_ID
 }
 
 // CallbackPolicy is the callback engine's policy.
@@ -127,6 +128,7 @@ type rawCallbackKind struct {
 	DialingHours string   `yaml:"dialing_hours"`
 	AnyHourFor   []string `yaml:"any_hour_for"`
 	Mode         string   `yaml:"mode"`
+	CallerID     string   `yaml:"caller_id"`
 	Note         string   `yaml:"note"`
 }
 
@@ -185,7 +187,13 @@ func parseCallbacks(c checker, raw rawCallbacks, fu FollowUpPolicy, knownTypes m
 			continue
 		}
 		isFollowUp := k == "follow_up"
-		kind := CallbackKind{Hours: hours, MaxAttempts: rk.MaxAttempts, AnyHourFor: rk.AnyHourFor}
+		kind := CallbackKind{Hours: hours, MaxAttempts: rk.MaxAttempts, AnyHourFor: rk.AnyHourFor, CallerID: rk.CallerID}
+		for _, r := range rk.CallerID {
+			if !(r >= '0' && r <= '9' || r == '+') {
+				c.errf(fp+".caller_id", "%q is not a telephone number", rk.CallerID)
+				break
+			}
+		}
 		kind.Delay = clock(fp+".delay", rk.Delay, false)
 		kind.Window = clock(fp+".window", rk.Window, !isFollowUp)
 		kind.Retry = clock(fp+".retry", rk.Retry, false)
