@@ -29,14 +29,12 @@ http_addr() {
   echo "${v:-127.0.0.1:8080}"
 }
 
-# alive: the process exists and is not a zombie waiting to be reaped (PID 1
-# in containers can be slow to reap, and kill -0 succeeds on zombies).
-alive() {
-  kill -0 "$1" 2>/dev/null && [[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != "Z" ]]
-}
+# shellcheck source=deploy/local/lib.sh
+source "$REPO/deploy/local/lib.sh" # pid_alive
+die() { echo "hotline: error: $*" >&2; exit 1; }
 
 controller_running() {
-  [[ -f "$RUN/hotline.pid" ]] && alive "$(cat "$RUN/hotline.pid")"
+  [[ -f "$RUN/hotline.pid" ]] && pid_alive "$(cat "$RUN/hotline.pid")"
 }
 
 healthy() { curl -fsS -o /dev/null "http://$(http_addr)/healthz" 2>/dev/null; }
@@ -69,7 +67,7 @@ controller_down() {
     pid="$(cat "$RUN/hotline.pid")"
     kill -TERM "$pid" 2>/dev/null || true
     # Up to the shutdown grace (10 s by default) for calls to drain, and a margin.
-    for _ in $(seq 1 200); do alive "$pid" || break; sleep 0.1; done
+    for _ in $(seq 1 200); do pid_alive "$pid" || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   fi
   rm -f "$RUN/hotline.pid"

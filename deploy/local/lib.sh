@@ -24,3 +24,16 @@ if [[ -n "${HOTLINE_ENV_FILE:-}" ]]; then
 elif [[ -f "$REPO/deploy/dev/hotline.env" ]]; then
   load_env_file "$REPO/deploy/dev/hotline.env"
 fi
+
+# pid_alive PID [COMM]: the process exists, is not a zombie (an exited
+# daemon may linger as one when PID 1 does not reap promptly) and, when
+# COMM is given, has that command name.
+pid_alive() {
+  local pid="$1" comm="${2:-}"
+  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+  local stat
+  stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }"
+  [[ "${stat%% *}" != Z ]] || return 1
+  [[ -z "$comm" ]] || [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$comm"* ]]
+}

@@ -70,16 +70,6 @@ lock_instance() {
   flock 9
 }
 
-pid_alive() { # pid [comm]
-  local pid="$1" comm="${2:-}"
-  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-  # An exited daemon may linger as a zombie when PID 1 does not reap promptly.
-  local stat
-  stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || return 1
-  stat="${stat##*) }"
-  [[ "${stat%% *}" != Z ]] || return 1
-  [[ -z "$comm" ]] || [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$comm"* ]]
-}
 
 # ---------------------------------------------------------------------- deps
 HOST_PACKAGES=(debootstrap redis-server redis-tools sip-tester espeak-ng sox ca-certificates curl util-linux)
