@@ -166,11 +166,7 @@ func (d Deps) listAgents(w http.ResponseWriter, r *http.Request) {
 
 func (d Deps) getAgent(w http.ResponseWriter, r *http.Request) {
 	a, err := d.Agents.Get(r.Context(), r.PathValue("id"))
-	if err != nil {
-		d.storeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, a)
+	d.reply(w, r, http.StatusOK, a, err)
 }
 
 type pauseBody struct {
@@ -206,11 +202,7 @@ func (d Deps) agentAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, err := d.Agents.Get(r.Context(), id)
-	if err != nil {
-		d.storeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, a)
+	d.reply(w, r, http.StatusOK, a, err)
 }
 
 // readJSON decodes an optional JSON body; an empty body is allowed.
@@ -240,6 +232,15 @@ func readJSON(w http.ResponseWriter, r *http.Request, dst any) bool {
 
 // maxBody bounds every request body.
 const maxBody = 64 << 10
+
+// reply writes v with code, or the error as storeError maps it.
+func (d Deps) reply(w http.ResponseWriter, r *http.Request, code int, v any, err error) {
+	if err != nil {
+		d.storeError(w, r, err)
+		return
+	}
+	writeJSON(w, code, v)
+}
 
 func (d Deps) storeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code, ok := orderError(err); ok {
@@ -303,11 +304,7 @@ func logRequests(log zerolog.Logger, next http.Handler) http.Handler {
 
 func (d Deps) getCallback(w http.ResponseWriter, r *http.Request) {
 	cb, err := d.Callbacks.Get(r.Context(), r.PathValue("id"))
-	if err != nil {
-		d.storeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, cb)
+	d.reply(w, r, http.StatusOK, cb, err)
 }
 
 type scheduleBody struct {

@@ -146,20 +146,12 @@ func (d Deps) createTicket(w http.ResponseWriter, r *http.Request) {
 		t.Audit = []tickets.AuditEntry{{Actor: actor(r, b.Actor), Action: "accepted", Note: b.Note}}
 	}
 	t, err := d.Orders.Create(r.Context(), t)
-	if err != nil {
-		d.storeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, t)
+	d.reply(w, r, http.StatusCreated, t, err)
 }
 
 func (d Deps) getTicket(w http.ResponseWriter, r *http.Request) {
 	t, err := d.Orders.Get(r.Context(), r.PathValue("id"))
-	if err != nil {
-		d.storeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, t)
+	d.reply(w, r, http.StatusOK, t, err)
 }
 
 type actionBody struct {
@@ -217,11 +209,7 @@ func (d Deps) ticketAssign(w http.ResponseWriter, r *http.Request) {
 
 func (d Deps) apply(w http.ResponseWriter, r *http.Request, c tickets.Change) {
 	t, err := d.Orders.Apply(r.Context(), r.PathValue("id"), c)
-	if err != nil {
-		d.storeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, t)
+	d.reply(w, r, http.StatusOK, t, err)
 }
 
 func (d Deps) listOutages(w http.ResponseWriter, r *http.Request) {
@@ -262,20 +250,12 @@ func (d Deps) declareOutage(w http.ResponseWriter, r *http.Request) {
 		o.ExpectedRestore = t
 	}
 	o, err := d.Orders.DeclareOutage(r.Context(), o)
-	if err != nil {
-		d.storeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, o)
+	d.reply(w, r, http.StatusCreated, o, err)
 }
 
 func (d Deps) clearOutage(w http.ResponseWriter, r *http.Request) {
 	o, err := d.Orders.ClearOutage(r.Context(), r.PathValue("id"), actor(r, ""))
-	if err != nil {
-		d.storeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, o)
+	d.reply(w, r, http.StatusOK, o, err)
 }
 
 // complaintReport: ?from=&to= (YYYY-MM-DD or RFC 3339; to is exclusive)
