@@ -13,6 +13,7 @@ import (
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/hotline95598/hotline/ivr/ivrtest"
 	"github.com/hotline95598/hotline/metrics"
+	"github.com/hotline95598/hotline/policy"
 	"github.com/rs/zerolog"
 )
 
@@ -28,7 +29,12 @@ func setup(t *testing.T, ids ...string) (*Registry, *Dispatcher, *ivrtest.Switch
 	for _, id := range ids {
 		sw.SetOnline(id, true)
 	}
-	d := NewDispatcher(reg, sw, Config{RingTimeout: 300 * time.Millisecond, Poll: 20 * time.Millisecond, MOHClass: "default", Tech: "PJSIP"}, metrics.Discard(), zerolog.Nop())
+	queues := map[string]policy.Queue{}
+	for _, q := range policy.QueueNames {
+		queues[q] = policy.Queue{HandleTime: time.Minute} // any level at once, no announcements, no overflow
+	}
+	d := NewDispatcher(reg, sw, Config{RingTimeout: 300 * time.Millisecond, Poll: 20 * time.Millisecond, MOHClass: "default", Tech: "PJSIP",
+		Queues: queues, OfferTimeout: 200 * time.Millisecond}, metrics.Discard(), zerolog.Nop())
 	return reg, d, sw, clk
 }
 
@@ -204,7 +210,10 @@ func TestAbandonWhileWaitingAndWhileRinging(t *testing.T) {
 	}
 }
 
-func TestCallbackGoesAheadOfNewCallers(t *testing.T) {
+// A callback customer keeps the place of their first call: they are served
+// before a caller who joined after them, even though that caller has been
+// in (another) queue longer this time and the agent serves both queues.
+func TestCallbackKeepsItsPlace(t *testing.T) {
 	reg, d, sw, clk := setup(t, "1001")
 	var mu sync.Mutex
 	var order []string
@@ -214,11 +223,13 @@ func TestCallbackGoesAheadOfNewCallers(t *testing.T) {
 		mu.Unlock()
 		s.Emit(ivr.Event{Kind: ivr.EvAnswered, ChannelID: req.ChannelID})
 	}
+	firstCall := clk.Now()
+	clk.Add(time.Minute)
 	out1, _ := serve(t, d, sw, Caller{CallID: "new1", Queue: "general"})
 	waitFor(t, "queued", func() bool { n, _ := d.Waiting(context.Background(), "general"); return n["general"] == 1 })
 	clk.Add(time.Minute)
-	out2, _ := serve(t, d, sw, Caller{CallID: "cb1", Queue: "general", Priority: Callback})
-	waitFor(t, "queued", func() bool { n, _ := d.Waiting(context.Background(), "general"); return n["general"] == 2 })
+	out2, _ := serve(t, d, sw, Caller{CallID: "cb1", Queue: "callback", Joined: firstCall})
+	waitFor(t, "queued", func() bool { n, _ := d.Waiting(context.Background(), "callback"); return n["callback"] == 1 })
 	login(t, reg, clk, "1001")
 	waitFor(t, "first bridge", func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == 1 })
 	sw.HangUp("cb1")

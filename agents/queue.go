@@ -2,25 +2,44 @@ package agents
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"time"
 
 	"github.com/hotline95598/hotline/internal/logx"
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/hotline95598/hotline/metrics"
+	"github.com/hotline95598/hotline/policy"
+	"github.com/hotline95598/hotline/prompts"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 )
 
-// Priority orders callers: a callback goes ahead of every new caller because
-// that customer already waited once (their place is kept).
+// Priority orders callers: a higher priority is served first whatever the
+// waiting times; among equal priorities the caller who joined first is
+// served first, across every queue an agent serves. A callback customer
+// comes back with the join time of their first call, so they keep their
+// place rather than jump the queue.
 type Priority int
 
 const (
-	Normal   Priority = 0
-	Callback Priority = 1
+	Normal    Priority = 0
+	Repeat    Priority = 1 // calls again about an open work order
+	Important Priority = 2 // an important customer (customer class)
 )
+
+// PriorityName labels a priority in logs and screen pops.
+func (p Priority) String() string {
+	switch p {
+	case Repeat:
+		return "repeat"
+	case Important:
+		return "important"
+	}
+	return "normal"
+}
 
 // priorityStep is subtracted from the queue score per priority level: larger
 // than any possible difference in join times, so priority always wins and
@@ -33,7 +52,13 @@ type Caller struct {
 	Phone    string
 	Queue    string
 	Priority Priority
-	Joined   time.Time // kept across attempts so a re-queued caller keeps its place
+	Joined   time.Time // kept across attempts and queues so the caller keeps their place
+
+	// For the agent's screen pop.
+	Account  string
+	Name     string
+	TicketID string
+	MenuPath string
 }
 
 // Outcome is how waiting for an agent ended.
@@ -42,6 +67,12 @@ type Outcome string
 const (
 	Connected Outcome = "connected" // talked to an agent; the call is over
 	Abandoned Outcome = "abandoned" // hung up before an agent answered
+	// KeptPlace: the caller took the offer of a callback that keeps their
+	// place; the caller's flow promises it (a virtual-hold callback).
+	KeptPlace Outcome = "kept_place"
+	// Overflowed: the longest wait ran out in a queue whose overflow is a
+	// callback that keeps the caller's place.
+	Overflowed Outcome = "overflowed"
 )
 
 // Config is the queue policy.
@@ -50,6 +81,12 @@ type Config struct {
 	Poll        time.Duration
 	MOHClass    string
 	Tech        string // "PJSIP": agents are rung at Tech/ID
+	// Queues is each queue's waiting policy; a queue not listed gets the
+	// zero policy: no announcements, no overflow, any skill level.
+	Queues map[string]policy.Queue
+	// OfferTimeout is how long the caller has to press 1 after the offer of
+	// a callback.
+	OfferTimeout time.Duration
 }
 
 // Dispatcher connects waiting callers to agents. Each waiting caller's own
@@ -71,6 +108,20 @@ func NewDispatcher(reg *Registry, sw ivr.Switch, cfg Config, m *metrics.Metrics,
 func (d *Dispatcher) queueKey(q string) string  { return d.reg.p + "queue:" + q }
 func (d *Dispatcher) hbPrefix(q string) string  { return d.reg.p + "queue:" + q + ":hb:" }
 func (d *Dispatcher) joinedKey(q string) string { return d.reg.p + "queue:" + q + ":joined" }
+
+// ahtKey holds a queue's average handle time (talk plus after-call work) in
+// milliseconds, a moving average every replica updates.
+func (d *Dispatcher) ahtKey(q string) string { return d.reg.p + "queue:" + q + ":aht" }
+
+// updateAHT folds one call's handle time into the queue's moving average
+// (weight 1/8 per call: it follows a change within a few dozen calls).
+var updateAHT = redis.NewScript(`
+local cur = tonumber(redis.call('GET', KEYS[1]))
+local x = tonumber(ARGV[1])
+if cur then x = cur + (x - cur) / 8 end
+redis.call('SET', KEYS[1], math.floor(x), 'EX', 86400 * 7)
+return math.floor(x)
+`)
 
 // statsKey holds a queue's counts for one China day: offered, answered,
 // answered_20s, answered_30s, abandoned. Every replica adds to the same
@@ -139,14 +190,61 @@ func (d *Dispatcher) score(c Caller) float64 {
 	return float64(c.Joined.UnixMilli() - int64(c.Priority)*priorityStep)
 }
 
+func (d *Dispatcher) policyOf(q string) policy.Queue { return d.cfg.Queues[q] }
+
+// queueArgs lists every queue with its any-level wait, for the claim's
+// fairness check across the queues an agent serves.
+func (d *Dispatcher) queueArgs() []any {
+	names := make([]string, 0, len(d.cfg.Queues))
+	for q := range d.cfg.Queues {
+		names = append(names, q)
+	}
+	sort.Strings(names)
+	args := []any{len(names)}
+	for _, q := range names {
+		args = append(args, q, d.cfg.Queues[q].AnyLevelAfter.Milliseconds())
+	}
+	return args
+}
+
+// placeKey remembers where a waiting caller is (queue and join time), so if
+// their replica dies the replica that cleans up can call them back keeping
+// their place. It outlives the queue entry, which a dead heartbeat removes.
+func (d *Dispatcher) placeKey(callID string) string { return d.reg.p + "queue:place:" + callID }
+
+// placeTTL: long enough for any replica's orphan sweep to find it.
+const placeTTL = time.Hour
+
 func (d *Dispatcher) enqueue(ctx context.Context, c Caller) error {
 	_, err := d.reg.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.ZAdd(ctx, d.queueKey(c.Queue), redis.Z{Score: d.score(c), Member: c.CallID})
 		p.ZAdd(ctx, d.joinedKey(c.Queue), redis.Z{Score: float64(c.Joined.UnixMilli()), Member: c.CallID})
 		p.Set(ctx, d.hbKey(c.Queue, c.CallID), "1", d.heartbeatTTL())
+		p.HSet(ctx, d.placeKey(c.CallID), "queue", c.Queue, "joined", c.Joined.UnixMilli())
+		p.Expire(ctx, d.placeKey(c.CallID), placeTTL)
 		return nil
 	})
 	return err
+}
+
+// Place is where a caller waited.
+type Place struct {
+	Queue  string
+	Joined time.Time
+}
+
+// PlaceOf returns where a caller was waiting when their call was cut off
+// (ok=false when they were not waiting).
+func (d *Dispatcher) PlaceOf(ctx context.Context, callID string) (Place, bool, error) {
+	h, err := d.reg.rdb.HGetAll(ctx, d.placeKey(callID)).Result()
+	if err != nil {
+		return Place{}, false, fmt.Errorf("place of %s: %w", callID, err)
+	}
+	ms, err := strconv.ParseInt(h["joined"], 10, 64)
+	if h["queue"] == "" || err != nil {
+		return Place{}, false, nil
+	}
+	return Place{Queue: h["queue"], Joined: time.UnixMilli(ms)}, true, nil
 }
 
 func (d *Dispatcher) leave(ctx context.Context, c Caller) {
@@ -155,6 +253,7 @@ func (d *Dispatcher) leave(ctx context.Context, c Caller) {
 		p.ZRem(ctx, d.queueKey(c.Queue), c.CallID)
 		p.ZRem(ctx, d.joinedKey(c.Queue), c.CallID)
 		p.Del(ctx, d.hbKey(c.Queue, c.CallID))
+		p.Del(ctx, d.placeKey(c.CallID))
 		return nil
 	})
 	if err != nil {
@@ -171,38 +270,95 @@ func (d *Dispatcher) leaveJoined(ctx context.Context, c Caller) {
 	}
 }
 
-// claim gives the longest-idle available agent to the caller at the head of
-// the queue, if that is us, in one atomic step.
+// claim gives an agent to the caller at the head of a queue, if that is us,
+// in one atomic step. The agent is the longest idle among the best-skilled
+// available agents the caller may have (level 1 only until the queue's
+// any-level wait has passed). An agent who also serves other queues goes to
+// whichever head caller ranks first (priority, then join time), so a caller
+// is never overtaken because they picked another menu branch.
 var claim = redis.NewScript(`
-local queue, avail = KEYS[1], KEYS[2]
-local me, hb, prefix, now, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local queue, avail, joined, events = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local me, p, now, ttl, q, maxlvl, iso = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
+local function hb(qq, id) return p .. 'queue:' .. qq .. ':hb:' .. id end
 while true do
   local head = redis.call('ZRANGE', queue, 0, 0)
   if #head == 0 then return {'empty'} end
-  if redis.call('EXISTS', hb .. head[1]) == 1 then
+  if redis.call('EXISTS', hb(q, head[1])) == 1 then
     if head[1] ~= me then return {'wait'} end
     break
   end
   redis.call('ZREM', queue, head[1]) -- its owner is gone
-  redis.call('ZREM', KEYS[3], head[1])
+  redis.call('ZREM', joined, head[1])
 end
-local a = redis.call('ZRANGE', avail, 0, 0)
-if #a == 0 then return {'none'} end
-local id = a[1]
-redis.call('ZREM', avail, id)
-redis.call('ZREM', queue, me)
-redis.call('HSET', prefix .. 'agent:' .. id, 'state', 'ringing', 'since', now, 'call_id', me, 'reason', '')
-redis.call('SET', prefix .. 'agent:' .. id .. ':lease', me, 'PX', ttl)
-return {'claimed', id}
+local myscore = tonumber(redis.call('ZSCORE', queue, me))
+local qs, anylvl = {}, {}
+for i = 0, tonumber(ARGV[8]) - 1 do
+  local name = ARGV[9 + 2 * i]
+  qs[#qs + 1] = name
+  anylvl[name] = tonumber(ARGV[10 + 2 * i])
+end
+local function level(agent, qq)
+  local skills = p .. 'agent:' .. agent .. ':skills'
+  local l = redis.call('HGET', skills, qq)
+  if l then return tonumber(l) end
+  if redis.call('EXISTS', skills) == 0 then return 1 end -- a generalist
+  return nil
+end
+local cands = {}
+for i, a in ipairs(redis.call('ZRANGE', avail, 0, 499)) do
+  local l = level(a, q)
+  if l and l <= maxlvl then cands[#cands + 1] = {a, l, i} end
+end
+if #cands == 0 then return {'none'} end
+table.sort(cands, function(x, y) if x[2] ~= y[2] then return x[2] < y[2] end return x[3] < y[3] end)
+-- Does a caller who ranks before us wait at the head of another queue this
+-- agent may serve them in?
+local function owed(a)
+  for _, q2 in ipairs(qs) do
+    if q2 ~= q then
+      local l2 = level(a, q2)
+      if l2 then
+        local h = redis.call('ZRANGE', p .. 'queue:' .. q2, 0, 0, 'WITHSCORES')
+        if #h == 2 and tonumber(h[2]) < myscore and redis.call('EXISTS', hb(q2, h[1])) == 1 then
+          local max2 = 1
+          local j = redis.call('ZSCORE', p .. 'queue:' .. q2 .. ':joined', h[1])
+          if j and now - tonumber(j) >= anylvl[q2] then max2 = 99 end
+          if l2 <= max2 then return true end
+        end
+      end
+    end
+  end
+  return false
+end
+for _, c in ipairs(cands) do
+  local id = c[1]
+  if not owed(id) then
+    redis.call('ZREM', avail, id)
+    redis.call('ZREM', queue, me)
+    redis.call('HSET', p .. 'agent:' .. id, 'state', 'ringing', 'since', now, 'call_id', me, 'reason', '')
+    redis.call('SET', p .. 'agent:' .. id .. ':lease', me, 'PX', ttl)
+    redis.call('XADD', events, 'MAXLEN', '~', 10000, '*', 'agent', id, 'type', 'state',
+      'data', cjson.encode({id = id, state = 'ringing', reason = '', since = iso, call_id = me}))
+    return {'claimed', id, tostring(c[2])}
+  end
+end
+return {'owed'}
 `)
 
-func (d *Dispatcher) tryClaim(ctx context.Context, c Caller) (string, error) {
-	res, err := claim.Run(ctx, d.reg.rdb, []string{d.queueKey(c.Queue), d.reg.availKey(), d.joinedKey(c.Queue)},
-		c.CallID, d.hbPrefix(c.Queue), d.reg.p, d.reg.now().UnixMilli(), leaseTTL.Milliseconds()).StringSlice()
+// anyLevel is the claim's "any skill level".
+const anyLevel = 99
+
+// tryClaim returns the agent claimed for the caller, or "" when the caller
+// must wait on. maxLevel is the lowest skill level the caller may have.
+func (d *Dispatcher) tryClaim(ctx context.Context, c Caller, maxLevel int) (string, error) {
+	now := d.reg.now()
+	args := append([]any{c.CallID, d.reg.p, now.UnixMilli(), leaseTTL.Milliseconds(), c.Queue, maxLevel, isoMillis(now)}, d.queueArgs()...)
+	res, err := claim.Run(ctx, d.reg.rdb, []string{d.queueKey(c.Queue), d.reg.availKey(), d.joinedKey(c.Queue), d.reg.EventsKey()},
+		args...).StringSlice()
 	if err != nil {
 		return "", fmt.Errorf("claim agent: %w", err)
 	}
-	if len(res) == 2 && res[0] == "claimed" {
+	if len(res) >= 2 && res[0] == "claimed" {
 		return res[1], nil
 	}
 	return "", nil
@@ -222,8 +378,12 @@ func (d *Dispatcher) Waiting(ctx context.Context, queues ...string) (map[string]
 }
 
 // Serve puts the caller on hold in the queue until an agent answers and the
-// conversation ends (Connected) or the caller hangs up first (Abandoned).
-// Redis trouble never drops the caller: they stay on hold and we retry.
+// conversation ends (Connected), the caller hangs up first (Abandoned), takes
+// the offer of a callback that keeps their place (KeptPlace) or waits longer
+// than the queue allows with a callback as its overflow (Overflowed). A
+// queue whose overflow is another queue moves the caller there, keeping
+// their place. Redis trouble never drops the caller: they stay on hold and
+// we retry.
 func (d *Dispatcher) Serve(ctx context.Context, sess *ivr.Session, c Caller) (Outcome, error) {
 	if c.Joined.IsZero() {
 		c.Joined = d.reg.now()
@@ -234,7 +394,10 @@ func (d *Dispatcher) Serve(ctx context.Context, sess *ivr.Session, c Caller) (Ou
 	if err := sess.Channel().StartMOH(ctx, d.cfg.MOHClass); err != nil {
 		log.Warn().Err(err).Msg("music on hold")
 	}
-	defer d.leave(ctx, c)
+	defer func() { d.leave(ctx, c) }() // c.Queue may change on overflow
+	entered := d.reg.now()             // into this queue: its max wait and any-level wait count from here
+	qp := d.policyOf(c.Queue)
+	nextAnnounce := entered.Add(qp.AnnounceEvery)
 	queued := false
 	for attempt := 1; ; {
 		if !queued {
@@ -246,17 +409,50 @@ func (d *Dispatcher) Serve(ctx context.Context, sess *ivr.Session, c Caller) (Ou
 			}
 		}
 		agent := ""
+		waited := d.reg.now().Sub(entered)
 		if queued {
 			if err := d.reg.rdb.Set(ctx, d.hbKey(c.Queue, c.CallID), "1", d.heartbeatTTL()).Err(); err != nil {
 				d.m.RedisErrors.WithLabelValues("queue_heartbeat").Inc()
 			}
+			maxLevel := 1
+			if waited >= qp.AnyLevelAfter {
+				maxLevel = anyLevel
+			}
 			var err error
-			if agent, err = d.tryClaim(ctx, c); err != nil {
+			if agent, err = d.tryClaim(ctx, c, maxLevel); err != nil {
 				d.m.RedisErrors.WithLabelValues("queue_claim").Inc()
 				log.Error().Err(err).Msg("claim agent")
 			}
 		}
 		if agent == "" {
+			if qp.MaxWait > 0 && waited >= qp.MaxWait {
+				if qp.OnMaxWait == policy.KeepPlaceCallback || qp.OnMaxWait == "" {
+					d.m.QueueOverflows.WithLabelValues(c.Queue, "callback").Inc()
+					d.count(ctx, c.Queue, "overflowed")
+					log.Info().Dur("waited", waited).Msg("longest wait reached; a callback will keep the caller's place")
+					return Overflowed, nil
+				}
+				d.m.QueueOverflows.WithLabelValues(c.Queue, qp.OnMaxWait).Inc()
+				d.count(ctx, c.Queue, "overflowed")
+				log.Info().Dur("waited", waited).Str("to", qp.OnMaxWait).Msg("longest wait reached; moving to the overflow queue, same place")
+				d.leave(ctx, c)
+				c.Queue, queued, entered = qp.OnMaxWait, false, d.reg.now()
+				qp = d.policyOf(c.Queue)
+				nextAnnounce = entered.Add(qp.AnnounceEvery)
+				log = log.With().Str("queue", c.Queue).Logger()
+				continue
+			}
+			if qp.AnnounceEvery > 0 && !d.reg.now().Before(nextAnnounce) {
+				out, err := d.announce(ctx, sess, c, qp, log)
+				nextAnnounce = d.reg.now().Add(qp.AnnounceEvery)
+				switch {
+				case errors.Is(err, ivr.ErrHangup) || ctx.Err() != nil:
+					return d.abandoned(c, log), nil
+				case out != "":
+					return out, nil
+				}
+				continue
+			}
 			if err := sess.Wait(ctx, d.cfg.Poll); err != nil {
 				return d.abandoned(c, log), nil
 			}
@@ -273,6 +469,125 @@ func (d *Dispatcher) Serve(ctx context.Context, sess *ivr.Session, c Caller) (Ou
 		}
 		// The agent did not answer: back into the queue, same place.
 	}
+}
+
+// Estimate is a waiting caller's position and expected wait, from the
+// queue's state now: callers ahead, agents staffed for the queue (logged in
+// and not paused) and the queue's measured handle time.
+type Estimate struct {
+	Ahead   int64         // callers ahead in the queue
+	Staffed int           // agents logged in, not paused, who serve the queue
+	Wait    time.Duration // meaningful only when Staffed > 0
+}
+
+// Known reports whether there is an estimate at all: with nobody staffed
+// there is none.
+func (e Estimate) Known() bool { return e.Staffed > 0 }
+
+// EstimateFor computes the estimate for a caller in the queue.
+func (d *Dispatcher) EstimateFor(ctx context.Context, c Caller) (Estimate, error) {
+	var rank *redis.IntCmd
+	var aht *redis.StringCmd
+	_, err := d.reg.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		rank = p.ZRank(ctx, d.queueKey(c.Queue), c.CallID)
+		aht = p.Get(ctx, d.ahtKey(c.Queue))
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return Estimate{}, fmt.Errorf("queue %s estimate: %w", c.Queue, err)
+	}
+	e := Estimate{Ahead: rank.Val()}
+	agents, err := d.reg.List(ctx)
+	if err != nil {
+		return Estimate{}, err
+	}
+	for _, a := range agents {
+		if _, ok := a.Level(c.Queue); ok && a.State != LoggedOut && a.State != Paused {
+			e.Staffed++
+		}
+	}
+	handle := d.policyOf(c.Queue).HandleTime
+	if ms, err := strconv.ParseInt(aht.Val(), 10, 64); err == nil && ms > 0 {
+		handle = time.Duration(ms) * time.Millisecond
+	}
+	if handle <= 0 {
+		handle = 3 * time.Minute
+	}
+	if e.Staffed > 0 {
+		// Each staffed agent frees up once per handle time: the callers
+		// ahead and we ourselves are served by Staffed agents in parallel.
+		e.Wait = time.Duration(e.Ahead+1) * handle / time.Duration(e.Staffed)
+	}
+	return e, nil
+}
+
+// announce tells a waiting caller their position and expected wait and,
+// when the wait is long, offers a callback that keeps their place. It
+// returns KeptPlace when the caller took it.
+func (d *Dispatcher) announce(ctx context.Context, sess *ivr.Session, c Caller, qp policy.Queue, log zerolog.Logger) (Outcome, error) {
+	// The announcement outlasts a poll: keep our heartbeat alive through it.
+	_ = d.reg.rdb.Set(ctx, d.hbKey(c.Queue, c.CallID), "1", d.heartbeatTTL()+time.Minute).Err()
+	e, err := d.EstimateFor(ctx, c)
+	if err != nil {
+		d.m.RedisErrors.WithLabelValues("queue_estimate").Inc()
+		log.Warn().Err(err).Msg("estimate the wait")
+		return "", nil // music on, try again next time
+	}
+	if e.Known() {
+		d.m.QueueEstimatedWait.WithLabelValues(c.Queue).Set(e.Wait.Seconds())
+	}
+	var speech []string
+	if e.Ahead == 0 {
+		speech = append(speech, prompts.Media("queue_position_next"))
+	} else {
+		speech = append(speech, prompts.Media("queue_position_ahead"))
+		for _, id := range prompts.Integer(e.Ahead) {
+			speech = append(speech, prompts.Media(id))
+		}
+		speech = append(speech, prompts.Media("queue_position_callers"))
+	}
+	switch {
+	case !e.Known():
+		speech = append(speech, prompts.Media("queue_wait"))
+	case e.Wait < time.Minute:
+		speech = append(speech, prompts.Media("queue_wait_under_minute"))
+	default:
+		speech = append(speech, prompts.Media("queue_wait_about"))
+		for _, id := range prompts.Integer(int64((e.Wait + time.Minute - 1) / time.Minute)) {
+			speech = append(speech, prompts.Media(id))
+		}
+		speech = append(speech, prompts.Media("queue_wait_minutes"))
+	}
+	offer := qp.OfferCallbackOver > 0 && c.Phone != "" && c.Phone != "anonymous" && (!e.Known() || e.Wait > qp.OfferCallbackOver)
+	log.Info().Int64("ahead", e.Ahead).Int("staffed", e.Staffed).Dur("estimate", e.Wait).Bool("offer", offer).Msg("announcing position and wait")
+	ch := sess.Channel()
+	if err := ch.StopMOH(ctx); err != nil {
+		log.Warn().Err(err).Msg("stop music on hold")
+	}
+	defer func() {
+		if err := ch.StartMOH(context.WithoutCancel(ctx), d.cfg.MOHClass); err != nil && ctx.Err() == nil {
+			log.Warn().Err(err).Msg("music on hold")
+		}
+	}()
+	if !offer {
+		return "", sess.Say(ctx, speech...)
+	}
+	d.m.QueueCallbackOffers.WithLabelValues(c.Queue, "offered").Inc()
+	timeout := d.cfg.OfferTimeout
+	if timeout <= 0 {
+		timeout = 4 * time.Second
+	}
+	key, err := sess.Collect(ctx, ivr.Collect{Media: append(speech, prompts.Media("queue_vhold_offer")), Match: ivr.OneOf("1"), Timeout: timeout})
+	if errors.Is(err, ivr.ErrHangup) {
+		return "", err
+	}
+	if err != nil || key != "1" {
+		return "", nil
+	}
+	d.m.QueueCallbackOffers.WithLabelValues(c.Queue, "accepted").Inc()
+	d.count(ctx, c.Queue, "kept_place")
+	log.Info().Msg("caller took a callback that keeps their place")
+	return KeptPlace, nil
 }
 
 func (d *Dispatcher) abandoned(c Caller, log zerolog.Logger) Outcome {
@@ -296,6 +611,7 @@ func (d *Dispatcher) ring(ctx context.Context, sess *ivr.Session, c Caller, agen
 		}
 		return "", nil
 	}
+	d.screenPop(ctx, c, agent, log)
 	legID := c.CallID + "-agent-" + strconv.Itoa(attempt)
 	agentEvents, unsubscribe := d.sw.Subscribe(legID)
 	defer unsubscribe()
@@ -347,6 +663,32 @@ func (d *Dispatcher) ring(ctx context.Context, sess *ivr.Session, c Caller, agen
 	}
 }
 
+// ScreenPop is what an agent's desk shows when their phone rings.
+type ScreenPop struct {
+	Agent    string  `json:"agent"`
+	CallID   string  `json:"call_id"`
+	Phone    string  `json:"phone"`
+	Account  string  `json:"account,omitempty"`
+	Name     string  `json:"name,omitempty"`
+	TicketID string  `json:"ticket_id,omitempty"`
+	MenuPath string  `json:"menu_path,omitempty"`
+	Queue    string  `json:"queue"`
+	Priority string  `json:"priority"`
+	WaitedS  float64 `json:"waited_s"`
+}
+
+// screenPop tells the agent's desk who is calling before the phone rings.
+// It is best effort: the call is offered whether or not a desk listens.
+func (d *Dispatcher) screenPop(ctx context.Context, c Caller, agent string, log zerolog.Logger) {
+	pop := ScreenPop{Agent: agent, CallID: c.CallID, Phone: c.Phone, Account: c.Account, Name: c.Name,
+		TicketID: c.TicketID, MenuPath: c.MenuPath, Queue: c.Queue, Priority: c.Priority.String(),
+		WaitedS: d.reg.now().Sub(c.Joined).Round(time.Millisecond).Seconds()}
+	if err := d.reg.Publish(ctx, agent, EventScreenPop, pop); err != nil {
+		d.m.RedisErrors.WithLabelValues("screen_pop").Inc()
+		log.Warn().Err(err).Msg("screen pop")
+	}
+}
+
 func (d *Dispatcher) noAnswer(ctx context.Context, agent string, c Caller, log zerolog.Logger) {
 	d.m.AgentRingNoAnswer.Inc()
 	log.Info().Msg("agent did not answer; pausing them and ringing the next")
@@ -376,11 +718,19 @@ func (d *Dispatcher) talk(ctx context.Context, sess *ivr.Session, c Caller, agen
 	talkStart := d.reg.now()
 	bridgeID := "br-" + c.CallID
 	defer func() {
-		d.m.QueueTalkSeconds.WithLabelValues(c.Queue).Observe(d.reg.now().Sub(talkStart).Seconds())
+		talked := d.reg.now().Sub(talkStart)
+		d.m.QueueTalkSeconds.WithLabelValues(c.Queue).Observe(talked.Seconds())
 		_ = leg.Hangup(bg)
 		_ = d.sw.DestroyBridge(bg, bridgeID)
-		if err := d.reg.Release(bg, agent, c.CallID, true); err != nil {
+		wrap := d.policyOf(c.Queue).WrapUp
+		if err := d.reg.ReleaseAfter(bg, agent, c.CallID, true, wrap); err != nil {
 			log.Error().Err(err).Msg("release agent")
+		}
+		if wrap <= 0 {
+			wrap = d.reg.wrapUp
+		}
+		if err := updateAHT.Run(bg, d.reg.rdb, []string{d.ahtKey(c.Queue)}, (talked + wrap).Milliseconds()).Err(); err != nil {
+			d.m.RedisErrors.WithLabelValues("queue_aht").Inc()
 		}
 	}()
 	if err := sess.Channel().StopMOH(ctx); err != nil {

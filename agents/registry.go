@@ -37,6 +37,7 @@ const (
 )
 
 var (
+	ErrBadSkill     = errors.New("bad skill")
 	ErrUnknownAgent = errors.New("unknown agent")
 	ErrBadState     = errors.New("not allowed in the agent's current state")
 )
@@ -51,7 +52,13 @@ type Agent struct {
 	CallID    string    `json:"call_id,omitempty"`
 	// WrapUntil ends the after-call work of an agent in wrap_up.
 	WrapUntil time.Time `json:"wrap_until,omitempty"`
+	// Skills maps queue → level (1 best). No skills: the agent serves
+	// every queue at level 1.
+	Skills map[string]int `json:"skills,omitempty"`
 }
+
+// MaxLevel is the lowest skill level an agent may have.
+const MaxLevel = 9
 
 // leaseTTL: an agent ringing or on a call is held by the replica that owns
 // the call; if that replica dies the lease runs out and a sweep frees the
@@ -78,10 +85,39 @@ func NewRegistry(rdb redis.UniversalClient, prefix string, now func() time.Time)
 	return &Registry{rdb: rdb, p: prefix, now: now}
 }
 
-func (r *Registry) agentKey(id string) string { return r.p + "agent:" + id }
-func (r *Registry) leaseKey(id string) string { return r.p + "agent:" + id + ":lease" }
-func (r *Registry) setKey() string            { return r.p + "agents" }
-func (r *Registry) availKey() string          { return r.p + "agents:available" }
+func (r *Registry) agentKey(id string) string  { return r.p + "agent:" + id }
+func (r *Registry) leaseKey(id string) string  { return r.p + "agent:" + id + ":lease" }
+func (r *Registry) setKey() string             { return r.p + "agents" }
+func (r *Registry) availKey() string           { return r.p + "agents:available" }
+func (r *Registry) skillsKey(id string) string { return r.p + "agent:" + id + ":skills" }
+
+// isoMillis formats a time for the event stream.
+func isoMillis(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
+
+// SetSkills replaces an agent's skills: queue → level, 1 the best and
+// MaxLevel the lowest. An empty map makes the agent a generalist who serves
+// every queue at level 1.
+func (r *Registry) SetSkills(ctx context.Context, id string, skills map[string]int) error {
+	for q, l := range skills {
+		if l < 1 || l > MaxLevel {
+			return fmt.Errorf("agent %s skill %s: level %d is not between 1 and %d: %w", id, q, l, MaxLevel, ErrBadSkill)
+		}
+	}
+	if _, err := r.Get(ctx, id); err != nil {
+		return err
+	}
+	_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, r.skillsKey(id))
+		for q, l := range skills {
+			p.HSet(ctx, r.skillsKey(id), q, l)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("agent %s skills: %w", id, err)
+	}
+	return nil
+}
 
 // Ensure registers the configured agents; existing agents keep their state.
 func (r *Registry) Ensure(ctx context.Context, ids []string) error {
@@ -105,8 +141,8 @@ func (r *Registry) Ensure(ctx context.Context, ids []string) error {
 // order, "keep" keeps its place; callID, when set, must match the agent's
 // current call so a late event from an old call cannot move the agent.
 var transition = redis.NewScript(`
-local agent, avail, set, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local id, from, to, reason, now, callid, idle, newcall, wrapuntil = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local agent, avail, set, lease, events = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local id, from, to, reason, now, callid, idle, newcall, wrapuntil, iso = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 if redis.call('SISMEMBER', set, id) == 0 then return 'unknown' end
 local cur = redis.call('HGET', agent, 'state') or 'logged_out'
 if from ~= '*' then
@@ -126,17 +162,24 @@ else
   redis.call('ZREM', avail, id)
 end
 if to ~= 'ringing' and to ~= 'on_call' then redis.call('DEL', lease) end
+redis.call('XADD', events, 'MAXLEN', '~', 10000, '*', 'agent', id, 'type', 'state',
+  'data', cjson.encode({id = id, state = to, reason = reason, since = iso, call_id = newcall}))
 return 'ok'
 `)
 
 func (r *Registry) move(ctx context.Context, id, from string, to State, reason, callID, idle, newCall string) error {
+	return r.moveWrap(ctx, id, from, to, reason, callID, idle, newCall, r.wrapUp)
+}
+
+func (r *Registry) moveWrap(ctx context.Context, id, from string, to State, reason, callID, idle, newCall string, wrap time.Duration) error {
+	now := r.now()
 	wrapUntil := ""
 	if to == WrapUp {
-		wrapUntil = strconv.FormatInt(r.now().Add(r.wrapUp).UnixMilli(), 10)
+		wrapUntil = strconv.FormatInt(now.Add(wrap).UnixMilli(), 10)
 	}
 	res, err := transition.Run(ctx, r.rdb,
-		[]string{r.agentKey(id), r.availKey(), r.setKey(), r.leaseKey(id)},
-		id, from, string(to), reason, r.now().UnixMilli(), callID, idle, newCall, wrapUntil).Text()
+		[]string{r.agentKey(id), r.availKey(), r.setKey(), r.leaseKey(id), r.EventsKey()},
+		id, from, string(to), reason, now.UnixMilli(), callID, idle, newCall, wrapUntil, isoMillis(now)).Text()
 	if err != nil {
 		return fmt.Errorf("agent %s to %s: %w", id, to, err)
 	}
@@ -193,8 +236,17 @@ func (r *Registry) NoAnswer(ctx context.Context, id, callID, reason string) erro
 // after-call work (wrap-up) and then join the back of the idle order; if
 // the call never connected they are available at once and keep their place.
 func (r *Registry) Release(ctx context.Context, id, callID string, talked bool) error {
-	if talked && r.wrapUp > 0 {
-		return r.move(ctx, id, "ringing,on_call", WrapUp, "", callID, "", "")
+	return r.ReleaseAfter(ctx, id, callID, talked, 0)
+}
+
+// ReleaseAfter is Release with the after-call work time of the call's
+// queue; zero takes the controller-wide wrap-up.
+func (r *Registry) ReleaseAfter(ctx context.Context, id, callID string, talked bool, wrap time.Duration) error {
+	if wrap <= 0 {
+		wrap = r.wrapUp
+	}
+	if talked && wrap > 0 {
+		return r.moveWrap(ctx, id, "ringing,on_call", WrapUp, "", callID, "", "", wrap)
 	}
 	idle := "keep"
 	if talked {
@@ -235,11 +287,15 @@ func (r *Registry) Get(ctx context.Context, id string) (Agent, error) {
 	if !ok {
 		return Agent{}, fmt.Errorf("agent %s: %w", id, ErrUnknownAgent)
 	}
-	h, err := r.rdb.HGetAll(ctx, r.agentKey(id)).Result()
+	var h, sk *redis.MapStringStringCmd
+	_, err = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		h, sk = p.HGetAll(ctx, r.agentKey(id)), p.HGetAll(ctx, r.skillsKey(id))
+		return nil
+	})
 	if err != nil {
 		return Agent{}, fmt.Errorf("get agent %s: %w", id, err)
 	}
-	return decodeAgent(id, h), nil
+	return decodeAgent(id, h.Val(), sk.Val()), nil
 }
 
 // List returns every agent, by id.
@@ -250,9 +306,11 @@ func (r *Registry) List(ctx context.Context) ([]Agent, error) {
 	}
 	sort.Strings(ids)
 	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	skills := make([]*redis.MapStringStringCmd, len(ids))
 	_, err = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, id := range ids {
 			cmds[i] = p.HGetAll(ctx, r.agentKey(id))
+			skills[i] = p.HGetAll(ctx, r.skillsKey(id))
 		}
 		return nil
 	})
@@ -261,7 +319,7 @@ func (r *Registry) List(ctx context.Context) ([]Agent, error) {
 	}
 	out := make([]Agent, len(ids))
 	for i, id := range ids {
-		out[i] = decodeAgent(id, cmds[i].Val())
+		out[i] = decodeAgent(id, cmds[i].Val(), skills[i].Val())
 	}
 	return out, nil
 }
@@ -287,8 +345,16 @@ func (r *Registry) Sweep(ctx context.Context) (freed int, err error) {
 	return freed, nil
 }
 
-func decodeAgent(id string, h map[string]string) Agent {
+func decodeAgent(id string, h, skills map[string]string) Agent {
 	a := Agent{ID: id, State: State(h["state"]), Reason: h["reason"], CallID: h["call_id"]}
+	for q, l := range skills {
+		if n, err := strconv.Atoi(l); err == nil {
+			if a.Skills == nil {
+				a.Skills = map[string]int{}
+			}
+			a.Skills[q] = n
+		}
+	}
 	if a.State == "" {
 		a.State = LoggedOut
 	}
@@ -300,6 +366,16 @@ func decodeAgent(id string, h map[string]string) Agent {
 		a.IdleSince = msTime(h["idle_since"])
 	}
 	return a
+}
+
+// Level is the agent's skill level for queue, or ok=false when the agent
+// does not serve it. An agent without skills serves every queue at level 1.
+func (a Agent) Level(queue string) (level int, ok bool) {
+	if len(a.Skills) == 0 {
+		return 1, true
+	}
+	level, ok = a.Skills[queue]
+	return level, ok
 }
 
 func msTime(s string) time.Time {
@@ -319,13 +395,15 @@ local id = a[1]
 redis.call('ZREM', KEYS[1], id)
 redis.call('HSET', ARGV[1] .. 'agent:' .. id, 'state', 'ringing', 'since', ARGV[2], 'call_id', ARGV[3], 'reason', '')
 redis.call('SET', ARGV[1] .. 'agent:' .. id .. ':lease', ARGV[3], 'PX', ARGV[4])
+redis.call('XADD', ARGV[1] .. 'agents:events', 'MAXLEN', '~', 10000, '*', 'agent', id, 'type', 'state',
+  'data', cjson.encode({id = id, state = 'ringing', reason = '', since = ARGV[5], call_id = ARGV[3]}))
 return id
 `)
 
 // ClaimIdle reserves the longest-idle available agent for callID, or
 // ok=false when nobody is free. Release, Answered or NoAnswer follow.
 func (r *Registry) ClaimIdle(ctx context.Context, callID string) (string, bool, error) {
-	id, err := claimIdle.Run(ctx, r.rdb, []string{r.availKey()}, r.p, r.now().UnixMilli(), callID, leaseTTL.Milliseconds()).Text()
+	id, err := claimIdle.Run(ctx, r.rdb, []string{r.availKey()}, r.p, r.now().UnixMilli(), callID, leaseTTL.Milliseconds(), isoMillis(r.now())).Text()
 	if errors.Is(err, redis.Nil) {
 		return "", false, nil
 	}

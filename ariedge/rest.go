@@ -255,3 +255,29 @@ func (c *Client) ListChannels(ctx context.Context) ([]ivr.ChannelInfo, error) {
 	}
 	return infos, nil
 }
+
+// snoopDirs are the directions ARI accepts for spy and whisper.
+var snoopDirs = map[string]bool{"none": true, "in": true, "out": true, "both": true}
+
+// Snoop creates the snoop channel req.SnoopID on req.ChannelID in our
+// application (ARI POST /channels/{id}/snoop); it enters Stasis at once.
+func (c *Client) Snoop(ctx context.Context, req ivr.SnoopRequest) error {
+	if req.ChannelID == "" || req.SnoopID == "" {
+		return errors.New("ariedge snoop: ChannelID and SnoopID are required")
+	}
+	spy, whisper := req.Spy, req.Whisper
+	if spy == "" {
+		spy = "none"
+	}
+	if whisper == "" {
+		whisper = "none"
+	}
+	if !snoopDirs[spy] || !snoopDirs[whisper] {
+		return fmt.Errorf("ariedge snoop: bad direction spy=%q whisper=%q", spy, whisper)
+	}
+	q := url.Values{"app": {c.cfg.App}, "spy": {spy}, "whisper": {whisper}, "snoopId": {req.SnoopID}}
+	if len(req.AppArgs) > 0 {
+		q.Set("appArgs", strings.Join(req.AppArgs, ","))
+	}
+	return c.do(ctx, "snoop", http.MethodPost, "/channels/"+seg(req.ChannelID)+"/snoop", q, false, nil)
+}

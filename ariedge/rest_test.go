@@ -55,6 +55,15 @@ func TestRESTRequests(t *testing.T) {
 			"POST", "/ari/bridges/br1/addChannel", url.Values{"channel": {"a,b"}}},
 		{"destroy bridge", func(c *Client) error { return c.DestroyBridge(ctx, "br1") },
 			"DELETE", "/ari/bridges/br1", url.Values{}},
+		{"snoop whisper to the agent", func(c *Client) error {
+			return c.Snoop(ctx, ivr.SnoopRequest{ChannelID: "c1-agent-1", SnoopID: "c1-agent-snoop1", Spy: "both", Whisper: "out",
+				AppArgs: []string{"monitor", "2001", "c1"}})
+		}, "POST", "/ari/channels/c1-agent-1/snoop", url.Values{"app": {"hotline"}, "spy": {"both"}, "whisper": {"out"},
+			"snoopId": {"c1-agent-snoop1"}, "appArgs": {"monitor,2001,c1"}}},
+		{"snoop listen only", func(c *Client) error {
+			return c.Snoop(ctx, ivr.SnoopRequest{ChannelID: "c1-agent-1", SnoopID: "s1", Spy: "both"})
+		}, "POST", "/ari/channels/c1-agent-1/snoop", url.Values{"app": {"hotline"}, "spy": {"both"}, "whisper": {"none"},
+			"snoopId": {"s1"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, c := newRESTClient(t)
@@ -190,5 +199,14 @@ func TestListChannels(t *testing.T) {
 	f.route("GET /ari/applications/hotline", jsonReply(500, nil))
 	if _, err := c.ListChannels(context.Background()); err == nil {
 		t.Error("ListChannels on HTTP 500 = nil error")
+	}
+}
+
+// A direction ARI does not know is refused before any request is sent.
+func TestSnoopRejectsBadDirection(t *testing.T) {
+	f, c := newRESTClient(t)
+	err := c.Snoop(context.Background(), ivr.SnoopRequest{ChannelID: "c1", SnoopID: "s1", Spy: "sideways"})
+	if err == nil || len(f.requests()) != 0 {
+		t.Fatalf("err = %v, requests %d", err, len(f.requests()))
 	}
 }

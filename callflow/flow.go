@@ -65,8 +65,21 @@ type Config struct {
 	InterDigit       time.Duration
 	MaxFailures      int
 	AccountMaxDigits int
-	Queue            string // the agents' queue
+	// SeniorAge: callers this old or more (by their customer profile) go
+	// straight to the senior queue, skipping the menu; 0 turns it off.
+	SeniorAge int
+	Now       func() time.Time
 }
+
+// The agent queues, one per skill (policy.QueueNames).
+const (
+	QueueFault     = "fault"
+	QueueBilling   = "billing"
+	QueueComplaint = "complaint"
+	QueueGeneral   = "general"
+	QueueCallback  = "callback"
+	QueueSenior    = "senior"
+)
 
 // Flow serves calls. It holds no per-call state: each call's goroutine
 // keeps its own in a call value.
@@ -83,8 +96,8 @@ type Flow struct {
 
 // New returns a flow.
 func New(cfg Config, o Orders, a Accounts, q Queue, cb Callbacks, tr Tracker, m *metrics.Metrics, log zerolog.Logger) *Flow {
-	if cfg.Queue == "" {
-		cfg.Queue = "general"
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	return &Flow{cfg: cfg, orders: o, accounts: a, queue: q, callbacks: cb, tracker: tr, m: m, log: log}
 }
@@ -97,6 +110,8 @@ type call struct {
 	account *accounts.Account
 	path    []string // menu keys taken, for tickets and agents
 	ticket  string   // last ticket created on this call
+	open    string   // the caller's open work order, if they have one
+	prio    agents.Priority
 	outage  *outages.Outage
 	log     zerolog.Logger
 }
@@ -136,6 +151,14 @@ func (f *Flow) Inbound(ctx context.Context, sess *ivr.Session, info ivr.ChannelI
 	f.identify(ctx, c)
 	if err := f.tellOutage(ctx, c); err != nil {
 		reason = metrics.EndHangupMenu
+		return
+	}
+	if f.senior(c) {
+		// An elderly caller gets a person at once, unless they pressed a
+		// key during the notice: then they chose the menu themselves.
+		c.path = append(c.path, "senior")
+		f.markOpenTicket(ctx, c)
+		reason = f.toAgent(ctx, c, "senior_transfer", QueueSenior)
 		return
 	}
 	if err := f.tellOpenTicket(ctx, c); err != nil {
@@ -193,24 +216,48 @@ func (f *Flow) tellOutage(ctx context.Context, c *call) error {
 	return c.sess.Announce(ctx, join(speech, media("outage_still_report"))...)
 }
 
-// tellOpenTicket recognises a caller with an open work order: they hear its
-// number, status and promised answer time and may press 1 to urge it (催办).
-func (f *Flow) tellOpenTicket(ctx context.Context, c *call) error {
+// senior reports whether the caller goes to the senior queue: old enough by
+// their customer profile and no key pressed yet.
+func (f *Flow) senior(c *call) bool {
+	if f.cfg.SeniorAge <= 0 || c.account == nil || c.sess.HasTypeahead() {
+		return false
+	}
+	age := c.account.Age(f.cfg.Now().In(china))
+	return age >= f.cfg.SeniorAge
+}
+
+// markOpenTicket finds the caller's open work order, counts the repeat call
+// and gives the caller the priority of a repeat caller.
+func (f *Flow) markOpenTicket(ctx context.Context, c *call) (tickets.Ticket, bool) {
 	if c.phone == "" {
-		return nil
+		return tickets.Ticket{}, false
 	}
 	open, err := f.orders.OpenByPhone(ctx, c.phone)
 	if err != nil {
 		f.m.RedisErrors.WithLabelValues("open_tickets").Inc()
 		c.log.Error().Err(err).Msg("look up open tickets")
-		return nil
+		return tickets.Ticket{}, false
 	}
 	if len(open) == 0 {
-		return nil
+		return tickets.Ticket{}, false
 	}
 	t := open[0]
+	c.open = t.ID
+	if c.prio < agents.Repeat {
+		c.prio = agents.Repeat
+	}
 	if err := f.orders.RepeatCall(ctx, t.ID); err != nil {
 		c.log.Warn().Err(err).Str("ticket_id", t.ID).Msg("count repeat call")
+	}
+	return t, true
+}
+
+// tellOpenTicket recognises a caller with an open work order: they hear its
+// number, status and promised answer time and may press 1 to urge it (催办).
+func (f *Flow) tellOpenTicket(ctx context.Context, c *call) error {
+	t, ok := f.markOpenTicket(ctx, c)
+	if !ok {
+		return nil
 	}
 	speech := join(media("open_ticket_intro"), media(prompts.Digits(t.ID)...))
 	if status := "status_" + string(t.Status); prompts.Has(status) {
@@ -244,6 +291,9 @@ func (f *Flow) identify(ctx context.Context, c *call) {
 	case err == nil:
 		c.account = &a
 		c.log = c.log.With().Str("account", a.Number).Logger()
+		if a.Class == accounts.ClassImportant {
+			c.prio = agents.Important
+		}
 	case errors.Is(err, accounts.ErrNotFound):
 	default:
 		// The caller is served anyway, as an unidentified caller.
@@ -281,7 +331,7 @@ func (f *Flow) menu(ctx context.Context, c *call) string {
 			if failures >= f.cfg.MaxFailures {
 				// Someone who cannot use the menu gets a person.
 				c.path = append(c.path, "fail")
-				return f.toAgent(ctx, c, "transfer_agent")
+				return f.toAgent(ctx, c, "transfer_agent", QueueGeneral)
 			}
 			if err := c.sess.Say(ctx, media(say)...); err != nil {
 				return metrics.EndHangupMenu
@@ -305,7 +355,7 @@ func (f *Flow) menu(ctx context.Context, c *call) string {
 		case "3":
 			return f.complaint(ctx, c)
 		default: // "0"
-			return f.toAgent(ctx, c, "transfer_agent")
+			return f.toAgent(ctx, c, "transfer_agent", QueueGeneral)
 		}
 	}
 }
@@ -364,12 +414,12 @@ func (f *Flow) complaint(ctx context.Context, c *call) string {
 	t, err := f.newTicket(ctx, c, tickets.TypeComplaint)
 	if err != nil {
 		// The complaint still reaches a person, who can register it.
-		return f.toAgent(ctx, c, "transfer_agent")
+		return f.toAgent(ctx, c, "transfer_agent", QueueComplaint)
 	}
 	if err := c.sess.Say(ctx, join(media("complaint_accepted"), media(prompts.Digits(t.ID)...))...); err != nil {
 		return metrics.EndSelfService
 	}
-	return f.toAgent(ctx, c, "transfer_agent")
+	return f.toAgent(ctx, c, "transfer_agent", QueueComplaint)
 }
 
 // readTicketThenOffer reads the ticket number digit by digit, then offers
@@ -382,7 +432,7 @@ func (f *Flow) readTicketThenOffer(ctx context.Context, c *call, intro, ticketID
 	})
 	if err == nil && key == "1" {
 		c.path = append(c.path, "1")
-		return f.toAgent(ctx, c, "transfer_agent")
+		return f.toAgent(ctx, c, "transfer_agent", QueueFault)
 	}
 	if errors.Is(err, ivr.ErrHangup) {
 		return metrics.EndSelfService
@@ -395,7 +445,7 @@ func (f *Flow) billing(ctx context.Context, c *call) string {
 	acct := c.account
 	for tries := 0; acct == nil; tries++ {
 		if tries >= f.cfg.MaxFailures {
-			return f.toAgent(ctx, c, "transfer_agent")
+			return f.toAgent(ctx, c, "transfer_agent", QueueBilling)
 		}
 		digits, err := c.sess.Collect(ctx, ivr.Collect{
 			Media: media("billing_enter_account"), Match: ivr.DigitsThenHash,
@@ -429,7 +479,7 @@ func (f *Flow) billing(ctx context.Context, c *call) string {
 		if !errors.Is(err, accounts.ErrNotFound) {
 			f.m.RedisErrors.WithLabelValues("account_lookup").Inc()
 			c.log.Error().Err(err).Msg("look up account")
-			return f.toAgent(ctx, c, "transfer_agent")
+			return f.toAgent(ctx, c, "transfer_agent", QueueBilling)
 		}
 		c.log.Info().Msg("unknown account entered")
 		key, err := c.sess.Collect(ctx, ivr.Collect{Media: media("billing_unknown_account"), Match: ivr.OneOf("12"), Timeout: f.cfg.MenuTimeout})
@@ -438,7 +488,7 @@ func (f *Flow) billing(ctx context.Context, c *call) string {
 			return metrics.EndHangupMenu
 		case err == nil && key == "1":
 			c.path = append(c.path, "1")
-			return f.toAgent(ctx, c, "transfer_agent")
+			return f.toAgent(ctx, c, "transfer_agent", QueueBilling)
 		}
 		// 2, silence or anything else: enter the number again.
 	}
@@ -455,7 +505,7 @@ func (f *Flow) billing(ctx context.Context, c *call) string {
 	})
 	if err == nil && key == "1" {
 		c.path = append(c.path, "1")
-		return f.toAgent(ctx, c, "transfer_agent")
+		return f.toAgent(ctx, c, "transfer_agent", QueueBilling)
 	}
 	if !errors.Is(err, ivr.ErrHangup) {
 		_ = c.sess.Say(ctx, media("goodbye")...)
@@ -463,23 +513,66 @@ func (f *Flow) billing(ctx context.Context, c *call) string {
 	return metrics.EndSelfService
 }
 
-// toAgent queues the caller for a human; a caller who gives up waiting is
-// promised a callback.
-func (f *Flow) toAgent(ctx context.Context, c *call, intro string) string {
+// toAgent queues the caller for a human in the queue of the branch they
+// chose; a caller who gives up waiting is promised a callback, and one who
+// takes the offer of a callback that keeps their place (or waits the
+// queue's longest wait) gets one with their place kept.
+func (f *Flow) toAgent(ctx context.Context, c *call, intro, queue string) string {
 	if err := c.sess.Say(ctx, media(intro)...); err != nil {
 		return metrics.EndHangupMenu
 	}
-	out, err := f.queue.Serve(ctx, c.sess, agents.Caller{CallID: c.id, Phone: c.phone, Queue: f.cfg.Queue})
+	caller := agents.Caller{CallID: c.id, Phone: c.phone, Queue: queue, Priority: c.prio, Joined: f.cfg.Now(),
+		TicketID: c.ticket, MenuPath: c.menuPath()}
+	if caller.TicketID == "" {
+		caller.TicketID = c.open
+	}
+	if a := c.account; a != nil {
+		caller.Account, caller.Name = a.Number, a.Name
+	}
+	out, err := f.queue.Serve(ctx, c.sess, caller)
 	if err != nil {
 		c.log.Error().Err(err).Msg("queue")
 		return metrics.EndError
 	}
-	if out == agents.Connected {
+	switch out {
+	case agents.Connected:
 		f.served(ctx, c)
 		return metrics.EndAgent
+	case agents.KeptPlace, agents.Overflowed:
+		say, reason := "queue_vhold_confirm", metrics.EndKeptPlace
+		if out == agents.Overflowed {
+			say, reason = "queue_overflow_callback", metrics.EndOverflow
+		}
+		if !f.keepPlace(ctx, c, caller) {
+			// Promise nothing we could not record: the caller waits on.
+			_ = c.sess.Say(ctx, media("error_try_later")...)
+			return metrics.EndError
+		}
+		_ = c.sess.Say(ctx, media(say)...)
+		return reason
 	}
 	f.promiseCallback(ctx, c)
 	return metrics.EndAbandoned
+}
+
+// keepPlace promises a virtual-hold callback: when it is answered the
+// customer queues with the join time of this call.
+func (f *Flow) keepPlace(ctx context.Context, c *call, caller agents.Caller) bool {
+	id, created, err := f.callbacks.Schedule(context.WithoutCancel(ctx), callbacks.Request{Phone: c.phone,
+		Kind: callbacks.KindVirtualHold, Reason: "kept place in the " + caller.Queue + " queue", CallID: c.id,
+		TicketID: caller.TicketID, QueuedAt: caller.Joined})
+	if err != nil {
+		f.m.RedisErrors.WithLabelValues("callback_schedule").Inc()
+		c.log.Error().Err(err).Msg("schedule a kept-place callback")
+		return false
+	}
+	if created {
+		f.m.CallbacksSched.Inc()
+	} else {
+		f.m.CallbacksDeduped.Inc()
+	}
+	c.log.Info().Str("callback_id", id).Time("queued_at", caller.Joined).Msg("kept-place callback promised")
+	return true
 }
 
 // served cancels callbacks still pending for a caller an agent has just
@@ -541,13 +634,26 @@ func (f *Flow) Callback(ctx context.Context, sess *ivr.Session, cb callbacks.Cal
 	if !cb.QueuedAt.IsZero() {
 		joined = cb.QueuedAt
 	}
-	out, err := f.queue.Serve(ctx, sess, agents.Caller{CallID: c.id, Phone: c.phone, Queue: f.cfg.Queue,
-		Priority: agents.Callback, Joined: joined})
+	caller := agents.Caller{CallID: c.id, Phone: c.phone, Queue: QueueCallback, Joined: joined,
+		TicketID: cb.TicketID, MenuPath: c.menuPath()}
+	f.identify(ctx, c)
+	if a := c.account; a != nil {
+		caller.Account, caller.Name, caller.Priority = a.Number, a.Name, c.prio
+	}
+	out, err := f.queue.Serve(ctx, sess, caller)
 	switch {
 	case err != nil:
 		c.log.Error().Err(err).Msg("queue")
 	case out == agents.Connected:
 		reason = metrics.EndAgent
+	case out == agents.KeptPlace || out == agents.Overflowed:
+		reason = metrics.EndKeptPlace
+		if !f.keepPlace(ctx, c, caller) {
+			_ = sess.Say(ctx, media("error_try_later")...)
+			reason = metrics.EndError
+			return
+		}
+		_ = sess.Say(ctx, media("queue_vhold_confirm")...)
 	default:
 		// Not promised again: the customer hung up on the callback itself.
 		reason = metrics.EndAbandoned

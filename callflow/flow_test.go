@@ -104,6 +104,7 @@ func (q *fakeQueue) Serve(ctx context.Context, sess *ivr.Session, c agents.Calle
 type fakeCallbacks struct {
 	mu        sync.Mutex
 	phones    []string
+	reqs      []callbacks.Request
 	cancelled []string
 }
 
@@ -118,11 +119,19 @@ func (f *fakeCallbacks) Schedule(ctx context.Context, r callbacks.Request) (stri
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.phones = append(f.phones, r.Phone+"/"+r.Kind)
+	f.reqs = append(f.reqs, r)
 	return "1", true, nil
 }
 
 var acct = accounts.Account{Number: "1000000001", Name: "张三", Address: "朝阳区", Area: "朝阳", Transformer: "TX-0101",
 	BalanceFen: 12345, LastBillFen: 8860, LastBillDate: time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC)}
+
+// An elderly customer (76 in 2026) and an important one.
+var (
+	elder     = accounts.Account{Number: "1000000004", Name: "王五", Area: "海淀", Transformer: "TX-0201", BirthYear: 1950}
+	important = accounts.Account{Number: "1000000003", Name: "医院", Area: "朝阳", Transformer: "TX-0102", Class: accounts.ClassImportant, BirthYear: 1990}
+	testNow   = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+)
 
 type rig struct {
 	sw    *ivrtest.Switch
@@ -136,8 +145,9 @@ type rig struct {
 // key, the caller presses the value ("" = silence, "hangup" = hang up).
 func newRig(script map[string][]string) *rig {
 	r := &rig{sw: ivrtest.New(), tk: &fakeTickets{}, queue: &fakeQueue{outcome: agents.Connected}, cbs: &fakeCallbacks{}}
-	fa := fakeAccounts{"phone:13800138000": acct, "acct:1000000001": acct}
-	r.flow = New(Config{MenuTimeout: 40 * time.Millisecond, InterDigit: 40 * time.Millisecond, MaxFailures: 3, AccountMaxDigits: 16},
+	fa := fakeAccounts{"phone:13800138000": acct, "acct:1000000001": acct, "phone:13600136000": elder, "phone:13700137000": important}
+	r.flow = New(Config{MenuTimeout: 40 * time.Millisecond, InterDigit: 40 * time.Millisecond, MaxFailures: 3, AccountMaxDigits: 16,
+		SeniorAge: 65, Now: func() time.Time { return testNow }},
 		r.tk, fa, r.queue, r.cbs, nil, metrics.Discard(), zerolog.Nop())
 	var mu sync.Mutex
 	r.sw.OnPlay = func(s *ivrtest.Switch, ch, pb string, m []string) {
@@ -290,7 +300,7 @@ func TestCallbackKeepsPlace(t *testing.T) {
 		t.Fatal("not queued")
 	}
 	c := r.queue.callers[0]
-	if c.Priority != agents.Callback || !c.Joined.Equal(created) {
+	if c.Queue != "callback" || !c.Joined.Equal(created) {
 		t.Fatalf("caller %+v", c)
 	}
 	// A virtual-hold customer rejoins where they first queued.

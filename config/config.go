@@ -21,8 +21,16 @@ type Config struct {
 	HTTPAddr string // HOTLINE_HTTP_ADDR
 	APIToken string // HOTLINE_API_TOKEN
 
+	// APITokens come from HOTLINE_TOKENS_FILE: hashed tokens with a role
+	// each (see tokens.go). HOTLINE_API_TOKEN stays a single admin token.
+	TokensFile string     // HOTLINE_TOKENS_FILE
+	APITokens  []APIToken // parsed from TokensFile at load time
+	APIRate    float64    // HOTLINE_API_RATE: requests per second per token (or per client address without one)
+	APIBurst   int        // HOTLINE_API_BURST: requests allowed at once above the rate
+
 	RedisAddr   string // HOTLINE_REDIS_ADDR
 	RedisPrefix string // HOTLINE_REDIS_PREFIX
+	Redis       RedisSecurity
 
 	ARIURL            string        // HOTLINE_ARI_URL, e.g. http://127.0.0.1:8088/ari
 	ARIUser           string        // HOTLINE_ARI_USER
@@ -89,6 +97,8 @@ func Defaults() Config {
 		ShutdownGrace:       10 * time.Second,
 		ReplicaID:           hostname(),
 		EscalationPoll:      30 * time.Second,
+		APIRate:             50,
+		APIBurst:            200,
 	}
 }
 
@@ -115,6 +125,16 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 			*dst = d
 		}
 	}
+	boolean := func(name string, dst *bool) {
+		if v, ok := lookup(name); ok {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not true or false", name, v))
+				return
+			}
+			*dst = b
+		}
+	}
 	num := func(name string, dst *int) {
 		if v, ok := lookup(name); ok {
 			n, err := strconv.Atoi(strings.TrimSpace(v))
@@ -129,6 +149,21 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	str("HOTLINE_API_TOKEN", &c.APIToken)
 	str("HOTLINE_REDIS_ADDR", &c.RedisAddr)
 	str("HOTLINE_REDIS_PREFIX", &c.RedisPrefix)
+	str("HOTLINE_REDIS_USERNAME", &c.Redis.Username)
+	str("HOTLINE_REDIS_PASSWORD", &c.Redis.Password)
+	boolean("HOTLINE_REDIS_TLS", &c.Redis.TLS)
+	str("HOTLINE_REDIS_TLS_CA_FILE", &c.Redis.CAFile)
+	str("HOTLINE_REDIS_TLS_SERVER_NAME", &c.Redis.ServerName)
+	boolean("HOTLINE_REDIS_TLS_INSECURE", &c.Redis.Insecure)
+	str("HOTLINE_TOKENS_FILE", &c.TokensFile)
+	if v, ok := lookup("HOTLINE_API_RATE"); ok {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("HOTLINE_API_RATE: %q is not a number of requests per second", v))
+		}
+		c.APIRate = f
+	}
+	num("HOTLINE_API_BURST", &c.APIBurst)
 	str("HOTLINE_ARI_URL", &c.ARIURL)
 	str("HOTLINE_ARI_USER", &c.ARIUser)
 	str("HOTLINE_ARI_PASSWORD", &c.ARIPassword)
@@ -159,7 +194,17 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	str("HOTLINE_POLICY_FILE", &c.PolicyFile)
 	dur("HOTLINE_ESCALATION_POLL", &c.EscalationPoll)
 	if len(errs) == 0 {
-		errs = append(errs, c.Validate())
+		if err := c.Validate(); err != nil {
+			errs = append(errs, err)
+		} else if c.TokensFile != "" {
+			// Read only once the rest is sound: the agent ids it names are
+			// checked against HOTLINE_SIP_AGENTS.
+			toks, err := LoadTokens(c.TokensFile, c.AgentIDs)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("HOTLINE_TOKENS_FILE: %w", err))
+			}
+			c.APITokens = toks
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("configuration: %w", err)
@@ -236,8 +281,10 @@ func (c Config) Validate() error {
 	// (and, through the ARI password, the switch) to anyone who read the repo.
 	public := err == nil && !isLoopbackHost(httpHost)
 	switch {
+	case c.APIToken == "" && c.TokensFile != "":
+		// Tokens from the file only; no single admin token.
 	case c.APIToken == "":
-		bad("HOTLINE_API_TOKEN: must be set (deploy/dev/hotline.env has a development value)")
+		bad("HOTLINE_API_TOKEN: must be set, or HOTLINE_TOKENS_FILE (deploy/dev/hotline.env has a development value)")
 	case len(c.APIToken) < 8:
 		bad("HOTLINE_API_TOKEN: must be at least 8 characters")
 	case public && c.APIToken == DevAPIToken:
@@ -248,8 +295,16 @@ func (c Config) Validate() error {
 	if public && sampleARIPasswords[c.ARIPassword] {
 		bad("HOTLINE_ARI_PASSWORD: %q is a sample password from the repository, refused because HOTLINE_HTTP_ADDR %q listens beyond loopback", c.ARIPassword, c.HTTPAddr)
 	}
-	if _, _, err := net.SplitHostPort(c.RedisAddr); err != nil {
+	if redisHost, _, err := net.SplitHostPort(c.RedisAddr); err != nil {
 		bad("HOTLINE_REDIS_ADDR: %q is not host:port", c.RedisAddr)
+	} else {
+		errs = append(errs, c.Redis.validate(redisHost, c.RedisAddr))
+	}
+	if c.APIRate <= 0 || c.APIRate > 100000 {
+		bad("HOTLINE_API_RATE: %g is outside (0, 100000] requests per second", c.APIRate)
+	}
+	if c.APIBurst < 1 || c.APIBurst > 100000 {
+		bad("HOTLINE_API_BURST: %d is outside 1..100000", c.APIBurst)
 	}
 	if u, err := url.Parse(c.ARIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("HOTLINE_ARI_URL: %q is not an http(s) URL such as http://127.0.0.1:8088/ari", c.ARIURL)

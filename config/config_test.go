@@ -2,6 +2,7 @@ package config
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,5 +104,52 @@ func TestParseAgents(t *testing.T) {
 	ids, err := ParseAgents(" 1001:a, 1002:b ,")
 	if err != nil || strings.Join(ids, ",") != "1001,1002" {
 		t.Fatalf("got %v %v", ids, err)
+	}
+}
+
+// The plain tokens whose hashes testdata/tokens_good.txt holds.
+func TestTokensFile(t *testing.T) {
+	vars := map[string]string{"HOTLINE_API_TOKEN": "", "HOTLINE_TOKENS_FILE": "testdata/tokens_good.txt",
+		"HOTLINE_SIP_AGENTS": "1001:a,1002:b"}
+	c, err := Load(lookupWith(func(k string) (string, bool) { v, ok := vars[k]; return v, ok }))
+	if err != nil {
+		t.Fatalf("tokens file without HOTLINE_API_TOKEN rejected: %v", err)
+	}
+	want := []struct{ plain, role, agent, name string }{
+		{"admin-token-0000000000000001", RoleAdmin, "", "ops"},
+		{"supervisor-token-00000000001", RoleSupervisor, "", "shift-lead"},
+		{"agent-1001-token-000000000001", RoleAgent, "1001", "zhang.wei"},
+	}
+	if len(c.APITokens) != len(want) {
+		t.Fatalf("got %d tokens", len(c.APITokens))
+	}
+	for i, w := range want {
+		got := c.APITokens[i]
+		if "sha256:"+hexOf(got.Hash[:]) != HashToken(w.plain) || got.Role != w.role || got.Agent != w.agent || got.Name != w.name {
+			t.Errorf("token %d: %+v; want %+v", i, got, w)
+		}
+	}
+}
+
+func hexOf(b []byte) string { return fmt.Sprintf("%x", b) }
+
+func TestNewTokenRoundTrip(t *testing.T) {
+	tok, err := NewToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := NewToken()
+	if len(tok) < 40 || tok == other {
+		t.Fatalf("weak or repeated tokens: %q %q", tok, other)
+	}
+	toks, err := ParseTokens(strings.NewReader(TokenLine(tok, RoleAgent, "1001", "li.na")+"\n"), []string{"1001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if "sha256:"+hexOf(toks[0].Hash[:]) != HashToken(tok) || toks[0].Agent != "1001" || toks[0].Name != "li.na" {
+		t.Fatalf("round trip: %+v", toks[0])
+	}
+	if _, err := ParseTokens(strings.NewReader(TokenLine(tok, RoleAdmin, "", "a")+"\n"+TokenLine(tok, RoleAdmin, "", "b")), nil); err == nil || !strings.Contains(err.Error(), "same token as line 1") {
+		t.Fatalf("duplicate token: %v", err)
 	}
 }

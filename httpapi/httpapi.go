@@ -4,19 +4,18 @@ package httpapi
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hotline95598/hotline/accounts"
 	"github.com/hotline95598/hotline/agents"
 	"github.com/hotline95598/hotline/callbacks"
+	"github.com/hotline95598/hotline/config"
 	"github.com/hotline95598/hotline/tickets"
 	"github.com/rs/zerolog"
 )
@@ -51,13 +50,17 @@ type Part struct {
 
 // Deps is what the API serves from.
 type Deps struct {
-	Token     string
+	Token     string            // HOTLINE_API_TOKEN: one admin token; may be empty with Tokens
+	Tokens    []config.APIToken // HOTLINE_TOKENS_FILE: hashed tokens with roles (access.go)
+	RateLimit RateLimit         // per token, or per client address without one; zero: none
 	Health    func(ctx context.Context) map[string]Part
 	Metrics   http.Handler
 	Tickets   Tickets
 	Orders    Orders
 	Agents    Agents
 	Callbacks Callbacks
+	Events    AgentEvents // agent event streams (events.go); nil: no such routes
+	Monitor   Monitor     // supervisor listen/whisper/barge (monitor.go); nil: none
 	// Wallboard, when set, is served at /wallboard/ without a token: it
 	// shows aggregate numbers only, never a caller's number.
 	Wallboard http.Handler
@@ -69,19 +72,22 @@ func New(d Deps) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", d.healthz)
 	mux.Handle("GET /metrics", d.Metrics)
-	api := http.NewServeMux()
-	api.HandleFunc("GET /api/v1/tickets", d.listTickets)
-	api.HandleFunc("GET /api/v1/agents", d.listAgents)
-	api.HandleFunc("GET /api/v1/agents/{id}", d.getAgent)
-	api.HandleFunc("POST /api/v1/agents/{id}/{action}", d.agentAction)
-	api.HandleFunc("GET /api/v1/callbacks", d.listCallbacks)
-	api.HandleFunc("GET /api/v1/callbacks/{id}", d.getCallback)
-	api.HandleFunc("POST /api/v1/callbacks", d.scheduleCallback)
-	d.orderRoutes(api)
-	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+	// Every /api/ route says who may call it: see Router and access.go.
+	rt := newRouter()
+	rt.Handle("GET /api/v1/tickets", Supervisor, d.listTickets)
+	rt.Handle("GET /api/v1/agents", Supervisor, d.listAgents)
+	rt.Handle("GET /api/v1/agents/{id}", AgentSelf, d.getAgent)
+	rt.Handle("POST /api/v1/agents/{id}/{action}", AgentSelf, d.agentAction)
+	rt.Handle("GET /api/v1/callbacks", Supervisor, d.listCallbacks)
+	rt.Handle("GET /api/v1/callbacks/{id}", Supervisor, d.getCallback)
+	rt.Handle("POST /api/v1/callbacks", Supervisor, d.scheduleCallback)
+	d.orderRoutes(rt)
+	d.agentEventRoutes(rt)
+	d.skillRoutes(rt)
+	rt.Handle("/api/", AnyToken, func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
 	})
-	mux.Handle("/api/", d.auth(api))
+	mux.Handle("/api/", guard(credentials(d.Token, d.Tokens), newLimiter(d.RateLimit), rt))
 	if d.Wallboard != nil {
 		mux.Handle("/wallboard/", http.StripPrefix("/wallboard", d.Wallboard))
 		mux.Handle("GET /wallboard", http.RedirectHandler("/wallboard/", http.StatusMovedPermanently))
@@ -90,18 +96,6 @@ func New(d Deps) http.Handler {
 		writeError(w, http.StatusNotFound, "not found")
 	})
 	return logRequests(d.Log, mux)
-}
-
-func (d Deps) auth(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || d.Token == "" || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(d.Token)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="hotline"`)
-			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 func (d Deps) healthz(w http.ResponseWriter, r *http.Request) {

@@ -28,11 +28,15 @@ type env struct {
 	ariOK bool
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
+
+// newEnvWith lets a test change the dependencies (tokens, rate limit)
+// before the server starts.
+func newEnvWith(t *testing.T, change func(*Deps)) *env {
 	rs := redistest.Start(t)
 	rdb := rs.Client(t)
 	reg := agents.NewRegistry(rdb, "t:", nil)
-	if err := reg.Ensure(context.Background(), []string{"1001"}); err != nil {
+	if err := reg.Ensure(context.Background(), []string{"1001", "1002"}); err != nil {
 		t.Fatal(err)
 	}
 	e := &env{redis: rs, tk: tickets.New(rdb, "t:", nil), ariOK: true}
@@ -40,7 +44,7 @@ func newEnv(t *testing.T) *env {
 	e.tk.SetTaxonomy(pol)
 	cbs := callbacks.NewStore(rdb, "t:", pol.Callbacks(), nil)
 	wo := workorders.New(e.tk, pol, cbs, outages.New(rdb, "t:", nil), rdb, "t:", "test", workorders.Config{}, metrics.Discard(), zerolog.Nop(), nil)
-	h := New(Deps{
+	d := Deps{
 		Token: token,
 		Health: func(ctx context.Context) map[string]Part {
 			return map[string]Part{"ari": {OK: e.ariOK}, "redis": {OK: rdb.Ping(ctx).Err() == nil}}
@@ -51,8 +55,11 @@ func newEnv(t *testing.T) *env {
 		Agents:    reg,
 		Callbacks: cbs,
 		Log:       zerolog.Nop(),
-	})
-	e.srv = httptest.NewServer(h)
+	}
+	if change != nil {
+		change(&d)
+	}
+	e.srv = httptest.NewServer(New(d))
 	t.Cleanup(e.srv.Close)
 	return e
 }

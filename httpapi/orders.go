@@ -26,25 +26,29 @@ type Orders interface {
 	ComplaintReport(ctx context.Context, from, to time.Time) (report.Report, report.Labels, error)
 }
 
-func (d Deps) orderRoutes(api *http.ServeMux) {
-	api.HandleFunc("POST /api/v1/tickets", d.createTicket)
-	api.HandleFunc("GET /api/v1/tickets/{id}", d.getTicket)
-	api.HandleFunc("POST /api/v1/tickets/{id}/actions", d.ticketAction)
-	api.HandleFunc("POST /api/v1/tickets/{id}/notes", d.ticketNote)
-	api.HandleFunc("POST /api/v1/tickets/{id}/assign", d.ticketAssign)
-	api.HandleFunc("GET /api/v1/outages", d.listOutages)
-	api.HandleFunc("POST /api/v1/outages", d.declareOutage)
-	api.HandleFunc("DELETE /api/v1/outages/{id}", d.clearOutage)
-	api.HandleFunc("GET /api/v1/reports/complaints", d.complaintReport)
+func (d Deps) orderRoutes(rt *Router) {
+	rt.Handle("POST /api/v1/tickets", Supervisor, d.createTicket)
+	rt.Handle("GET /api/v1/tickets/{id}", Supervisor, d.getTicket)
+	rt.Handle("POST /api/v1/tickets/{id}/actions", Supervisor, d.ticketAction)
+	rt.Handle("POST /api/v1/tickets/{id}/notes", Supervisor, d.ticketNote)
+	rt.Handle("POST /api/v1/tickets/{id}/assign", Supervisor, d.ticketAssign)
+	rt.Handle("GET /api/v1/outages", Supervisor, d.listOutages)
+	rt.Handle("POST /api/v1/outages", Admin, d.declareOutage)
+	rt.Handle("DELETE /api/v1/outages/{id}", Admin, d.clearOutage)
+	rt.Handle("GET /api/v1/reports/complaints", Supervisor, d.complaintReport)
 }
 
-// actor names who acted: the X-Actor header, else the body's actor, else "api".
+// actor names who acted: the X-Actor header, else the body's actor, else
+// the token's name ("api" for HOTLINE_API_TOKEN).
 func actor(r *http.Request, body string) string {
 	if a := strings.TrimSpace(r.Header.Get("X-Actor")); a != "" {
 		return a
 	}
 	if body != "" {
 		return body
+	}
+	if p, ok := PrincipalFrom(r.Context()); ok && p.Name != "" {
+		return p.Name
 	}
 	return "api"
 }

@@ -83,6 +83,10 @@ func (s *Session) HungUp() bool { return s.hungup }
 // this leg and another at once. Call MarkHungUp if you see EvHangup there.
 func (s *Session) Events() <-chan Event { return s.events }
 
+// HasTypeahead reports whether the caller pressed keys nothing has read yet
+// (e.g. during an announcement): they already chose.
+func (s *Session) HasTypeahead() bool { return s.typeahead != "" }
+
 // MarkHungUp records a hang-up seen through Events.
 func (s *Session) MarkHungUp() { s.hungup = true }
 

@@ -85,6 +85,19 @@ type Channel interface {
 	StopMOH(ctx context.Context) error
 }
 
+// SnoopRequest creates a channel that hears (spies on) another channel and
+// may speak (whisper) into it: how a supervisor listens to an agent's call.
+// Directions are the channel's: "in" is the audio it sends (the agent's
+// voice), "out" the audio it receives (what the agent hears); "both" or
+// "none". Whisper "out" is heard by the snooped channel's own party only.
+type SnoopRequest struct {
+	ChannelID string   // the channel snooped on
+	SnoopID   string   // id of the new snoop channel, chosen by us so we can subscribe first
+	Spy       string   // "none", "in", "out" or "both"
+	Whisper   string   // "none", "in", "out" or "both"
+	AppArgs   []string // delivered with the snoop channel's StasisStart
+}
+
 // Switch is the telephone switch as call sessions see it.
 type Switch interface {
 	Channel(id string) Channel
@@ -101,4 +114,7 @@ type Switch interface {
 	EndpointOnline(ctx context.Context, tech, resource string) (bool, error)
 	// ListChannels lists the channels currently in our Stasis application.
 	ListChannels(ctx context.Context) ([]ChannelInfo, error)
+	// Snoop creates a snoop channel on an existing channel; it enters our
+	// application (EvAnswered for a subscriber of SnoopID) at once.
+	Snoop(ctx context.Context, req SnoopRequest) error
 }

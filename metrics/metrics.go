@@ -13,36 +13,43 @@ const (
 	EndError       = "error"        // we failed the call
 	EndShutdown    = "shutdown"     // controller stopped
 	EndOrphaned    = "orphaned"     // found in Stasis with no owner after a restart
+	EndKeptPlace   = "kept_place"   // took a callback that keeps their place in the queue
+	EndOverflow    = "overflow"     // waited the queue's longest wait; a callback keeps their place
 )
 
 // Metrics holds every metric of the controller.
 type Metrics struct {
-	CallsStarted      prometheus.Counter
-	CallsEnded        *prometheus.CounterVec // reason
-	CallsActive       prometheus.Gauge
-	MenuFailures      *prometheus.CounterVec // kind: timeout, invalid
-	QueueOffered      *prometheus.CounterVec // queue
-	QueueAnswered     *prometheus.CounterVec // queue
-	QueueAbandoned    *prometheus.CounterVec // queue
-	QueueWaiting      *prometheus.GaugeVec   // queue
-	QueueWaitSeconds  *prometheus.HistogramVec
-	QueueLongestWait  *prometheus.GaugeVec     // queue, from Redis
-	QueueTalkSeconds  *prometheus.HistogramVec // queue: handle time of answered calls
-	IVRSelections     *prometheus.CounterVec   // choice: fault, billing, complaint, agent, repeat
-	AgentsPaused      *prometheus.GaugeVec     // reason, from Redis
-	CallbacksOverdue  prometheus.Gauge         // pending past their deadline, from Redis
-	CallbacksDue      prometheus.Gauge         // due now but not yet dialled, from Redis
-	CallbacksOnTime   *prometheus.CounterVec   // kind, on_time: first attempts inside the window or not
-	RedisSeconds      *prometheus.HistogramVec // command: latency of Redis commands
-	AgentRingNoAnswer prometheus.Counter
-	AgentsByState     *prometheus.GaugeVec   // state
-	TicketsCreated    *prometheus.CounterVec // type
-	CallbacksSched    prometheus.Counter
-	CallbacksDeduped  prometheus.Counter
-	CallbacksPlaced   *prometheus.CounterVec // kind, outcome: dialled, answered, no_answer, busy, rejected, unreachable, failed
-	CallbacksFinal    *prometheus.CounterVec // status: completed, failed, expired
-	CallbacksPending  prometheus.Gauge
-	RedisErrors       *prometheus.CounterVec // op
+	CallsStarted     prometheus.Counter
+	CallsEnded       *prometheus.CounterVec // reason
+	CallsActive      prometheus.Gauge
+	MenuFailures     *prometheus.CounterVec // kind: timeout, invalid
+	QueueOffered     *prometheus.CounterVec // queue
+	QueueAnswered    *prometheus.CounterVec // queue
+	QueueAbandoned   *prometheus.CounterVec // queue
+	QueueWaiting     *prometheus.GaugeVec   // queue
+	QueueWaitSeconds *prometheus.HistogramVec
+	QueueLongestWait *prometheus.GaugeVec     // queue, from Redis
+	QueueTalkSeconds *prometheus.HistogramVec // queue: handle time of answered calls
+	// QueueOverflows: callers moved on after the queue's longest wait, by
+	// queue and where to (another queue or "callback").
+	QueueOverflows      *prometheus.CounterVec
+	QueueEstimatedWait  *prometheus.GaugeVec     // queue: the last estimate announced
+	QueueCallbackOffers *prometheus.CounterVec   // queue, result: offered/accepted
+	IVRSelections       *prometheus.CounterVec   // choice: fault, billing, complaint, agent, repeat
+	AgentsPaused        *prometheus.GaugeVec     // reason, from Redis
+	CallbacksOverdue    prometheus.Gauge         // pending past their deadline, from Redis
+	CallbacksDue        prometheus.Gauge         // due now but not yet dialled, from Redis
+	CallbacksOnTime     *prometheus.CounterVec   // kind, on_time: first attempts inside the window or not
+	RedisSeconds        *prometheus.HistogramVec // command: latency of Redis commands
+	AgentRingNoAnswer   prometheus.Counter
+	AgentsByState       *prometheus.GaugeVec   // state
+	TicketsCreated      *prometheus.CounterVec // type
+	CallbacksSched      prometheus.Counter
+	CallbacksDeduped    prometheus.Counter
+	CallbacksPlaced     *prometheus.CounterVec // kind, outcome: dialled, answered, no_answer, busy, rejected, unreachable, failed
+	CallbacksFinal      *prometheus.CounterVec // status: completed, failed, expired
+	CallbacksPending    prometheus.Gauge
+	RedisErrors         *prometheus.CounterVec // op
 
 	TicketsOpen      *prometheus.GaugeVec   // type, grade, deadline (ok, due_soon, overdue), from Redis
 	TicketsOverdue   prometheus.Gauge       // open past their answer deadline
@@ -94,13 +101,20 @@ func New(reg prometheus.Registerer) *Metrics {
 		RepeatCalls:       prometheus.NewCounter(prometheus.CounterOpts{Name: "hotline_repeat_calls_total", Help: "Calls from customers who already have an open work order."}),
 		Urges:             prometheus.NewCounter(prometheus.CounterOpts{Name: "hotline_urges_total", Help: "Work orders urged (催办) by callers."}),
 		OutageNotices:     prometheus.NewCounter(prometheus.CounterOpts{Name: "hotline_outage_notices_total", Help: "Callers told of a known outage before the menu."}),
+		QueueOverflows: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_queue_overflows_total",
+			Help: "Callers moved on after a queue's longest wait, by queue and destination (a queue, or callback)."}, []string{"queue", "to"}),
+		QueueEstimatedWait: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hotline_queue_estimated_wait_seconds",
+			Help: "The last estimated wait announced to a caller of the queue."}, []string{"queue"}),
+		QueueCallbackOffers: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_queue_callback_offers_total",
+			Help: "Offers of a callback that keeps the caller's place, by queue and result (offered, accepted)."}, []string{"queue", "result"}),
 	}
 	reg.MustRegister(m.CallsStarted, m.CallsEnded, m.CallsActive, m.MenuFailures,
 		m.QueueOffered, m.QueueAnswered, m.QueueAbandoned, m.QueueWaiting, m.QueueWaitSeconds,
 		m.AgentRingNoAnswer, m.AgentsByState, m.TicketsCreated,
 		m.CallbacksSched, m.CallbacksDeduped, m.CallbacksPlaced, m.CallbacksFinal, m.CallbacksPending, m.RedisErrors,
 		m.QueueLongestWait, m.QueueTalkSeconds, m.IVRSelections, m.AgentsPaused, m.CallbacksOverdue, m.CallbacksDue, m.CallbacksOnTime, m.RedisSeconds,
-		m.TicketsOpen, m.TicketsOverdue, m.TicketsDueSoon, m.TicketsEscalated, m.FollowUps, m.RepeatCalls, m.Urges, m.OutageNotices)
+		m.TicketsOpen, m.TicketsOverdue, m.TicketsDueSoon, m.TicketsEscalated, m.FollowUps, m.RepeatCalls, m.Urges, m.OutageNotices,
+		m.QueueOverflows, m.QueueEstimatedWait, m.QueueCallbackOffers)
 	for _, op := range redisOps {
 		m.RedisErrors.WithLabelValues(op)
 	}

@@ -94,6 +94,7 @@ type rawPolicy struct {
 	Escalation rawEscalation       `yaml:"escalation"`
 	FollowUp   rawFollowUp         `yaml:"follow_up"`
 	Callbacks  rawCallbacks        `yaml:"callbacks"`
+	Queues     map[string]rawQueue `yaml:"queues"`
 	Taxonomy   rawTaxonomy         `yaml:"taxonomy"`
 	Calendar   []rawCalEntry       `yaml:"calendar"`
 }
@@ -471,6 +472,7 @@ func parse(data []byte, name string, read reader) (*Policy, error) {
 		knownTypes[t] = true
 	}
 	p.callbacks = parseCallbacks(c, raw.Callbacks, p.followUp, knownTypes)
+	p.queues = parseQueues(c, raw.Queues)
 
 	// Calendar.
 	p.cal = newCalendar()

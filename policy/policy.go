@@ -29,6 +29,7 @@ var Grades = []string{"V", "IV", "III", "II", "I"}
 // Policy is a loaded, validated policy file.
 type Policy struct {
 	callbacks             CallbackPolicy
+	queues                map[string]Queue
 	name, version, source string
 
 	limits         map[string]typeLimits

@@ -51,6 +51,28 @@ func Media(id string) string {
 	return mediaPrefix + id
 }
 
+// Voices: the parallel sets of recordings, each in its own directory under
+// sound:hotline/. The Mandarin prompts are the default set ("").
+const (
+	VoiceEnglish = "en"   // English, rendered from the catalogue's English column
+	VoiceSlow    = "slow" // Mandarin, slower and louder, for elderly callers
+)
+
+// Voices lists the parallel voices.
+var Voices = []string{VoiceEnglish, VoiceSlow}
+
+// MediaIn returns the media of prompt id in a voice ("" is Mandarin). In
+// English the telephone 幺 (d1_yao) is plain "one".
+func MediaIn(voice, id string) string {
+	if voice == "" {
+		return Media(id)
+	}
+	if voice == VoiceEnglish && id == idYao {
+		id = digitIDs[1]
+	}
+	return mediaPrefix + voice + "/" + id
+}
+
 // Has reports whether id is in the embedded catalogue.
 func Has(id string) bool {
 	_, ok := byID[id]

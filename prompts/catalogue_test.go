@@ -26,6 +26,12 @@ var briefIDs = []string{
 	"followup_thanks", "followup_sorry",
 	"callback_intro_cut_off", "callback_intro_scheduled", "callback_intro_virtual_hold", "callback_intro_first_contact",
 	"agent_logged_in", "agent_logged_out", "agent_paused", "agent_ready", "agent_feature_failed",
+	// Ordinals and durations (Ordinal, Duration).
+	"di", "wei", "xiaoshi", "fenzhong", "miao",
+	// Waiting in the queue: position, estimate, the kept-place offer, overflow, senior desk.
+	"queue_position_ahead", "queue_position_callers", "queue_position_next", "queue_wait_about",
+	"queue_wait_minutes", "queue_wait_under_minute", "queue_vhold_offer", "queue_vhold_confirm",
+	"queue_overflow_callback", "senior_transfer",
 }
 
 func TestCatalogueHasBriefPrompts(t *testing.T) {

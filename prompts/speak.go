@@ -28,6 +28,11 @@ const (
 	idHao     = "hao"
 	idShiHour = "shi_hour"
 	idFenMin  = "fen_minute"
+	idDi      = "di"
+	idWei     = "wei"
+	idHours   = "xiaoshi"
+	idMinutes = "fenzhong"
+	idSeconds = "miao"
 )
 
 var digitIDs = [10]string{"d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9"}
@@ -38,7 +43,7 @@ func composedIDs() []string {
 	ids := append([]string(nil), digitIDs[:]...)
 	return append(ids, idYao, idShi, idBai, idQian, idWan, idYi, idLiang,
 		idYuan, idJiao, idFen, idZheng, idFu, idNian, idYue, idRi,
-		idDian, idHao, idShiHour, idFenMin)
+		idDian, idHao, idShiHour, idFenMin, idDi, idWei, idHours, idMinutes, idSeconds)
 }
 
 // Digits reads s digit by digit, the way Chinese read out phone, account and
@@ -245,4 +250,44 @@ func When(t time.Time) []string {
 		ids = append(ids, "fen_minute")
 	}
 	return ids
+}
+
+// Ordinal reads a place in a line of people: 1 → 第一位, 3 → 第三位,
+// 2 → 第二位 (an ordinal keeps 二), 12 → 第十二位. n is meant to be ≥ 1.
+func Ordinal(n int) []string {
+	ids := append([]string{idDi}, Integer(int64(n))...)
+	return append(ids, idWei)
+}
+
+// Duration reads a length of time the way a wait is announced: under a
+// minute in seconds (三十秒), otherwise in hours and minutes rounded to the
+// nearest minute (三分钟, 一小时二十分钟, 两小时). A zero part is left out, and
+// a bare 2 before a unit is 两 (两分钟, 两小时) while 2 inside a number stays
+// 二 (二十二分钟). A negative duration is read as zero seconds.
+func Duration(d time.Duration) []string {
+	if d < 0 {
+		d = 0
+	}
+	secs := int64(d.Round(time.Second) / time.Second)
+	if secs < 60 {
+		return append(countOf(secs), idSeconds)
+	}
+	mins := int64(d.Round(time.Minute) / time.Minute)
+	h, m := mins/60, mins%60
+	var ids []string
+	if h > 0 {
+		ids = append(append(ids, countOf(h)...), idHours)
+	}
+	if m > 0 {
+		ids = append(append(ids, countOf(m)...), idMinutes)
+	}
+	return ids
+}
+
+// countOf is n as it is read before a measure word: 两 for a bare 2.
+func countOf(n int64) []string {
+	if n == 2 {
+		return []string{idLiang}
+	}
+	return Integer(n)
 }

@@ -37,8 +37,8 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Queues the hotline runs (one for now: every agent serves every caller).
-var Queues = []string{"general"}
+// Queues the hotline runs, one per skill.
+var Queues = policy.QueueNames
 
 // refreshEvery is the period of the housekeeping loop: leases, gauges,
 // ownership records and the orphan sweep.
@@ -63,6 +63,8 @@ type Service struct {
 
 	agents    *agents.Registry
 	disp      *agents.Dispatcher
+	feed      *agents.Feed    // agent event streams (screen pops, states)
+	monitor   *agents.Monitor // supervisor listen/whisper/barge
 	tickets   *tickets.Store
 	accounts  *accounts.Store
 	callbacks *callbacks.Store
@@ -91,8 +93,12 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 		sw = ariedge.New(ariedge.Config{URL: cfg.ARIURL, User: cfg.ARIUser, Password: cfg.ARIPassword, App: cfg.ARIApp,
 			RequestTimeout: cfg.ARIRequestTimeout}, log, ariedge.NewMetrics(reg))
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, DialTimeout: 2 * time.Second,
+	ropt, err := cfg.RedisOptions(redis.Options{DialTimeout: 2 * time.Second,
 		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, MaxRetries: 2})
+	if err != nil {
+		return nil, err
+	}
+	rdb := redis.NewClient(ropt) // password and TLS from HOTLINE_REDIS_*
 	rdb.AddHook(redisTimer{m})
 	replica := cfg.ReplicaID
 	s := &Service{cfg: cfg, log: log, m: m, gather: reg, rdb: rdb, sw: sw, replica: replica}
@@ -100,7 +106,11 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	s.agents = agents.NewRegistry(rdb, p, nil)
 	s.agents.SetWrapUp(cfg.WrapUp)
 	s.disp = agents.NewDispatcher(s.agents, sw, agents.Config{RingTimeout: cfg.AgentRingTimeout, Poll: cfg.QueuePoll,
-		MOHClass: cfg.MOHClass, Tech: cfg.AgentTech}, m, log.With().Str("component", "queue").Logger())
+		MOHClass: cfg.MOHClass, Tech: cfg.AgentTech, Queues: pol.Queues(), OfferTimeout: cfg.MenuTimeout},
+		m, log.With().Str("component", "queue").Logger())
+	s.feed = agents.NewFeed(s.agents, log.With().Str("component", "agent_events").Logger())
+	s.monitor = agents.NewMonitor(s.agents, sw, agents.MonitorConfig{Tech: cfg.AgentTech, RingTimeout: cfg.AgentRingTimeout},
+		log.With().Str("component", "monitor").Logger())
 	s.tickets = tickets.New(rdb, p, nil)
 	s.tickets.SetTaxonomy(pol)
 	s.accounts = accounts.New(rdb, p)
@@ -111,7 +121,7 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 		log.With().Str("component", "workorders").Logger(), nil)
 	s.calls = newCalls(rdb, p, replica, log)
 	s.flow = callflow.New(callflow.Config{MenuTimeout: cfg.MenuTimeout, InterDigit: cfg.InterDigitTimeout,
-		MaxFailures: cfg.MenuMaxFailures, AccountMaxDigits: cfg.AccountMaxDigits},
+		MaxFailures: cfg.MenuMaxFailures, AccountMaxDigits: cfg.AccountMaxDigits, SeniorAge: pol.Queues()["senior"].MinAge},
 		s.orders, s.accounts, s.disp, s.callbacks, s.calls, m, log.With().Str("component", "callflow").Logger())
 	s.worker = callbacks.NewWorker(s.callbacks, sw, callbacks.Dial{Carrier: cfg.CarrierEndpoint, CallerID: cfg.CallbackCallerID,
 		RingTimeout: cfg.CallbackRingTimeout}, m, log.With().Str("component", "callbacks").Logger(), s.serveCallback)
@@ -135,12 +145,16 @@ func (s *Service) callbackGaveUp(ctx context.Context, cb callbacks.Callback) {
 func (s *Service) Handler() http.Handler {
 	return httpapi.New(httpapi.Deps{
 		Token:     s.cfg.APIToken,
+		Tokens:    s.cfg.APITokens,
+		RateLimit: httpapi.RateLimit{PerSecond: s.cfg.APIRate, Burst: s.cfg.APIBurst},
 		Health:    s.health,
 		Metrics:   promhttp.HandlerFor(s.gather, promhttp.HandlerOpts{}),
 		Tickets:   s.tickets,
 		Orders:    s.orders,
 		Agents:    s.agents,
 		Callbacks: s.callbacks,
+		Events:    s.feed,
+		Monitor:   s.monitor,
 		Wallboard: wallboard.Handler(wallboardSource{s}, 250*time.Millisecond, s.log.With().Str("component", "wallboard").Logger()),
 		Log:       s.log.With().Str("component", "http").Logger(),
 	})
@@ -342,6 +356,11 @@ func (h handler) OnStasisStart(_ context.Context, ch ivr.ChannelInfo, args []str
 			}
 		}
 		s.hangup(ctx, ch.ID, "callback leg with no callback")
+	case "monitor":
+		// A supervisor leg or snoop channel whose monitor is gone (its
+		// replica stopped while the supervisor's phone rang): a live
+		// monitor subscribes to its channels before creating them.
+		s.hangup(ctx, ch.ID, "monitor leg with no monitor")
 	default:
 		// An agent leg answered after its caller stopped waiting.
 		s.hangup(ctx, ch.ID, "leg of a call that is no longer waiting")
@@ -429,13 +448,25 @@ func (s *Service) orphan(ctx context.Context, ch ivr.ChannelInfo, rec record) {
 		phone = ch.CallerNum
 	}
 	note := "call cut off by a controller restart; hung up by recovery"
+	req := callbacks.Request{Phone: phone, Kind: callbacks.KindCutOff,
+		Reason: "call cut off by a controller restart", CallID: ch.ID, TicketID: rec.Ticket}
+	// A caller who was waiting for an agent is called back keeping the place
+	// they had in the queue, not sent to the back of it by our failure.
+	if place, ok, err := s.disp.PlaceOf(ctx, ch.ID); err != nil {
+		log.Warn().Err(err).Msg("place of orphaned call; calling back without it")
+	} else if ok {
+		req.Kind, req.QueuedAt = callbacks.KindVirtualHold, place.Joined
+		req.Reason = "cut off by a controller restart while waiting in the " + place.Queue + " queue; kept place"
+		note = "call cut off by a controller restart while waiting in the " + place.Queue +
+			" queue (joined " + place.Joined.Format(time.RFC3339) + "); hung up by recovery"
+	}
 	if phone != "" && phone != "anonymous" {
-		if id, created, err := s.callbacks.Schedule(ctx, callbacks.Request{Phone: phone, Kind: callbacks.KindCutOff,
-			Reason: "call cut off by a controller restart", CallID: ch.ID, TicketID: rec.Ticket}); err == nil {
+		req.Phone = phone
+		if id, created, err := s.callbacks.Schedule(ctx, req); err == nil {
 			if created {
 				s.m.CallbacksSched.Inc()
 			}
-			note += "; callback " + id + " scheduled"
+			note += "; " + req.Kind + " callback " + id + " scheduled"
 		} else {
 			log.Error().Err(err).Msg("schedule callback for orphaned call")
 		}
@@ -459,7 +490,11 @@ func Backoffice(cfg config.Config, log zerolog.Logger) (*workorders.Service, fun
 			return nil, nil, fmt.Errorf("HOTLINE_POLICY_FILE: %w", err)
 		}
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, DialTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second})
+	ropt, err := cfg.RedisOptions(redis.Options{DialTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second})
+	if err != nil {
+		return nil, nil, err
+	}
+	rdb := redis.NewClient(ropt)
 	p := cfg.RedisPrefix
 	ts := tickets.New(rdb, p, nil)
 	ts.SetTaxonomy(pol)

@@ -184,3 +184,46 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A dead replica's caller who was waiting for an agent is called back
+// keeping their place (virtual hold, their original join time), and the
+// ticket says so; a caller still in the menu gets a plain cut-off callback.
+func TestOrphanKeepsQueuePlace(t *testing.T) {
+	s, sw := newService(t)
+	ctx := context.Background()
+	tk, err := s.tickets.Create(ctx, tickets.Ticket{Type: tickets.TypeFault, Phone: "13800138000", CallID: "waiting"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := time.Now().Add(-3 * time.Minute).Truncate(time.Millisecond)
+	s.rdb.HSet(ctx, s.calls.key("waiting"), "owner", "gone", "phone", "13800138000", "ticket", tk.ID)
+	s.rdb.HSet(ctx, s.calls.key("in-menu"), "owner", "gone", "phone", "13900139000")
+	// What the dispatcher writes when a caller joins a queue (agents.enqueue).
+	s.rdb.HSet(ctx, s.cfg.RedisPrefix+"queue:place:waiting", "queue", "general", "joined", joined.UnixMilli())
+	old := time.Now().Add(-time.Minute)
+	sw.SetChannels(
+		ivr.ChannelInfo{ID: "waiting", State: "Up", CallerNum: "13800138000", Created: old},
+		ivr.ChannelInfo{ID: "in-menu", State: "Up", CallerNum: "13900139000", Created: old},
+	)
+	s.reconcile(ctx, false)
+	for _, c := range []struct {
+		phone, kind string
+		queued      time.Time
+	}{
+		{"13800138000", callbacks.KindVirtualHold, joined},
+		{"13900139000", callbacks.KindCutOff, time.Time{}},
+	} {
+		cbs, err := s.callbacks.ListByPhone(ctx, c.phone, 5)
+		if err != nil || len(cbs) != 1 {
+			t.Fatalf("callbacks for %s: %+v %v", c.phone, cbs, err)
+		}
+		if cbs[0].Kind != c.kind || !cbs[0].QueuedAt.Equal(c.queued) {
+			t.Errorf("%s: kind %s queued_at %v, want %s %v", c.phone, cbs[0].Kind, cbs[0].QueuedAt, c.kind, c.queued)
+		}
+	}
+	got, _ := s.tickets.Get(ctx, tk.ID)
+	last := got.Audit[len(got.Audit)-1]
+	if !strings.Contains(last.Note, "general queue") || !strings.Contains(last.Note, "virtual_hold callback") {
+		t.Errorf("ticket note %+v", last)
+	}
+}

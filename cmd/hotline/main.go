@@ -3,6 +3,8 @@
 //	hotline serve                      run the controller
 //	hotline accounts import FILE.csv   load customer accounts into Redis
 //	hotline prompts render -dir D      render the prompt catalogue to 8 kHz WAV
+//	hotline ivr validate FILE          check an IVR menu file, naming the line of each problem
+//	hotline tokens new -role R         a fresh API token and its tokens-file line
 //
 // Configuration comes from HOTLINE_* environment variables; HOTLINE_ENV_FILE
 // names a KEY=VALUE file read first (the environment wins over it).
@@ -32,7 +34,10 @@ const usage = `usage:
   hotline accounts import FILE.csv           load customer accounts into Redis
   hotline prompts render -dir DIR [-moh FILE] [-force]
                                              render prompt audio for Asterisk
-  hotline tickets|outages|report ...         the back office (hotline help)`
+  hotline ivr validate FILE                  check an IVR menu file (hotline ivr default prints the built-in one)
+  hotline tickets|outages|report ...         the back office (hotline help)
+  hotline tokens new -role ROLE [-agent ID] [-name NAME]
+                                             a fresh API token and its HOTLINE_TOKENS_FILE line`
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
@@ -71,8 +76,12 @@ func run(args []string) error {
 		return renderPrompts(ctx, args[2:])
 	case "tickets", "outages", "report":
 		return backoffice(ctx, args)
+	case "tokens":
+		return tokens(args[1:], os.Stdout)
+	case "ivr":
+		return ivrCommand(args[1:], os.Stdout)
 	case "help", "-h", "--help":
-		fmt.Println(usage + "\n" + backofficeUsage)
+		fmt.Println(usage + "\n" + backofficeUsage + "\n" + tokensUsage)
 		return nil
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
@@ -103,7 +112,11 @@ func importAccounts(ctx context.Context, path string) error {
 		return err
 	}
 	defer f.Close()
-	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, DialTimeout: 2 * time.Second})
+	ropt, err := cfg.RedisOptions(redis.Options{DialTimeout: 2 * time.Second})
+	if err != nil {
+		return err
+	}
+	rdb := redis.NewClient(ropt)
 	defer rdb.Close()
 	n, err := accounts.New(rdb, cfg.RedisPrefix).Import(ctx, f)
 	if err != nil {

@@ -19,7 +19,11 @@
 #   HOTLINE_ARI_PASSWORD   ARI password (plain)                      [required]
 #   HOTLINE_ARI_APP        Stasis application name                   [hotline]
 #   HOTLINE_CARRIER_CONTACT  static contact of the carrier AOR       [sip:127.0.0.1:5080]
-#   HOTLINE_CARRIER_MATCH  identify match (IP/CIDR list) for carrier [127.0.0.1]
+#   HOTLINE_CARRIER_ADDRS  the carrier's source addresses (IP/CIDR, comma-separated): calls
+#                          from them are the carrier's, and only they may call in [127.0.0.1]
+#                          (HOTLINE_CARRIER_MATCH is the older name, still read)
+#   HOTLINE_AGENT_NETS     where agents' softphones may register and call from
+#                          (IP/CIDR, comma-separated); they must authenticate too [127.0.0.1]
 #   HOTLINE_SIP_AGENTS     "ext:secret,ext:secret,..."                [empty]
 #   HOTLINE_RTP_START / HOTLINE_RTP_END  RTP port range
 #                          [10000 + (SIP_PORT % 113) * 400, 400 ports]
@@ -42,7 +46,8 @@ ARI_USER="${HOTLINE_ARI_USER:-hotline}"
 ARI_PASSWORD="${HOTLINE_ARI_PASSWORD:-}"
 APP="${HOTLINE_ARI_APP:-hotline}"
 CARRIER_CONTACT="${HOTLINE_CARRIER_CONTACT:-sip:127.0.0.1:5080}"
-CARRIER_MATCH="${HOTLINE_CARRIER_MATCH:-127.0.0.1}"
+CARRIER_MATCH="${HOTLINE_CARRIER_ADDRS:-${HOTLINE_CARRIER_MATCH:-127.0.0.1}}"
+AGENT_NETS="${HOTLINE_AGENT_NETS:-127.0.0.1}"
 SIP_AGENTS="${HOTLINE_SIP_AGENTS:-}"
 
 if [[ -n "${HOTLINE_ARI_PORT:-}" ]]; then
@@ -72,7 +77,15 @@ check HOTLINE_ARI_PASSWORD "$ARI_PASSWORD"
 [[ "$ARI_USER" =~ ^[A-Za-z0-9_.-]+$ ]] || die "HOTLINE_ARI_USER='$ARI_USER' must match [A-Za-z0-9_.-]+"
 [[ "$APP" =~ ^[A-Za-z0-9_.-]+$ ]] || die "HOTLINE_ARI_APP='$APP' must match [A-Za-z0-9_.-]+"
 [[ "$CARRIER_CONTACT" =~ ^sips?:[^[:space:]\;,]+$ ]] || die "HOTLINE_CARRIER_CONTACT='$CARRIER_CONTACT' must be a SIP URI like sip:127.0.0.1:5080"
-[[ "$CARRIER_MATCH" =~ ^[0-9A-Fa-f.:/,]+$ ]] || die "HOTLINE_CARRIER_MATCH='$CARRIER_MATCH' must be IP addresses/CIDRs separated by commas"
+ADDRS_RE='^[0-9A-Fa-f.:/]+(,[0-9A-Fa-f.:/]+)*$'
+[[ "$CARRIER_MATCH" =~ $ADDRS_RE ]] || die "HOTLINE_CARRIER_ADDRS='$CARRIER_MATCH' must be IP addresses/CIDRs separated by commas"
+[[ "$AGENT_NETS" =~ $ADDRS_RE ]] || die "HOTLINE_AGENT_NETS='$AGENT_NETS' must be IP addresses/CIDRs separated by commas"
+for net in ${CARRIER_MATCH//,/ } ${AGENT_NETS//,/ }; do
+  case "$net" in 0.0.0.0/0|0.0.0.0/0.0.0.0|::/0|0::/0)
+    die "'$net' in HOTLINE_CARRIER_ADDRS/HOTLINE_AGENT_NETS would let the whole Internet call in; name the carrier's and the agents' addresses";; esac
+done
+# The SIP access list: the carrier's addresses and the agents' networks.
+SIP_ALLOWED="$CARRIER_MATCH,$AGENT_NETS"
 IPRE='^[][0-9A-Fa-f.:]+$'
 [[ "$SIP_BIND" =~ $IPRE ]] || die "HOTLINE_SIP_BIND='$SIP_BIND' must be an IP address"
 [[ "$ARI_BIND" =~ $IPRE ]] || die "HOTLINE_ARI_BIND='$ARI_BIND' must be an IP address"
@@ -100,6 +113,7 @@ if [[ -n "${SIP_AGENTS//[[:space:]]/}" ]]; then
 type = endpoint
 transport = transport-udp
 context = agents
+identify_by = username
 disallow = all
 allow = ulaw,alaw
 direct_media = no
@@ -144,6 +158,7 @@ for tpl in "$TEMPLATE_DIR"/*.conf; do
       -e "s|@APP@|$(sed_escape "$APP")|g" \
       -e "s|@CARRIER_CONTACT@|$(sed_escape "$CARRIER_CONTACT")|g" \
       -e "s|@CARRIER_MATCH@|$(sed_escape "$CARRIER_MATCH")|g" \
+      -e "s|@SIP_ALLOWED@|$(sed_escape "$SIP_ALLOWED")|g" \
       -e "s|@RTP_START@|$RTP_START|g" \
       -e "s|@RTP_END@|$RTP_END|g" \
       "$tpl" >"$OUT/$(basename "$tpl")"
@@ -160,4 +175,4 @@ chmod 600 "$OUT"/pjsip_agents.conf "$OUT"/ari.conf
 if leftover=$(grep -l '@[A-Z_]*@' "$OUT"/*.conf); then
   die "unsubstituted placeholders in: $leftover"
 fi
-echo "render.sh: rendered $(ls "$OUT" | wc -l) files into $OUT (SIP $SIP_BIND:$SIP_PORT, ARI $ARI_BIND:$ARI_PORT, RTP $RTP_START-$RTP_END, agents: ${!seen[*]})" >&2
+echo "render.sh: rendered $(ls "$OUT" | wc -l) files into $OUT (SIP $SIP_BIND:$SIP_PORT, ARI $ARI_BIND:$ARI_PORT, RTP $RTP_START-$RTP_END, carrier: $CARRIER_MATCH, agent nets: $AGENT_NETS, agents: ${!seen[*]})" >&2

@@ -28,7 +28,8 @@
 #   HOTLINE_DEBIAN_MIRROR  mirror for debootstrap [first http(s) URL of the host's apt sources]
 #   HOTLINE_ASTERISK_START_TIMEOUT  seconds to wait for Asterisk [60]
 #   plus everything deploy/asterisk/render.sh reads (HOTLINE_SIP_PORT, HOTLINE_ARI_*, ...)
-#   and HOTLINE_REDIS_ADDR [127.0.0.1:6379].
+#   and HOTLINE_REDIS_ADDR [127.0.0.1:6379], HOTLINE_REDIS_PASSWORD [none]: Redis's
+#   requirepass. (HOTLINE_REDIS_TLS is for a Redis run elsewhere; this one is plain.)
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -253,6 +254,9 @@ redis_pid() {
   pid="$(cat "$RUN_DIR/redis.pid" 2>/dev/null || true)"
   pid_alive "$pid" redis-server && echo "$pid"
 }
+# HOTLINE_REDIS_PASSWORD, when set, becomes the server's requirepass; redis-cli
+# reads it from REDISCLI_AUTH, so it never shows in a process list.
+if [[ -n "${HOTLINE_REDIS_PASSWORD:-}" ]]; then export REDISCLI_AUTH="$HOTLINE_REDIS_PASSWORD"; fi
 redis_ping() { [[ "$(redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" PING 2>/dev/null)" == PONG ]]; }
 
 cmd_redis_up() {
@@ -267,7 +271,13 @@ cmd_redis_up() {
   fi
   redis_ping && die "another Redis already answers on $REDIS_ADDR; stop it or change HOTLINE_REDIS_ADDR"
   mkdir -p "$RUN_DIR/redis"
-  redis-server --bind "$REDIS_HOST" --port "$REDIS_PORT" \
+  # The password goes in through stdin (a config file read from "-"), not
+  # the command line, which any local user could read in ps.
+  local auth="" pw="${HOTLINE_REDIS_PASSWORD:-}"
+  [[ "$pw" != *$'\n'* ]] || die "HOTLINE_REDIS_PASSWORD must be one line"
+  pw="${pw//\\/\\\\}"
+  [[ -z "$pw" ]] || auth="requirepass \"${pw//\"/\\\"}\""
+  printf '%s\n' "$auth" | redis-server - --bind "$REDIS_HOST" --port "$REDIS_PORT" \
     --appendonly yes --appendfsync everysec \
     --dir "$RUN_DIR/redis" \
     --daemonize yes --pidfile "$RUN_DIR/redis.pid" --logfile "$RUN_DIR/redis.log" 8>&- 9>&-

@@ -30,6 +30,9 @@ type Switch struct {
 	OnOriginate func(s *Switch, req ivr.OriginateRequest)
 	// FailPlay makes Play return an error for media containing this text.
 	FailPlay string
+	// OnSnoop decides what a new snoop channel does (outside the lock); by
+	// default it enters the application at once, as in Asterisk.
+	OnSnoop func(s *Switch, req ivr.SnoopRequest)
 }
 
 // New returns an empty fake switch.
@@ -241,5 +244,16 @@ func (c *channel) StartMOH(ctx context.Context, class string) error {
 
 func (c *channel) StopMOH(ctx context.Context) error {
 	c.s.record("moh-stop %s", c.id)
+	return nil
+}
+
+// Snoop implements ivr.Switch.
+func (s *Switch) Snoop(ctx context.Context, req ivr.SnoopRequest) error {
+	s.record("snoop %s %s spy=%s whisper=%s", req.ChannelID, req.SnoopID, req.Spy, req.Whisper)
+	if f := s.OnSnoop; f != nil {
+		go f(s, req)
+		return nil
+	}
+	go s.Emit(ivr.Event{Kind: ivr.EvAnswered, ChannelID: req.SnoopID, Args: req.AppArgs})
 	return nil
 }

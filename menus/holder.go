@@ -1,0 +1,72 @@
+package menus
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Holder keeps the menu new calls get. Reload swaps it atomically: a call
+// takes the menu once, with Load, when it starts, and keeps it to the end,
+// so a reload never changes a menu under a caller's feet.
+type Holder struct {
+	cur     atomic.Pointer[Menu]
+	mu      sync.Mutex // one reload at a time
+	path    string     // the file last loaded ("" for the compiled-in menu)
+	builtin *Menu      // what an empty path restores
+	metrics *Metrics
+}
+
+// NewHolder returns a holder serving m (Default() when m is nil). Metrics
+// may be nil.
+func NewHolder(m *Menu, metrics *Metrics) *Holder {
+	if m == nil {
+		m = Default()
+	}
+	h := &Holder{metrics: metrics, builtin: m}
+	h.cur.Store(m)
+	return h
+}
+
+// Load returns the current menu. It never blocks, even during a reload.
+func (h *Holder) Load() *Menu { return h.cur.Load() }
+
+// Path returns the file the current menu came from, "" for the built-in.
+func (h *Holder) Path() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.path
+}
+
+// Reload reads and validates the menu at path and, only if it is valid,
+// makes it the menu for new calls. A broken file is refused: the running
+// menu stays and the error (an *Error listing every problem with its line,
+// or a read error) is returned. An empty path re-reads the file loaded
+// last; with none loaded yet it restores the menu NewHolder was given.
+//
+// Reload is safe to call from a SIGHUP handler and an HTTP handler at the
+// same time; reloads are serialised, Load never waits for them.
+func (h *Holder) Reload(path string) (*Menu, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if path == "" {
+		path = h.path
+	}
+	m := h.builtin
+	if path != "" {
+		var err error
+		if m, err = Load(path); err != nil {
+			h.count("refused")
+			return nil, err
+		}
+	}
+	h.cur.Store(m)
+	h.path = path
+	h.count("ok")
+	return m, nil
+}
+
+func (h *Holder) count(result string) {
+	if h.metrics != nil {
+		h.metrics.Reloads.WithLabelValues(result).Inc()
+	}
+}
