@@ -54,6 +54,10 @@ type Caller struct {
 	Priority Priority
 	Joined   time.Time // kept across attempts and queues so the caller keeps their place
 
+	// Intro is played while agents are already being looked for and rung
+	// (e.g. "transferring you"); music on hold starts when it ends.
+	Intro []string
+
 	// For the agent's screen pop.
 	Account  string
 	Name     string
@@ -282,14 +286,17 @@ local me, p, now, ttl, q, maxlvl, iso = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARG
 local function hb(qq, id) return p .. 'queue:' .. qq .. ':hb:' .. id end
 while true do
   local head = redis.call('ZRANGE', queue, 0, 0)
-  if #head == 0 then return {'empty'} end
-  if redis.call('EXISTS', hb(q, head[1])) == 1 then
-    if head[1] ~= me then return {'wait'} end
-    break
-  end
+  if #head == 0 then return {'gone'} end
+  if redis.call('EXISTS', hb(q, head[1])) == 1 then break end
   redis.call('ZREM', queue, head[1]) -- its owner is gone
   redis.call('ZREM', joined, head[1])
 end
+local rank = redis.call('ZRANK', queue, me)
+if not rank then return {'gone'} end
+-- The k-th caller in line may take the k-th best free agent at once,
+-- leaving the better ones to the callers ahead: nobody waits for the
+-- callers ahead to poll first.
+if rank >= redis.call('ZCARD', avail) then return {'wait'} end
 local myscore = tonumber(redis.call('ZSCORE', queue, me))
 local qs, anylvl = {}, {}
 for i = 0, tonumber(ARGV[8]) - 1 do
@@ -307,7 +314,7 @@ end
 local cands = {}
 for i, a in ipairs(redis.call('ZRANGE', avail, 0, 499)) do
   local l = level(a, q)
-  if l and l <= maxlvl then cands[#cands + 1] = {a, l, i} end
+  if l and l <= maxlvl and redis.call('EXISTS', p .. 'agent:' .. a .. ':busy') == 0 then cands[#cands + 1] = {a, l, i} end
 end
 if #cands == 0 then return {'none'} end
 table.sort(cands, function(x, y) if x[2] ~= y[2] then return x[2] < y[2] end return x[3] < y[3] end)
@@ -330,9 +337,14 @@ local function owed(a)
   end
   return false
 end
+local skip = rank
 for _, c in ipairs(cands) do
   local id = c[1]
-  if not owed(id) then
+  if owed(id) then
+    -- left for a caller of another queue who ranks before us
+  elseif skip > 0 then
+    skip = skip - 1 -- left for a caller ahead of us in this queue
+  else
     redis.call('ZREM', avail, id)
     redis.call('ZREM', queue, me)
     redis.call('HSET', p .. 'agent:' .. id, 'state', 'ringing', 'since', now, 'call_id', me, 'reason', '')
@@ -349,19 +361,21 @@ return {'owed'}
 const anyLevel = 99
 
 // tryClaim returns the agent claimed for the caller, or "" when the caller
-// must wait on. maxLevel is the lowest skill level the caller may have.
-func (d *Dispatcher) tryClaim(ctx context.Context, c Caller, maxLevel int) (string, error) {
+// must wait on; gone means the caller is no longer in the queue (dropped
+// as dead after a lapse of its heartbeat) and must join again, same place.
+// maxLevel is the lowest skill level the caller may have.
+func (d *Dispatcher) tryClaim(ctx context.Context, c Caller, maxLevel int) (agent string, gone bool, err error) {
 	now := d.reg.now()
 	args := append([]any{c.CallID, d.reg.p, now.UnixMilli(), leaseTTL.Milliseconds(), c.Queue, maxLevel, isoMillis(now)}, d.queueArgs()...)
 	res, err := claim.Run(ctx, d.reg.rdb, []string{d.queueKey(c.Queue), d.reg.availKey(), d.joinedKey(c.Queue), d.reg.EventsKey()},
 		args...).StringSlice()
 	if err != nil {
-		return "", fmt.Errorf("claim agent: %w", err)
+		return "", false, fmt.Errorf("claim agent: %w", err)
 	}
 	if len(res) >= 2 && res[0] == "claimed" {
-		return res[1], nil
+		return res[1], false, nil
 	}
-	return "", nil
+	return "", len(res) == 1 && res[0] == "gone", nil
 }
 
 // Waiting returns how many callers wait in each queue.
@@ -391,8 +405,14 @@ func (d *Dispatcher) Serve(ctx context.Context, sess *ivr.Session, c Caller) (Ou
 	log := d.log.With().Str("call_id", c.CallID).Str("queue", c.Queue).Str("phone", logx.MaskPhone(c.Phone)).Logger()
 	d.m.QueueOffered.WithLabelValues(c.Queue).Inc()
 	d.count(ctx, c.Queue, "offered")
-	if err := sess.Channel().StartMOH(ctx, d.cfg.MOHClass); err != nil {
-		log.Warn().Err(err).Msg("music on hold")
+	moh := func() {
+		if err := sess.Channel().StartMOH(ctx, d.cfg.MOHClass); err != nil {
+			log.Warn().Err(err).Msg("music on hold")
+		}
+	}
+	intro := len(c.Intro) > 0 && sess.Background(ctx, c.Intro...) == nil
+	if !intro {
+		moh()
 	}
 	defer func() { d.leave(ctx, c) }() // c.Queue may change on overflow
 	entered := d.reg.now()             // into this queue: its max wait and any-level wait count from here
@@ -400,6 +420,10 @@ func (d *Dispatcher) Serve(ctx context.Context, sess *ivr.Session, c Caller) (Ou
 	nextAnnounce := entered.Add(qp.AnnounceEvery)
 	queued := false
 	for attempt := 1; ; {
+		if intro && !sess.BackgroundPlaying() {
+			intro = false
+			moh()
+		}
 		if !queued {
 			if err := d.enqueue(ctx, c); err != nil {
 				d.m.RedisErrors.WithLabelValues("queue_join").Inc()
@@ -419,9 +443,14 @@ func (d *Dispatcher) Serve(ctx context.Context, sess *ivr.Session, c Caller) (Ou
 				maxLevel = anyLevel
 			}
 			var err error
-			if agent, err = d.tryClaim(ctx, c, maxLevel); err != nil {
+			var gone bool
+			if agent, gone, err = d.tryClaim(ctx, c, maxLevel); err != nil {
 				d.m.RedisErrors.WithLabelValues("queue_claim").Inc()
 				log.Error().Err(err).Msg("claim agent")
+			}
+			if gone {
+				log.Warn().Msg("dropped from the queue (heartbeat lapsed); joining again in the same place")
+				queued = false
 			}
 		}
 		if agent == "" {
@@ -442,7 +471,7 @@ func (d *Dispatcher) Serve(ctx context.Context, sess *ivr.Session, c Caller) (Ou
 				log = log.With().Str("queue", c.Queue).Logger()
 				continue
 			}
-			if qp.AnnounceEvery > 0 && !d.reg.now().Before(nextAnnounce) {
+			if qp.AnnounceEvery > 0 && !d.reg.now().Before(nextAnnounce) && !intro {
 				out, err := d.announce(ctx, sess, c, qp, log)
 				nextAnnounce = d.reg.now().Add(qp.AnnounceEvery)
 				switch {
@@ -602,7 +631,8 @@ func (d *Dispatcher) abandoned(c Caller, log zerolog.Logger) Outcome {
 // did not take the call (the caller should wait on), or the final outcome.
 func (d *Dispatcher) ring(ctx context.Context, sess *ivr.Session, c Caller, agent string, attempt int, log zerolog.Logger) (Outcome, error) {
 	log = log.With().Str("agent", agent).Logger()
-	if online, err := d.sw.EndpointOnline(ctx, d.cfg.Tech, agent); err != nil || !online {
+	online, busy, err := d.endpointStatus(ctx, agent)
+	if err != nil || !online {
 		// Never ring a softphone that is not registered: pause it so the
 		// supervisor sees why, and try the next agent.
 		log.Warn().Err(err).Msg("agent softphone not registered; pausing agent")
@@ -611,12 +641,24 @@ func (d *Dispatcher) ring(ctx context.Context, sess *ivr.Session, c Caller, agen
 		}
 		return "", nil
 	}
+	if busy {
+		// On a call we did not place: not offered, not paused. The claim
+		// skips the agent for a while and the caller keeps their place.
+		log.Info().Msg("agent's phone is busy with another call; offering the caller elsewhere")
+		if err := d.reg.rdb.Set(ctx, d.reg.busyKey(agent), "1", busyRecheck).Err(); err != nil {
+			d.m.RedisErrors.WithLabelValues("queue_claim").Inc()
+		}
+		if err := d.reg.Release(ctx, agent, c.CallID, false); err != nil {
+			log.Error().Err(err).Msg("release busy agent")
+		}
+		return "", nil
+	}
 	d.screenPop(ctx, c, agent, log)
 	legID := c.CallID + "-agent-" + strconv.Itoa(attempt)
 	agentEvents, unsubscribe := d.sw.Subscribe(legID)
 	defer unsubscribe()
 	leg := d.sw.Channel(legID)
-	err := d.sw.Originate(ctx, ivr.OriginateRequest{
+	err = d.sw.Originate(ctx, ivr.OriginateRequest{
 		ChannelID: legID, Endpoint: d.cfg.Tech + "/" + agent, CallerID: c.Phone,
 		Timeout: d.cfg.RingTimeout, AppArgs: []string{"agent", c.CallID, agent},
 	})
@@ -640,6 +682,9 @@ func (d *Dispatcher) ring(ctx context.Context, sess *ivr.Session, c Caller, agen
 		case <-renew.C:
 			_ = d.reg.Renew(ctx, agent, c.CallID)
 		case ev, ok := <-sess.Events():
+			if ok && ev.Kind == ivr.EvPlaybackFinished {
+				sess.BackgroundOver(ev.PlaybackID)
+			}
 			if ok && ev.Kind != ivr.EvHangup {
 				continue
 			}
@@ -661,6 +706,23 @@ func (d *Dispatcher) ring(ctx context.Context, sess *ivr.Session, c Caller, agen
 			return "", nil
 		}
 	}
+}
+
+// busyRecheck: an agent whose phone was busy with another call is not
+// offered callers again for this long (then the phone is asked again).
+const busyRecheck = 5 * time.Second
+
+// statusSwitch is a switch that tells registration and busy in one request.
+type statusSwitch interface {
+	EndpointStatus(ctx context.Context, tech, resource string) (online, busy bool, err error)
+}
+
+func (d *Dispatcher) endpointStatus(ctx context.Context, agent string) (online, busy bool, err error) {
+	if s, ok := d.sw.(statusSwitch); ok {
+		return s.EndpointStatus(ctx, d.cfg.Tech, agent)
+	}
+	online, err = d.sw.EndpointOnline(ctx, d.cfg.Tech, agent)
+	return online, false, err
 }
 
 // ScreenPop is what an agent's desk shows when their phone rings.
@@ -733,6 +795,7 @@ func (d *Dispatcher) talk(ctx context.Context, sess *ivr.Session, c Caller, agen
 			d.m.RedisErrors.WithLabelValues("queue_aht").Inc()
 		}
 	}()
+	sess.StopBackground(ctx)
 	if err := sess.Channel().StopMOH(ctx); err != nil {
 		log.Warn().Err(err).Msg("stop music on hold")
 	}

@@ -90,6 +90,11 @@ func (r *Registry) leaseKey(id string) string  { return r.p + "agent:" + id + ":
 func (r *Registry) setKey() string             { return r.p + "agents" }
 func (r *Registry) availKey() string           { return r.p + "agents:available" }
 func (r *Registry) skillsKey(id string) string { return r.p + "agent:" + id + ":skills" }
+func (r *Registry) busyKey(id string) string   { return r.p + "agent:" + id + ":busy" }
+
+// wrapKey orders the agents in wrap-up by the end of their after-call work,
+// so ending wrap-ups reads only those due, not every agent each second.
+func (r *Registry) wrapKey() string { return r.p + "agents:wrapping" }
 
 // isoMillis formats a time for the event stream.
 func isoMillis(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
@@ -141,7 +146,7 @@ func (r *Registry) Ensure(ctx context.Context, ids []string) error {
 // order, "keep" keeps its place; callID, when set, must match the agent's
 // current call so a late event from an old call cannot move the agent.
 var transition = redis.NewScript(`
-local agent, avail, set, lease, events = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local agent, avail, set, lease, events, wrapping = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local id, from, to, reason, now, callid, idle, newcall, wrapuntil, iso = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 if redis.call('SISMEMBER', set, id) == 0 then return 'unknown' end
 local cur = redis.call('HGET', agent, 'state') or 'logged_out'
@@ -162,6 +167,7 @@ else
   redis.call('ZREM', avail, id)
 end
 if to ~= 'ringing' and to ~= 'on_call' then redis.call('DEL', lease) end
+if to == 'wrap_up' then redis.call('ZADD', wrapping, wrapuntil, id) else redis.call('ZREM', wrapping, id) end
 redis.call('XADD', events, 'MAXLEN', '~', 10000, '*', 'agent', id, 'type', 'state',
   'data', cjson.encode({id = id, state = to, reason = reason, since = iso, call_id = newcall}))
 return 'ok'
@@ -178,7 +184,7 @@ func (r *Registry) moveWrap(ctx context.Context, id, from string, to State, reas
 		wrapUntil = strconv.FormatInt(now.Add(wrap).UnixMilli(), 10)
 	}
 	res, err := transition.Run(ctx, r.rdb,
-		[]string{r.agentKey(id), r.availKey(), r.setKey(), r.leaseKey(id), r.EventsKey()},
+		[]string{r.agentKey(id), r.availKey(), r.setKey(), r.leaseKey(id), r.EventsKey(), r.wrapKey()},
 		id, from, string(to), reason, now.UnixMilli(), callID, idle, newCall, wrapUntil, isoMillis(now)).Text()
 	if err != nil {
 		return fmt.Errorf("agent %s to %s: %w", id, to, err)
@@ -257,17 +263,21 @@ func (r *Registry) ReleaseAfter(ctx context.Context, id, callID string, talked b
 
 // EndWrapUps makes agents whose after-call work time is over available.
 func (r *Registry) EndWrapUps(ctx context.Context) (int, error) {
-	agents, err := r.List(ctx)
+	due, err := r.rdb.ZRangeByScore(ctx, r.wrapKey(), &redis.ZRangeBy{Min: "-inf",
+		Max: strconv.FormatInt(r.now().UnixMilli(), 10)}).Result()
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("agents in wrap-up: %w", err)
 	}
 	n := 0
-	for _, a := range agents {
-		if a.State == WrapUp && !r.now().Before(a.WrapUntil) {
-			// From wrap_up only: an agent who paused meanwhile stays paused.
-			if err := r.move(ctx, a.ID, string(WrapUp), Available, "", "", "now", ""); err == nil {
-				n++
-			}
+	for _, id := range due {
+		// From wrap_up only: an agent who paused meanwhile stays paused
+		// (and left the wrap-up index with that move).
+		err := r.move(ctx, id, string(WrapUp), Available, "", "", "now", "")
+		switch {
+		case err == nil:
+			n++
+		case errors.Is(err, ErrBadState), errors.Is(err, ErrUnknownAgent):
+			r.rdb.ZRem(ctx, r.wrapKey(), id) // stale entry
 		}
 	}
 	return n, nil
@@ -331,6 +341,12 @@ func (r *Registry) Sweep(ctx context.Context) (freed int, err error) {
 		return 0, err
 	}
 	for _, a := range agents {
+		if a.State == WrapUp && !r.now().Before(a.WrapUntil) {
+			// Not in the wrap-up index (written by an older version, or a
+			// lost write): ended here, a few seconds late at worst.
+			_ = r.move(ctx, a.ID, string(WrapUp), Available, "", "", "now", "")
+			continue
+		}
 		if a.State != Ringing && a.State != OnCall {
 			continue
 		}

@@ -145,17 +145,18 @@ func TestRoutingFairAcrossQueuesAndPriority(t *testing.T) {
 // The estimate is computed from live state: callers ahead, staffed agents
 // (logged in, not paused, serving the queue) and the measured handle time.
 func TestEstimate(t *testing.T) {
-	reg, d, sw, clk := setup(t, "1001", "1002", "1003")
+	reg, d, _, clk := setup(t, "1001", "1002", "1003")
 	ctx := context.Background()
 	setSkills(t, reg, "1003", map[string]int{"fault": 1}) // does not serve billing
 	d.cfg.Queues["billing"] = policy.Queue{HandleTime: 4 * time.Minute}
-	// Nobody staffed: no estimate.
+	// Three callers in line, nobody staffed: no estimate. (They are put in
+	// the queue directly: no goroutine of theirs claims agents meanwhile.)
 	for _, id := range []string{"w1", "w2", "w3"} {
-		serve(t, d, sw, Caller{CallID: id, Queue: "billing"})
-		waitFor(t, "queued", func() bool { n, _ := d.Waiting(ctx, "billing"); return n["billing"] >= 1 })
+		if err := d.enqueue(ctx, Caller{CallID: id, Queue: "billing", Joined: clk.Now()}); err != nil {
+			t.Fatal(err)
+		}
 		clk.Add(time.Second)
 	}
-	waitFor(t, "three queued", func() bool { n, _ := d.Waiting(ctx, "billing"); return n["billing"] == 3 })
 	e, err := d.EstimateFor(ctx, Caller{CallID: "w3", Queue: "billing"})
 	if err != nil || e.Known() || e.Ahead != 2 {
 		t.Fatalf("nobody staffed: %+v %v", e, err)
@@ -333,4 +334,83 @@ func TestPlaceOf(t *testing.T) {
 	if _, ok, _ := d.PlaceOf(ctx, "never"); ok {
 		t.Fatal("a caller who never waited has a place")
 	}
+}
+
+// With free agents, every caller in line is offered one at once: the k-th
+// caller gets the k-th best agent, the first the longest idle.
+func TestCallersInLineClaimAtOnce(t *testing.T) {
+	reg, d, sw, clk := setup(t, "1001", "1002", "1003")
+	ctx := context.Background()
+	var r rung
+	sw.OnOriginate = func(s *ivrtest.Switch, req ivr.OriginateRequest) { // rings, never answered
+		r.mu.Lock()
+		r.calls = append(r.calls, req.AppArgs[1]+">"+req.AppArgs[2])
+		r.mu.Unlock()
+	}
+	var sessions []*ivr.Session
+	for _, id := range []string{"c1", "c2", "c3"} {
+		_, sess := serve(t, d, sw, Caller{CallID: id, Queue: "general"})
+		sessions = append(sessions, sess)
+		waitFor(t, "queued", func() bool { n, _ := d.Waiting(ctx, "general"); return n["general"] == int64(len(sessions)) })
+		clk.Add(time.Second)
+	}
+	login(t, reg, clk, "1003", "1001", "1002") // idle order: 1003, 1001, 1002
+	waitFor(t, "all three rung", func() bool { return len(r.list()) == 3 })
+	got := map[string]bool{}
+	for _, c := range r.list() {
+		got[c] = true
+	}
+	for _, want := range []string{"c1>1003", "c2>1001", "c3>1002"} {
+		if !got[want] {
+			t.Fatalf("rang %v, want %s (the k-th caller gets the k-th longest idle)", r.list(), want)
+		}
+	}
+	for _, s := range sessions {
+		sw.HangUp(s.ID())
+	}
+}
+
+// A caller dropped from the queue while still there (its heartbeat lapsed)
+// joins again in the same place instead of waiting for ever.
+func TestDroppedCallerJoinsAgain(t *testing.T) {
+	_, d, sw, _ := setup(t, "1001")
+	ctx := context.Background()
+	_, sess := serve(t, d, sw, Caller{CallID: "c1", Queue: "general"})
+	waitFor(t, "queued", func() bool { n, _ := d.Waiting(ctx, "general"); return n["general"] == 1 })
+	if err := d.reg.rdb.ZRem(ctx, d.queueKey("general"), "c1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "queued again", func() bool { n, _ := d.Waiting(ctx, "general"); return n["general"] == 1 })
+	sw.HangUp(sess.ID())
+}
+
+// The transfer prompt plays while the agent is already rung: the phone
+// rings before the prompt ends, and the prompt is stopped when the agent
+// answers. Without an agent, music on hold starts when the prompt ends.
+func TestIntroPlaysWhileAgentRings(t *testing.T) {
+	reg, d, sw, clk := setup(t, "1001")
+	sw.ManualPlayback = true // no playback ends by itself
+	login(t, reg, clk, "1001")
+	var r rung
+	sw.OnOriginate = r.answer
+	_, sess := serve(t, d, sw, Caller{CallID: "c1", Queue: "general", Intro: []string{"sound:hotline/transfer_agent"}})
+	waitFor(t, "agent rung during the intro", func() bool { return len(r.list()) == 1 })
+	waitFor(t, "intro stopped for the bridge", func() bool { return sw.Has("stop c1-pb-1") && sw.Has("bridge-add br-c1") })
+	if sw.Has("moh-start c1") {
+		t.Fatal("music on hold started over the intro")
+	}
+	sw.HangUp(sess.ID())
+
+	// Nobody free: music starts only once the intro has finished.
+	_, d2, sw2, _ := setup(t, "1001")
+	sw2.ManualPlayback = true
+	_, sess2 := serve(t, d2, sw2, Caller{CallID: "c2", Queue: "general", Intro: []string{"sound:hotline/transfer_agent"}})
+	waitFor(t, "queued", func() bool { n, _ := d2.Waiting(context.Background(), "general"); return n["general"] == 1 })
+	time.Sleep(100 * time.Millisecond)
+	if sw2.Has("moh-start c2") {
+		t.Fatal("music on hold before the intro ended")
+	}
+	sw2.Emit(ivr.Event{Kind: ivr.EvPlaybackFinished, ChannelID: "c2", PlaybackID: "c2-pb-1"})
+	waitFor(t, "music after the intro", func() bool { return sw2.Has("moh-start c2") })
+	sw2.HangUp(sess2.ID())
 }

@@ -178,6 +178,11 @@ func (ch *channel) StopMOH(ctx context.Context) error {
 	return ch.c.do(ctx, "stop_moh", http.MethodDelete, ch.path("/moh"), nil, true, nil)
 }
 
+// SetVar sets a channel variable or dialplan function (ivr.VarSetter).
+func (ch *channel) SetVar(ctx context.Context, name, value string) error {
+	return ch.c.do(ctx, "set_var", http.MethodPost, ch.path("/variable"), url.Values{"variable": {name}, "value": {value}}, false, nil)
+}
+
 // Originate creates the channel req.ChannelID dialling req.Endpoint; when
 // answered it enters our application with req.AppArgs (StasisStart, which a
 // subscriber of req.ChannelID receives as EvAnswered).
@@ -219,17 +224,27 @@ func (c *Client) DestroyBridge(ctx context.Context, bridgeID string) error {
 // EndpointOnline reports whether tech/resource is in state "online". An
 // endpoint Asterisk does not know (404) is offline, not an error.
 func (c *Client) EndpointOnline(ctx context.Context, tech, resource string) (bool, error) {
+	online, _, err := c.EndpointStatus(ctx, tech, resource)
+	return online, err
+}
+
+// EndpointStatus reports whether a device is registered and reachable, and
+// whether it has a call already: a channel on the endpoint that we did not
+// place (an agent who dialled out, or a second line). A busy agent is not
+// offered a caller. An unknown endpoint is offline.
+func (c *Client) EndpointStatus(ctx context.Context, tech, resource string) (online, busy bool, err error) {
 	var ep struct {
-		State string `json:"state"`
+		State      string   `json:"state"`
+		ChannelIDs []string `json:"channel_ids"`
 	}
-	err := c.do(ctx, "endpoint", http.MethodGet, "/endpoints/"+seg(tech)+"/"+seg(resource), nil, false, &ep)
+	err = c.do(ctx, "endpoint", http.MethodGet, "/endpoints/"+seg(tech)+"/"+seg(resource), nil, false, &ep)
 	if errors.Is(err, ErrNotFound) {
-		return false, nil
+		return false, false, nil
 	}
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
-	return ep.State == "online", nil
+	return ep.State == "online", len(ep.ChannelIDs) > 0, nil
 }
 
 // ListChannels lists the channels currently in our Stasis application.

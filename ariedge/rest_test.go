@@ -44,6 +44,8 @@ func TestRESTRequests(t *testing.T) {
 			"POST", "/ari/channels/ch1/moh", url.Values{"mohClass": {"queue"}}},
 		{"stop moh", func(c *Client) error { return c.Channel("ch1").StopMOH(ctx) },
 			"DELETE", "/ari/channels/ch1/moh", url.Values{}},
+		{"set volume", func(c *Client) error { return c.Channel("ch1").(ivr.VarSetter).SetVar(ctx, "VOLUME(TX)", "2") },
+			"POST", "/ari/channels/ch1/variable", url.Values{"variable": {"VOLUME(TX)"}, "value": {"2"}}},
 		{"originate", func(c *Client) error {
 			return c.Originate(ctx, ivr.OriginateRequest{ChannelID: "cb-1", Endpoint: "PJSIP/13800138000@carrier",
 				CallerID: "95598", Timeout: 29500 * time.Millisecond, AppArgs: []string{"callback", "t42"}})
@@ -162,6 +164,26 @@ func TestEndpointOnline(t *testing.T) {
 	f.route("GET /ari/endpoints/PJSIP/1001", jsonReply(500, nil))
 	if _, err := c.EndpointOnline(context.Background(), "PJSIP", "1001"); err == nil {
 		t.Error("EndpointOnline on HTTP 500 = nil error")
+	}
+}
+
+func TestEndpointStatusBusy(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		channels     []string
+		online, busy bool
+	}{
+		{"idle", []string{}, true, false},
+		{"on another call", []string{"1795345960.7"}, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, c := newRESTClient(t)
+			f.route("GET /ari/endpoints/PJSIP/1001", jsonReply(200, map[string]any{"technology": "PJSIP", "resource": "1001", "state": "online", "channel_ids": tc.channels}))
+			online, busy, err := c.EndpointStatus(context.Background(), "PJSIP", "1001")
+			if err != nil || online != tc.online || busy != tc.busy {
+				t.Errorf("EndpointStatus = %v, %v, %v; want %v, %v", online, busy, err, tc.online, tc.busy)
+			}
+		})
 	}
 }
 

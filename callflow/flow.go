@@ -1,6 +1,8 @@
-// Package callflow is the 95598 hotline as a caller hears it: welcome, main
-// menu, fault report, billing self-service, complaint, a human agent, and
-// the callback to a caller who gave up waiting.
+// Package callflow is the 95598 hotline as a caller hears it. The IVR
+// itself (welcome, main menu, fault report, billing, complaint, the ways to
+// a human agent) is data: a menus.Menu run by a menus.Runner, for which
+// this package does the domain work (steps.go). The callback to a caller
+// who gave up waiting and the follow-up call are code here.
 package callflow
 
 import (
@@ -14,6 +16,7 @@ import (
 	"github.com/hotline95598/hotline/callbacks"
 	"github.com/hotline95598/hotline/internal/logx"
 	"github.com/hotline95598/hotline/ivr"
+	"github.com/hotline95598/hotline/menus"
 	"github.com/hotline95598/hotline/metrics"
 	"github.com/hotline95598/hotline/outages"
 	"github.com/hotline95598/hotline/prompts"
@@ -68,7 +71,15 @@ type Config struct {
 	// SeniorAge: callers this old or more (by their customer profile) go
 	// straight to the senior queue, skipping the menu; 0 turns it off.
 	SeniorAge int
-	Now       func() time.Time
+	// ElderlyVolume is the gain factor (Asterisk's VOLUME(TX)) applied to
+	// what an elderly caller hears for the rest of the call; 0 leaves it.
+	ElderlyVolume int
+	// Menus holds the IVR menu new calls run. Nil means the built-in menu,
+	// tuned with MenuTimeout, InterDigit and MaxFailures.
+	Menus *menus.Holder
+	// MenuMetrics counts menu nodes and outcomes; nil counts nothing.
+	MenuMetrics *menus.Metrics
+	Now         func() time.Time
 }
 
 // The agent queues, one per skill (policy.QueueNames).
@@ -92,6 +103,8 @@ type Flow struct {
 	tracker   Tracker
 	m         *metrics.Metrics
 	log       zerolog.Logger
+	menus     *menus.Holder
+	runner    *menus.Runner
 }
 
 // New returns a flow.
@@ -99,8 +112,23 @@ func New(cfg Config, o Orders, a Accounts, q Queue, cb Callbacks, tr Tracker, m 
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Flow{cfg: cfg, orders: o, accounts: a, queue: q, callbacks: cb, tracker: tr, m: m, log: log}
+	f := &Flow{cfg: cfg, orders: o, accounts: a, queue: q, callbacks: cb, tracker: tr, m: m, log: log, menus: cfg.Menus}
+	if f.menus == nil {
+		f.menus = menus.NewHolder(BuiltinMenu(cfg), cfg.MenuMetrics)
+	}
+	f.runner = &menus.Runner{Steps: steps{f}, Metrics: cfg.MenuMetrics, Log: log, OnChoice: f.onChoice, OnFailure: f.onFailure}
+	return f
 }
+
+// BuiltinMenu is the compiled-in menu with the timeouts and retries of
+// the configuration (HOTLINE_MENU_TIMEOUT, HOTLINE_INTERDIGIT_TIMEOUT,
+// HOTLINE_MENU_MAX_FAILURES); a menu file states its own.
+func BuiltinMenu(cfg Config) *menus.Menu {
+	return menus.Default().Tuned(cfg.MenuTimeout, cfg.InterDigit, cfg.MaxFailures)
+}
+
+// Menus returns the holder of the menu new calls run, for reloads.
+func (f *Flow) Menus() *menus.Holder { return f.menus }
 
 // call is one caller's state, owned by the call's goroutine.
 type call struct {
@@ -108,15 +136,33 @@ type call struct {
 	id      string
 	phone   string
 	account *accounts.Account
-	path    []string // menu keys taken, for tickets and agents
-	ticket  string   // last ticket created on this call
-	open    string   // the caller's open work order, if they have one
+	path    []string // what the call is (callback, follow-up), when no menu runs
+	st      *menus.State
+	ticket  string // last ticket created on this call
+	open    string // the caller's open work order, if they have one
 	prio    agents.Priority
 	outage  *outages.Outage
+	unknown int    // unknown account numbers entered
+	served  bool   // a ticket was written or the balance read
+	end     string // the call-end reason the queue decided
 	log     zerolog.Logger
 }
 
-func (c *call) menuPath() string { return strings.Join(c.path, ">") }
+// menuPath is the menu keys taken, for tickets and agents.
+func (c *call) menuPath() string {
+	if c.st != nil {
+		return c.st.MenuPath()
+	}
+	return strings.Join(c.path, ">")
+}
+
+// media maps prompt ids to media in the call's voice (English, slow).
+func (c *call) media(ids ...string) []string {
+	if c.st != nil {
+		return c.st.Media(ids...)
+	}
+	return media(ids...)
+}
 
 // media maps prompt ids to Asterisk media.
 func media(ids ...string) []string {
@@ -147,25 +193,12 @@ func (f *Flow) Inbound(ctx context.Context, sess *ivr.Session, info ivr.ChannelI
 		c.log.Error().Err(err).Msg("answer")
 		return
 	}
-	c.log.Info().Msg("call answered")
-	f.identify(ctx, c)
-	if err := f.tellOutage(ctx, c); err != nil {
-		reason = metrics.EndHangupMenu
-		return
-	}
-	if f.senior(c) {
-		// An elderly caller gets a person at once, unless they pressed a
-		// key during the notice: then they chose the menu themselves.
-		c.path = append(c.path, "senior")
-		f.markOpenTicket(ctx, c)
-		reason = f.toAgent(ctx, c, "senior_transfer", QueueSenior)
-		return
-	}
-	if err := f.tellOpenTicket(ctx, c); err != nil {
-		reason = metrics.EndHangupMenu
-		return
-	}
-	reason = f.menu(ctx, c)
+	// The menu is taken once: a reload meanwhile does not change this call's.
+	m := f.menus.Load()
+	c.log.Info().Str("menu", m.Version).Msg("call answered")
+	c.st = &menus.State{Sess: sess, CallID: c.id, Data: c}
+	out, _ := f.runner.Run(ctx, m, c.st) // the runner logs its errors
+	reason = endReason(c, out)
 }
 
 // track counts a call as active; the function it returns ends the call:
@@ -252,36 +285,6 @@ func (f *Flow) markOpenTicket(ctx context.Context, c *call) (tickets.Ticket, boo
 	return t, true
 }
 
-// tellOpenTicket recognises a caller with an open work order: they hear its
-// number, status and promised answer time and may press 1 to urge it (催办).
-func (f *Flow) tellOpenTicket(ctx context.Context, c *call) error {
-	t, ok := f.markOpenTicket(ctx, c)
-	if !ok {
-		return nil
-	}
-	speech := join(media("open_ticket_intro"), media(prompts.Digits(t.ID)...))
-	if status := "status_" + string(t.Status); prompts.Has(status) {
-		speech = append(speech, prompts.Media(status))
-	}
-	if !t.AnswerBy.IsZero() {
-		speech = join(speech, media("open_ticket_deadline"), media(prompts.When(t.AnswerBy.In(china))...))
-	}
-	key, err := c.sess.Collect(ctx, ivr.Collect{Media: join(speech, media("open_ticket_urge")), Match: ivr.OneOf("12"), Timeout: f.cfg.MenuTimeout})
-	if errors.Is(err, ivr.ErrHangup) {
-		return err
-	}
-	if err == nil && key == "1" {
-		c.path = append(c.path, "urge")
-		if err := f.orders.Urge(ctx, t.ID); err != nil {
-			c.log.Error().Err(err).Str("ticket_id", t.ID).Msg("urge ticket")
-			return c.sess.Say(ctx, media("error_try_later")...)
-		}
-		c.log.Info().Str("ticket_id", t.ID).Msg("caller urged their ticket")
-		return c.sess.Say(ctx, media("urge_recorded")...)
-	}
-	return nil
-}
-
 func (f *Flow) identify(ctx context.Context, c *call) {
 	if c.phone == "" {
 		return
@@ -301,67 +304,6 @@ func (f *Flow) identify(ctx context.Context, c *call) {
 		c.log.Error().Err(err).Msg("look up caller's account")
 	}
 }
-
-// menu runs the main menu and whatever branch the caller picks; it returns
-// the call-end reason.
-func (f *Flow) menu(ctx context.Context, c *call) string {
-	failures := 0
-	first := true
-	for {
-		prompt := media("main_menu")
-		if first {
-			prompt = media("welcome", "main_menu")
-		}
-		key, err := c.sess.Collect(ctx, ivr.Collect{Media: prompt, Match: ivr.OneOf("01234567890*#"), Timeout: f.cfg.MenuTimeout})
-		first = false
-		if key != "" && !strings.Contains("1230*", key) {
-			err = ivr.ErrInvalid // a key, but not one we offer
-		}
-		switch {
-		case errors.Is(err, ivr.ErrHangup), ctx.Err() != nil:
-			return metrics.EndHangupMenu
-		case errors.Is(err, ivr.ErrNoInput), errors.Is(err, ivr.ErrInvalid):
-			failures++
-			kind, say := "timeout", "no_input"
-			if errors.Is(err, ivr.ErrInvalid) {
-				kind, say = "invalid", "invalid_input"
-			}
-			f.m.MenuFailures.WithLabelValues(kind).Inc()
-			c.log.Info().Str("kind", kind).Int("failures", failures).Msg("menu failure")
-			if failures >= f.cfg.MaxFailures {
-				// Someone who cannot use the menu gets a person.
-				c.path = append(c.path, "fail")
-				return f.toAgent(ctx, c, "transfer_agent", QueueGeneral)
-			}
-			if err := c.sess.Say(ctx, media(say)...); err != nil {
-				return metrics.EndHangupMenu
-			}
-			continue
-		case err != nil:
-			c.log.Error().Err(err).Msg("menu")
-			return metrics.EndError
-		}
-		f.m.IVRSelections.WithLabelValues(choiceNames[key]).Inc()
-		if key == "*" {
-			continue // repeat the menu; not a failure
-		}
-		c.path = append(c.path, key)
-		c.log.Info().Str("key", key).Msg("menu choice")
-		switch key {
-		case "1":
-			return f.fault(ctx, c)
-		case "2":
-			return f.billing(ctx, c)
-		case "3":
-			return f.complaint(ctx, c)
-		default: // "0"
-			return f.toAgent(ctx, c, "transfer_agent", QueueGeneral)
-		}
-	}
-}
-
-// choiceNames label the main-menu keys in metrics.
-var choiceNames = map[string]string{"1": "fault", "2": "billing", "3": "complaint", "0": "agent", "*": "repeat"}
 
 // newTicket writes a work order for this call at once, so it survives
 // whatever happens to the call next.
@@ -391,144 +333,14 @@ func (f *Flow) newTicket(ctx context.Context, c *call, typ tickets.Type) (ticket
 	return t, nil
 }
 
-// sorry tells the caller we failed them and ends the call.
-func (f *Flow) sorry(ctx context.Context, c *call) string {
-	_ = c.sess.Say(ctx, media("error_try_later")...)
-	return metrics.EndError
-}
-
-func (f *Flow) fault(ctx context.Context, c *call) string {
-	t, err := f.newTicket(ctx, c, tickets.TypeFault)
-	if err != nil {
-		return f.sorry(ctx, c)
-	}
-	if t.ParentID != "" {
-		if err := c.sess.Say(ctx, media("fault_merged")...); err != nil {
-			return metrics.EndSelfService
-		}
-	}
-	return f.readTicketThenOffer(ctx, c, "fault_accepted", t.ID)
-}
-
-func (f *Flow) complaint(ctx context.Context, c *call) string {
-	t, err := f.newTicket(ctx, c, tickets.TypeComplaint)
-	if err != nil {
-		// The complaint still reaches a person, who can register it.
-		return f.toAgent(ctx, c, "transfer_agent", QueueComplaint)
-	}
-	if err := c.sess.Say(ctx, join(media("complaint_accepted"), media(prompts.Digits(t.ID)...))...); err != nil {
-		return metrics.EndSelfService
-	}
-	return f.toAgent(ctx, c, "transfer_agent", QueueComplaint)
-}
-
-// readTicketThenOffer reads the ticket number digit by digit, then offers
-// an agent (1) or the end of the call.
-func (f *Flow) readTicketThenOffer(ctx context.Context, c *call, intro, ticketID string) string {
-	key, err := c.sess.Collect(ctx, ivr.Collect{
-		Media:   join(media(intro), media(prompts.Digits(ticketID)...), media("ticket_repeat_or_agent")),
-		Match:   ivr.OneOf("1"),
-		Timeout: f.cfg.MenuTimeout,
-	})
-	if err == nil && key == "1" {
-		c.path = append(c.path, "1")
-		return f.toAgent(ctx, c, "transfer_agent", QueueFault)
-	}
-	if errors.Is(err, ivr.ErrHangup) {
-		return metrics.EndSelfService
-	}
-	_ = c.sess.Say(ctx, media("goodbye")...)
-	return metrics.EndSelfService
-}
-
-func (f *Flow) billing(ctx context.Context, c *call) string {
-	acct := c.account
-	for tries := 0; acct == nil; tries++ {
-		if tries >= f.cfg.MaxFailures {
-			return f.toAgent(ctx, c, "transfer_agent", QueueBilling)
-		}
-		digits, err := c.sess.Collect(ctx, ivr.Collect{
-			Media: media("billing_enter_account"), Match: ivr.DigitsThenHash,
-			Timeout: f.cfg.MenuTimeout, InterDigit: f.cfg.InterDigit, MaxDigits: f.cfg.AccountMaxDigits + 1,
-		})
-		switch {
-		case errors.Is(err, ivr.ErrHangup):
-			return metrics.EndHangupMenu
-		case errors.Is(err, ivr.ErrNoInput):
-			f.m.MenuFailures.WithLabelValues("timeout").Inc()
-			if c.sess.Say(ctx, media("no_input")...) != nil {
-				return metrics.EndHangupMenu
-			}
-			continue
-		case errors.Is(err, ivr.ErrInvalid):
-			f.m.MenuFailures.WithLabelValues("invalid").Inc()
-			if c.sess.Say(ctx, media("invalid_input")...) != nil {
-				return metrics.EndHangupMenu
-			}
-			continue
-		case err != nil:
-			return metrics.EndError
-		}
-		number := strings.TrimSuffix(digits, "#")
-		a, err := f.accounts.ByNumber(ctx, number)
-		if err == nil {
-			acct = &a
-			c.account = acct
-			break
-		}
-		if !errors.Is(err, accounts.ErrNotFound) {
-			f.m.RedisErrors.WithLabelValues("account_lookup").Inc()
-			c.log.Error().Err(err).Msg("look up account")
-			return f.toAgent(ctx, c, "transfer_agent", QueueBilling)
-		}
-		c.log.Info().Msg("unknown account entered")
-		key, err := c.sess.Collect(ctx, ivr.Collect{Media: media("billing_unknown_account"), Match: ivr.OneOf("12"), Timeout: f.cfg.MenuTimeout})
-		switch {
-		case errors.Is(err, ivr.ErrHangup):
-			return metrics.EndHangupMenu
-		case err == nil && key == "1":
-			c.path = append(c.path, "1")
-			return f.toAgent(ctx, c, "transfer_agent", QueueBilling)
-		}
-		// 2, silence or anything else: enter the number again.
-	}
-	c.log.Info().Str("account", acct.Number).Msg("reading balance")
-	speech := join(
-		media("billing_balance"), media(prompts.Money(acct.BalanceFen)...),
-		media("billing_last_bill"), media(prompts.Money(acct.LastBillFen)...),
-	)
-	if !acct.LastBillDate.IsZero() {
-		speech = join(speech, media("billing_bill_date"), media(prompts.Date(acct.LastBillDate)...))
-	}
-	key, err := c.sess.Collect(ctx, ivr.Collect{
-		Media: join(speech, media("ticket_repeat_or_agent")), Match: ivr.OneOf("1"), Timeout: f.cfg.MenuTimeout,
-	})
-	if err == nil && key == "1" {
-		c.path = append(c.path, "1")
-		return f.toAgent(ctx, c, "transfer_agent", QueueBilling)
-	}
-	if !errors.Is(err, ivr.ErrHangup) {
-		_ = c.sess.Say(ctx, media("goodbye")...)
-	}
-	return metrics.EndSelfService
-}
-
-// toAgent queues the caller for a human in the queue of the branch they
-// chose; a caller who gives up waiting is promised a callback, and one who
-// takes the offer of a callback that keeps their place (or waits the
-// queue's longest wait) gets one with their place kept.
-func (f *Flow) toAgent(ctx context.Context, c *call, intro, queue string) string {
-	if err := c.sess.Say(ctx, media(intro)...); err != nil {
-		return metrics.EndHangupMenu
-	}
-	caller := agents.Caller{CallID: c.id, Phone: c.phone, Queue: queue, Priority: c.prio, Joined: f.cfg.Now(),
-		TicketID: c.ticket, MenuPath: c.menuPath()}
-	if caller.TicketID == "" {
-		caller.TicketID = c.open
-	}
-	if a := c.account; a != nil {
-		caller.Account, caller.Name = a.Number, a.Name
-	}
+// serve queues the caller for a human in the queue of the branch they
+// chose and returns the call-end reason; a caller who gives up waiting is
+// promised a callback, and one who takes the offer of a callback that
+// keeps their place (or waits the queue's longest wait) gets one with
+// their place kept.
+func (f *Flow) serve(ctx context.Context, c *call, queue string, intro []string) string {
+	caller := f.queueCaller(c, queue)
+	caller.Intro = intro // played while the agent is already rung
 	out, err := f.queue.Serve(ctx, c.sess, caller)
 	if err != nil {
 		c.log.Error().Err(err).Msg("queue")
@@ -544,11 +356,11 @@ func (f *Flow) toAgent(ctx context.Context, c *call, intro, queue string) string
 			say, reason = "queue_overflow_callback", metrics.EndOverflow
 		}
 		if !f.keepPlace(ctx, c, caller) {
-			// Promise nothing we could not record: the caller waits on.
-			_ = c.sess.Say(ctx, media("error_try_later")...)
+			// Promise nothing we could not record.
+			_ = c.sess.Say(ctx, c.media("error_try_later")...)
 			return metrics.EndError
 		}
-		_ = c.sess.Say(ctx, media(say)...)
+		_ = c.sess.Say(ctx, c.media(say)...)
 		return reason
 	}
 	f.promiseCallback(ctx, c)

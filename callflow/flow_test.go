@@ -98,6 +98,10 @@ func (q *fakeQueue) Serve(ctx context.Context, sess *ivr.Session, c agents.Calle
 	q.mu.Lock()
 	q.callers = append(q.callers, c)
 	q.mu.Unlock()
+	// The real queue plays the intro while it rings an agent.
+	if err := sess.Say(ctx, c.Intro...); err != nil {
+		return agents.Abandoned, nil
+	}
 	return q.outcome, nil
 }
 

@@ -45,6 +45,13 @@ type Config struct {
 	InterDigitTimeout time.Duration // HOTLINE_INTERDIGIT_TIMEOUT: silence between digits of an account number
 	MenuMaxFailures   int           // HOTLINE_MENU_MAX_FAILURES: invalid or missing keys before a human agent
 	AccountMaxDigits  int           // HOTLINE_ACCOUNT_MAX_DIGITS
+	// IVRFile is the menu file (HOTLINE_IVR_FILE; see menus/): "" = the
+	// built-in menu. It is loaded, and a broken one refused, at start-up.
+	IVRFile string
+	// ElderlyVolume is the gain factor (Asterisk VOLUME(TX)) for callers in
+	// the elderly service (HOTLINE_ELDERLY_VOLUME): 2 doubles the amplitude;
+	// 0 leaves the volume alone.
+	ElderlyVolume int
 
 	// Queue policy.
 	AgentRingTimeout time.Duration // HOTLINE_AGENT_RING_TIMEOUT: ring one agent this long, then the next
@@ -86,6 +93,7 @@ func Defaults() Config {
 		InterDigitTimeout:   4 * time.Second,
 		MenuMaxFailures:     3,
 		AccountMaxDigits:    16,
+		ElderlyVolume:       2,
 		AgentRingTimeout:    15 * time.Second,
 		WrapUp:              15 * time.Second,
 		AgentTech:           "PJSIP",
@@ -174,6 +182,8 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	dur("HOTLINE_INTERDIGIT_TIMEOUT", &c.InterDigitTimeout)
 	num("HOTLINE_MENU_MAX_FAILURES", &c.MenuMaxFailures)
 	num("HOTLINE_ACCOUNT_MAX_DIGITS", &c.AccountMaxDigits)
+	str("HOTLINE_IVR_FILE", &c.IVRFile)
+	num("HOTLINE_ELDERLY_VOLUME", &c.ElderlyVolume)
 	dur("HOTLINE_AGENT_RING_TIMEOUT", &c.AgentRingTimeout)
 	dur("HOTLINE_WRAP_UP", &c.WrapUp)
 	str("HOTLINE_AGENT_TECH", &c.AgentTech)
@@ -340,6 +350,10 @@ func (c Config) Validate() error {
 	}
 	if c.AccountMaxDigits < 4 || c.AccountMaxDigits > 32 {
 		bad("HOTLINE_ACCOUNT_MAX_DIGITS: %d is outside 4..32", c.AccountMaxDigits)
+	}
+	if c.ElderlyVolume < 0 || c.ElderlyVolume > 4 {
+		// More than four times the amplitude only distorts.
+		bad("HOTLINE_ELDERLY_VOLUME: %d is outside 0..4", c.ElderlyVolume)
 	}
 	if c.ReplicaID == "" {
 		bad("HOTLINE_REPLICA_ID: must not be empty")

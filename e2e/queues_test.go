@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -167,4 +168,90 @@ func TestMaxWaitOverflowsToAnotherQueue(t *testing.T) {
 	}
 	c.wait(t, 60*time.Second)
 	agentCall.wait(t, 10*time.Second)
+}
+
+// agentBusyXML: the agent's softphone dials the echo test (*43) and stays
+// on it for a while: its phone is busy with a call the hotline did not place.
+var agentBusyXML = strings.TrimSuffix(featureXML, string(awaitBye)+scenarioTail) + string(pause(25*time.Second)) + `
+<send retrans="500"><![CDATA[
+BYE sip:{{.Phone}}@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:{{.ID}}@[remote_ip]>;tag=[pid]feat[call_number]
+To: <sip:{{.Phone}}@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 3 BYE
+Contact: <sip:{{.ID}}@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+<recv response="200" crlf="true"/>
+` + scenarioTail
+
+// An agent whose phone is busy with another call (here the echo test) is
+// not offered a caller and not paused: the next agent is rung.
+func TestBusyPhoneIsNotOffered(t *testing.T) {
+	env := loadEnv(t)
+	busy, free := env.phone(t, "2001"), env.phone(t, "2002")
+	env.agentsOnly(t, "2001", "2002") // 2001 idle longest
+	events := agentStream(t, env, "/api/v1/agents/events")
+	echo := startSipp(t, "agent-echo-2001", render(t, agentBusyXML, scenarioData{ID: "2001", Password: env.Agents["2001"], Phone: "*43"}),
+		env.SIPAddr, busy.sipPort, busy.mediaPort)
+	time.Sleep(2 * time.Second) // the echo call is up
+	agentCall := free.answer(t, 300*time.Millisecond)
+	phone := uniquePhone(73)
+	c := caller(t, env, phone, pause(1500*time.Millisecond), press("0"), pause(10*time.Second), hangUp)
+	pop := nextPop(t, events, 30*time.Second)
+	if pop.Data["agent"] != "2002" || pop.Data["phone"] != phone {
+		t.Fatalf("screen pop %+v, want agent 2002: 2001's phone is busy", pop.Data)
+	}
+	if a := env.agentState(t, "2001"); a.State != "available" {
+		t.Fatalf("busy agent %+v, want available, not paused", a)
+	}
+	c.wait(t, 40*time.Second)
+	agentCall.wait(t, 10*time.Second)
+	echo.wait(t, 40*time.Second)
+}
+
+// After a call the agent does the queue's after-call work (4 s for general
+// in the test policy, longer than HOTLINE_WRAP_UP's 2 s) and is not offered
+// the caller already waiting until it is over.
+func TestWrapUpRespected(t *testing.T) {
+	env := loadEnv(t)
+	ag := env.phone(t, "2001")
+	env.agentsOnly(t, "2001")
+	events := agentStream(t, env, "/api/v1/agents/2001/events")
+	first := ag.answer(t, 300*time.Millisecond)
+	c1 := caller(t, env, uniquePhone(74), pause(1500*time.Millisecond), press("0"), pause(8*time.Second), hangUp)
+	time.Sleep(3 * time.Second)
+	c2 := caller(t, env, uniquePhone(75), pause(1500*time.Millisecond), press("0"), pause(30*time.Second), hangUp)
+	var wrapAt, nextRingAt time.Time
+	deadline := time.After(60 * time.Second)
+	for nextRingAt.IsZero() {
+		select {
+		case ev := <-events:
+			if ev.Type != "state" {
+				continue
+			}
+			switch ev.Data["state"] {
+			case "wrap_up":
+				wrapAt = ev.At
+				first.wait(t, 10*time.Second)
+				_ = ag.answer(t, 300*time.Millisecond) // ready for the next call
+			case "ringing":
+				if !wrapAt.IsZero() {
+					nextRingAt = ev.At
+				}
+			}
+		case <-deadline:
+			t.Fatalf("no second call after wrap-up (wrap-up at %v)", wrapAt)
+		}
+	}
+	if gap := nextRingAt.Sub(wrapAt); gap < 3500*time.Millisecond {
+		t.Fatalf("offered the next caller %s after the call ended, inside the 4 s wrap-up", gap)
+	} else {
+		t.Logf("next caller offered %s after the call ended (wrap-up 4 s)", gap.Round(10*time.Millisecond))
+	}
+	c1.wait(t, 30*time.Second)
+	c2.wait(t, 60*time.Second)
 }

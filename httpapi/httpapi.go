@@ -61,6 +61,7 @@ type Deps struct {
 	Callbacks Callbacks
 	Events    AgentEvents // agent event streams (events.go); nil: no such routes
 	Monitor   Monitor     // supervisor listen/whisper/barge (monitor.go); nil: none
+	IVR       MenuHolder  // the IVR menu, reloaded through the API (ivr.go); nil: no such route
 	// Wallboard, when set, is served at /wallboard/ without a token: it
 	// shows aggregate numbers only, never a caller's number.
 	Wallboard http.Handler
@@ -84,6 +85,7 @@ func New(d Deps) http.Handler {
 	d.orderRoutes(rt)
 	d.agentEventRoutes(rt)
 	d.skillRoutes(rt)
+	d.ivrRoutes(rt)
 	rt.Handle("/api/", AnyToken, func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
 	})

@@ -41,6 +41,10 @@ type Collect struct {
 	InterDigit time.Duration
 	// MaxDigits bounds a DTMF flood: more keys than this is Invalid.
 	MaxDigits int
+	// Overall bounds the whole entry from the first key: a caller who keys
+	// slowly, one digit just inside InterDigit after another, is stopped
+	// after this long with what they entered and ErrNoInput. Zero: no bound.
+	Overall time.Duration
 }
 
 // maxPromptTime bounds how long we trust a playback to end by itself: if the
@@ -57,6 +61,7 @@ type Session struct {
 	log    zerolog.Logger
 
 	typeahead string // keys pressed while nothing was collecting
+	bg        string // playback started by Background, until it finishes
 	hungup    bool
 	playSeq   int
 	closeOnce sync.Once
@@ -148,6 +153,7 @@ func (s *Session) Say(ctx context.Context, media ...string) error {
 				s.log.Debug().Str("digit", ev.Digit).Msg("key during announcement, kept as type-ahead")
 				s.typeahead += ev.Digit
 			case EvPlaybackFinished:
+				s.BackgroundOver(ev.PlaybackID)
 				if ev.PlaybackID == id {
 					return nil
 				}
@@ -177,6 +183,19 @@ func (s *Session) Collect(ctx context.Context, c Collect) (string, error) {
 		interDigit = c.Timeout
 	}
 	digits := ""
+	var overall <-chan time.Time // nil until the first key: never fires
+	var overallTimer *time.Timer
+	startOverall := func() {
+		if c.Overall > 0 && overall == nil {
+			overallTimer = time.NewTimer(c.Overall)
+			overall = overallTimer.C
+		}
+	}
+	defer func() {
+		if overallTimer != nil {
+			overallTimer.Stop()
+		}
+	}()
 	// Type-ahead counts as if pressed now.
 	ahead := s.typeahead
 	s.typeahead = ""
@@ -185,6 +204,9 @@ func (s *Session) Collect(ctx context.Context, c Collect) (string, error) {
 		if r, done := judge(match, digits, maxDigits); done {
 			return digits, r
 		}
+	}
+	if digits != "" {
+		startOverall()
 	}
 
 	playing := ""
@@ -231,6 +253,9 @@ func (s *Session) Collect(ctx context.Context, c Collect) (string, error) {
 		case <-ctx.Done():
 			stop()
 			return digits, ctx.Err()
+		case <-overall:
+			s.log.Debug().Int("digits", len(digits)).Msg("entry took longer than its overall timeout")
+			return digits, ErrNoInput
 		case <-timer.C:
 			if playing != "" {
 				s.log.Warn().Str("playback", playing).Msg("prompt never finished; collecting")
@@ -253,6 +278,7 @@ func (s *Session) Collect(ctx context.Context, c Collect) (string, error) {
 				s.hungup = true
 				return digits, ErrHangup
 			case EvPlaybackFinished:
+				s.BackgroundOver(ev.PlaybackID)
 				if ev.PlaybackID == playing {
 					playing = ""
 					reset(c.Timeout)
@@ -264,6 +290,7 @@ func (s *Session) Collect(ctx context.Context, c Collect) (string, error) {
 				if r, done := judge(match, digits, maxDigits); done {
 					return digits, r
 				}
+				startOverall()
 				reset(interDigit)
 			}
 		}
@@ -302,8 +329,48 @@ func (s *Session) Wait(ctx context.Context, d time.Duration) error {
 				s.hungup = true
 				return ErrHangup
 			}
+			if ev.Kind == EvPlaybackFinished && s.bg != "" && ev.PlaybackID == s.bg {
+				s.BackgroundOver(ev.PlaybackID)
+				return nil // wake the waiter: what played in the background is over
+			}
 		}
 	}
+}
+
+// Background starts playing media and returns at once; Wait returns early
+// when it finishes. It lets a caller hear "transferring you" while their
+// agent is already being rung.
+func (s *Session) Background(ctx context.Context, media ...string) error {
+	if s.hungup {
+		return ErrHangup
+	}
+	id := s.nextPlaybackID()
+	if err := s.ch.Play(ctx, id, media...); err != nil {
+		return fmt.Errorf("play %v: %w", media, err)
+	}
+	s.bg = id
+	return nil
+}
+
+// BackgroundOver tells the session a playback finished, for code that reads
+// Events itself while something plays in the background.
+func (s *Session) BackgroundOver(playbackID string) {
+	if playbackID == s.bg {
+		s.bg = ""
+	}
+}
+
+// BackgroundPlaying reports whether media started with Background is still
+// playing, as far as the events read so far tell.
+func (s *Session) BackgroundPlaying() bool { return s.bg != "" }
+
+// StopBackground stops what Background started, if it still plays.
+func (s *Session) StopBackground(ctx context.Context) {
+	if s.bg == "" {
+		return
+	}
+	_ = s.ch.StopPlayback(ctx, s.bg)
+	s.bg = ""
 }
 
 // OneOf matches a single key from keys.

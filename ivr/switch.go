@@ -85,6 +85,13 @@ type Channel interface {
 	StopMOH(ctx context.Context) error
 }
 
+// VarSetter is a Channel that can set a channel variable or function on
+// the switch, e.g. VOLUME(TX) to make everything the caller hears louder.
+// It is optional: callers check for it with a type assertion.
+type VarSetter interface {
+	SetVar(ctx context.Context, name, value string) error
+}
+
 // SnoopRequest creates a channel that hears (spies on) another channel and
 // may speak (whisper) into it: how a supervisor listens to an agent's call.
 // Directions are the channel's: "in" is the audio it sends (the agent's

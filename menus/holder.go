@@ -1,8 +1,12 @@
 package menus
 
 import (
+	"context"
+	"os"
 	"sync"
 	"sync/atomic"
+
+	"github.com/rs/zerolog"
 )
 
 // Holder keeps the menu new calls get. Reload swaps it atomically: a call
@@ -63,6 +67,25 @@ func (h *Holder) Reload(path string) (*Menu, error) {
 	h.path = path
 	h.count("ok")
 	return m, nil
+}
+
+// ReloadOn re-reads the menu file each time a signal arrives on sig (the
+// controller passes SIGHUP) until ctx ends. A refused file is logged with
+// every problem; the running menu stays.
+func (h *Holder) ReloadOn(ctx context.Context, sig <-chan os.Signal, log zerolog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sig:
+			m, err := h.Reload("")
+			if err != nil {
+				log.Error().Err(err).Str("file", h.Path()).Msg("menu reload refused; the running menu stays")
+				continue
+			}
+			log.Info().Str("menu", m.Version).Str("file", h.Path()).Int("nodes", len(m.Nodes)).Msg("menu reloaded")
+		}
+	}
 }
 
 func (h *Holder) count(result string) {

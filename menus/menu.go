@@ -113,6 +113,7 @@ type Node struct {
 	Keys       map[string]string
 	Timeout    time.Duration // silence after the prompt before "no input"
 	InterDigit time.Duration // silence between digits
+	Overall    time.Duration // collect: the whole entry from the first key
 	MaxDigits  int
 	Retries    int      // failures (timeouts + invalid keys) before OnFail
 	OnTimeout  []string // said before the re-prompt after silence
@@ -272,6 +273,7 @@ type rawMenu struct {
 type rawDefaults struct {
 	Timeout    string     `yaml:"timeout"`
 	InterDigit string     `yaml:"inter_digit"`
+	Overall    string     `yaml:"overall"`
 	Retries    *int       `yaml:"retries"`
 	OnTimeout  promptList `yaml:"on_timeout"`
 	OnInvalid  promptList `yaml:"on_invalid"`
@@ -284,6 +286,7 @@ type rawNode struct {
 	Keys       map[string]string `yaml:"keys"`
 	Timeout    string            `yaml:"timeout"`
 	InterDigit string            `yaml:"inter_digit"`
+	Overall    string            `yaml:"overall"`
 	MaxDigits  *int              `yaml:"max_digits"`
 	Retries    *int              `yaml:"retries"`
 	OnTimeout  promptList        `yaml:"on_timeout"`
@@ -436,6 +439,7 @@ func decode(data []byte, name string) (*Menu, []Problem) {
 		OnTimeout: raw.Defaults.OnTimeout, OnInvalid: raw.Defaults.OnInvalid}
 	defTimeout := dur(dl["timeout"], "defaults.timeout", raw.Defaults.Timeout, 6*time.Second)
 	defInter := dur(dl["inter_digit"], "defaults.inter_digit", raw.Defaults.InterDigit, 4*time.Second)
+	defOverall := dur(dl["overall"], "defaults.overall", raw.Defaults.Overall, 30*time.Second)
 	defRetries := 3
 	if r := raw.Defaults.Retries; r != nil {
 		if *r < 1 || *r > maxRetries {
@@ -487,6 +491,7 @@ func decode(data []byte, name string) (*Menu, []Problem) {
 			}
 			n.Timeout = dur(n.line("timeout"), "node "+id+": timeout", rn.Timeout, defTimeout)
 			n.InterDigit = dur(n.line("inter_digit"), "node "+id+": inter_digit", rn.InterDigit, defInter)
+			n.Overall = dur(n.line("overall"), "node "+id+": overall", rn.Overall, defOverall)
 			if r := rn.Retries; r != nil {
 				if *r < 1 || *r > maxRetries {
 					errf(n.line("retries"), "node %s: retries: %d is outside 1..%d", id, *r, maxRetries)

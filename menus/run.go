@@ -48,6 +48,10 @@ type State struct {
 	// prompts, prompts.VoiceEnglish or prompts.VoiceSlow. A step may change
 	// it (English or elderly service); it holds for the rest of the call.
 	Voice string
+	// Intro, for Enqueue: the enqueue node's prompts ("transferring you"),
+	// for the queue to play while it already rings an agent, instead of
+	// making the caller hear them out first.
+	Intro []string
 
 	pending []string
 }
@@ -146,7 +150,9 @@ func (r *Runner) Run(ctx context.Context, m *Menu, st *State) (Outcome, error) {
 			return r.end(ctx, st, log, Outcome{Kind: OutcomeContained, Node: n.ID}, nil)
 
 		case ActEnqueue, ActTransfer:
-			if err := st.Sess.Say(ctx, r.media(st, n.Prompts)...); err != nil {
+			if n.Action == ActEnqueue {
+				st.Intro = r.media(st, n.Prompts)
+			} else if err := st.Sess.Say(ctx, r.media(st, n.Prompts)...); err != nil {
 				return r.gone(ctx, st, log, n, err)
 			}
 			out := Outcome{Kind: OutcomeAgent, Node: n.ID, Queue: n.Queue, To: n.To, Reason: n.Reason}
@@ -242,6 +248,7 @@ func (r *Runner) ask(ctx context.Context, st *State, log zerolog.Logger, n *Node
 		} else {
 			// One more than max_digits leaves room for the '#'.
 			c.Match, c.InterDigit, c.MaxDigits = numberOrStar, n.InterDigit, n.MaxDigits+1
+			c.Overall = n.Overall
 		}
 		got, err := st.Sess.Collect(ctx, c)
 		if n.Action == ActCollect && errors.Is(err, ivr.ErrNoInput) && got != "" {
@@ -308,7 +315,11 @@ func (r *Runner) ask(ctx context.Context, st *State, log zerolog.Logger, n *Node
 			if r.Metrics != nil {
 				r.Metrics.Failed.WithLabelValues(n.ID).Inc()
 			}
-			st.Path = append(st.Path, "fail")
+			if n.Retries > 1 || kind != "timeout" {
+				// Silence at a one-try offer ("1 for an agent") declines
+				// it; it is no failure worth a mark in the path.
+				st.Path = append(st.Path, "fail")
+			}
 			return n.OnFail, nil
 		}
 	}

@@ -23,6 +23,7 @@ type fakeSteps struct {
 	results   map[string][]string // step -> results, in turn; "err" fails the step
 	ticketErr error
 	queued    []string // queue/reason
+	intros    []string // what each Enqueue was given to play meanwhile
 }
 
 func (f *fakeSteps) Run(ctx context.Context, step string, st *State) (string, error) {
@@ -59,6 +60,7 @@ func (f *fakeSteps) Enqueue(ctx context.Context, queue, reason string, st *State
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.queued = append(f.queued, queue+"/"+reason)
+	f.intros = append(f.intros, strings.Join(st.Intro, " "))
 	return nil
 }
 
@@ -156,7 +158,7 @@ func TestRunnerPaths(t *testing.T) {
 		check   func(t *testing.T, r *rig, st *State)
 	}{
 		{name: "1 fault, then 1 for an agent", script: map[string][]string{"main_menu": {"1"}, "ticket_repeat_or_agent": {"1"}},
-			want: Outcome{Kind: OutcomeAgent, Node: "agent_after", Queue: "general", Reason: "after_self_service"}, queued: "general/after_self_service", path: "1>1",
+			want: Outcome{Kind: OutcomeAgent, Node: "agent_fault", Queue: "fault", Reason: "after_self_service"}, queued: "fault/after_self_service", path: "1>1",
 			check: func(t *testing.T, r *rig, st *State) {
 				h := strings.Join(r.heard(), " ")
 				if !strings.Contains(h, "fault_accepted d2 d0 d2 d6 d1_yao d1_yao d2 d2 d0 d1_yao ticket_repeat_or_agent") {
@@ -164,11 +166,11 @@ func TestRunnerPaths(t *testing.T) {
 				}
 			}},
 		{name: "1 fault, then silence: goodbye", script: map[string][]string{"main_menu": {"1"}},
-			want: Outcome{Kind: OutcomeContained, Node: "goodbye"}, path: "1>fail"},
+			want: Outcome{Kind: OutcomeContained, Node: "goodbye"}, path: "1"},
 		{name: "0 agent", script: map[string][]string{"main_menu": {"0"}},
 			want: Outcome{Kind: OutcomeAgent, Node: "agent", Queue: "general", Reason: "caller_request"}, queued: "general/caller_request", path: "0"},
 		{name: "3 complaint goes to an agent after the number", script: map[string][]string{"main_menu": {"3"}},
-			want: Outcome{Kind: OutcomeAgent, Node: "agent_complaint", Queue: "general", Reason: "complaint"}, queued: "general/complaint", path: "3"},
+			want: Outcome{Kind: OutcomeAgent, Node: "agent_complaint", Queue: "complaint", Reason: "complaint"}, queued: "complaint/complaint", path: "3"},
 		{name: "invalid key re-prompts without the welcome", script: map[string][]string{"main_menu": {"7", "0"}},
 			want: Outcome{Kind: OutcomeAgent, Node: "agent", Queue: "general", Reason: "caller_request"}, queued: "general/caller_request", path: "0",
 			check: func(t *testing.T, r *rig, st *State) {
@@ -190,7 +192,7 @@ func TestRunnerPaths(t *testing.T) {
 					t.Errorf("failed at main = %v", v)
 				}
 			}},
-		{name: "three invalid keys go to an agent", script: map[string][]string{"main_menu": {"9", "#", "5"}},
+		{name: "three invalid keys go to an agent", script: map[string][]string{"main_menu": {"7", "#", "5"}},
 			want: Outcome{Kind: OutcomeAgent, Node: "agent_menu_failure", Queue: "general", Reason: "menu_failure"}, queued: "general/menu_failure", path: "fail",
 			check: func(t *testing.T, r *rig, st *State) {
 				if v := value(r.m.Invalid.WithLabelValues("main")); v != 3 {
@@ -204,7 +206,7 @@ func TestRunnerPaths(t *testing.T) {
 					t.Errorf("* at main = %v", v)
 				}
 			}},
-		{name: "a DTMF flood at a menu costs its retries, no error", script: map[string][]string{"main_menu": {strings.Repeat("9", 200)}},
+		{name: "a DTMF flood at a menu costs its retries, no error", script: map[string][]string{"main_menu": {strings.Repeat("7", 200)}},
 			want: Outcome{Kind: OutcomeAgent, Node: "agent_menu_failure", Queue: "general", Reason: "menu_failure"}, queued: "general/menu_failure", path: "fail"},
 		{name: "keys A-D are invalid", script: map[string][]string{"main_menu": {"A", "D", "0"}},
 			want: Outcome{Kind: OutcomeAgent, Node: "agent", Queue: "general", Reason: "caller_request"}, queued: "general/caller_request", path: "0"},
@@ -212,18 +214,18 @@ func TestRunnerPaths(t *testing.T) {
 			want: Outcome{Kind: OutcomeCallerHangup, Node: "main"}},
 		{name: "billing: account entered, # ends it", results: map[string][]string{"billing_balance": {"need_account", "ok"}, "billing_lookup": {"found"}},
 			script: map[string][]string{"main_menu": {"2"}, "billing_enter_account": {"1000000001#"}},
-			want:   Outcome{Kind: OutcomeContained, Node: "goodbye"}, path: "2>fail",
+			want:   Outcome{Kind: OutcomeContained, Node: "goodbye"}, path: "2",
 			check: func(t *testing.T, r *rig, st *State) {
 				if st.Input != "1000000001" {
 					t.Errorf("input %q", st.Input)
 				}
-				if got := strings.Join(r.steps.calls, ","); got != "identify_caller,outage_notice,open_ticket,billing_balance,billing_lookup,billing_balance" {
+				if got := strings.Join(r.steps.calls, ","); got != "identify_caller,outage_notice,senior_check,open_ticket,billing_balance,billing_lookup,billing_balance" {
 					t.Errorf("steps %s", got)
 				}
 			}},
 		{name: "billing: digits without # are taken at the inter-digit timeout", results: map[string][]string{"billing_balance": {"need_account", "ok"}, "billing_lookup": {"found"}},
 			script: map[string][]string{"main_menu": {"2"}, "billing_enter_account": {"1000000001"}, "ticket_repeat_or_agent": {"1"}},
-			want:   Outcome{Kind: OutcomeAgent, Node: "agent_after", Queue: "general", Reason: "after_self_service"}, queued: "general/after_self_service", path: "2>1",
+			want:   Outcome{Kind: OutcomeAgent, Node: "agent_billing", Queue: "billing", Reason: "after_self_service"}, queued: "billing/after_self_service", path: "2>1",
 			check: func(t *testing.T, r *rig, st *State) {
 				if st.Input != "1000000001" {
 					t.Errorf("input %q", st.Input)
@@ -231,7 +233,7 @@ func TestRunnerPaths(t *testing.T) {
 			}},
 		{name: "billing: a 200-digit flood gets one clean re-prompt", results: map[string][]string{"billing_balance": {"need_account", "ok"}, "billing_lookup": {"found"}},
 			script: map[string][]string{"main_menu": {"2"}, "billing_enter_account": {strings.Repeat("8", 200), "42#"}},
-			want:   Outcome{Kind: OutcomeContained, Node: "goodbye"}, path: "2>fail",
+			want:   Outcome{Kind: OutcomeContained, Node: "goodbye"}, path: "2",
 			check: func(t *testing.T, r *rig, st *State) {
 				if st.Input != "42" {
 					t.Errorf("input %q", st.Input)
@@ -249,7 +251,7 @@ func TestRunnerPaths(t *testing.T) {
 			want:   Outcome{Kind: OutcomeAgent, Node: "agent", Queue: "general", Reason: "caller_request"}, queued: "general/caller_request", path: "2>0"},
 		{name: "billing: unknown account, * goes back one level to the entry", results: map[string][]string{"billing_balance": {"need_account"}, "billing_lookup": {"unknown", "unknown"}},
 			script: map[string][]string{"main_menu": {"2"}, "billing_enter_account": {"999#", "998#"}, "billing_unknown_account": {"*", "1"}},
-			want:   Outcome{Kind: OutcomeAgent, Node: "agent_unknown_account", Queue: "general", Reason: "unknown_account"}, queued: "general/unknown_account", path: "2>1",
+			want:   Outcome{Kind: OutcomeAgent, Node: "agent_unknown_account", Queue: "billing", Reason: "unknown_account"}, queued: "billing/unknown_account", path: "2>1",
 			check: func(t *testing.T, r *rig, st *State) {
 				if h := r.heard(); count(h, "billing_enter_account") != 2 {
 					t.Errorf("heard %v", h)
@@ -257,10 +259,10 @@ func TestRunnerPaths(t *testing.T) {
 			}},
 		{name: "billing: too many unknown numbers go to an agent", results: map[string][]string{"billing_balance": {"need_account"}, "billing_lookup": {"unknown", "too_many"}},
 			script: map[string][]string{"main_menu": {"2"}, "billing_enter_account": {"999#", "998#"}, "billing_unknown_account": {"2"}},
-			want:   Outcome{Kind: OutcomeAgent, Node: "agent_unknown_account", Queue: "general", Reason: "unknown_account"}, queued: "general/unknown_account", path: "2>2"},
+			want:   Outcome{Kind: OutcomeAgent, Node: "agent_unknown_account", Queue: "billing", Reason: "unknown_account"}, queued: "billing/unknown_account", path: "2>2"},
 		{name: "step error goes to on_fail", results: map[string][]string{"billing_balance": {"err"}},
 			script: map[string][]string{"main_menu": {"2"}},
-			want:   Outcome{Kind: OutcomeAgent, Node: "agent_error", Queue: "general", Reason: "self_service_error"}, queued: "general/self_service_error", path: "2"},
+			want:   Outcome{Kind: OutcomeAgent, Node: "agent_billing_error", Queue: "billing", Reason: "self_service_error"}, queued: "billing/self_service_error", path: "2"},
 		{name: "open ticket: the step's speech leads the urge prompt", results: map[string][]string{"open_ticket": {"open"}},
 			script: map[string][]string{"open_ticket_urge": {"1"}, "main_menu": {"0"}},
 			want:   Outcome{Kind: OutcomeAgent, Node: "agent", Queue: "general", Reason: "caller_request"}, queued: "general/caller_request", path: "1>0",
@@ -395,4 +397,20 @@ func value(c prometheus.Counter) float64 {
 		panic(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+// An enqueue node's prompts are not played before the caller is queued:
+// they go to the queue, which plays them while it already rings an agent.
+func TestRunnerEnqueueHandsOverItsPrompts(t *testing.T) {
+	r := newRig(map[string][]string{"main_menu": {"0"}})
+	out, err, _ := r.run(t, fast(t))
+	if err != nil || out.Kind != OutcomeAgent {
+		t.Fatalf("out %+v err %v", out, err)
+	}
+	if count(r.heard(), "transfer_agent") != 0 {
+		t.Fatalf("transfer prompt played before queueing: %v", r.heard())
+	}
+	if len(r.steps.intros) != 1 || !strings.Contains(r.steps.intros[0], "transfer_agent") {
+		t.Fatalf("intro handed to the queue: %q", r.steps.intros)
+	}
 }

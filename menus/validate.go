@@ -18,7 +18,7 @@ const validKeys = "0123456789*#"
 // node is a mistake (a queue on a play node, keys on a collect node).
 var fields = map[Action][]string{
 	ActPlay:        {"action", "prompts", "intro", "next"},
-	ActCollect:     {"action", "prompts", "intro", "next", "timeout", "inter_digit", "max_digits", "retries", "on_timeout", "on_invalid", "on_fail"},
+	ActCollect:     {"action", "prompts", "intro", "next", "timeout", "inter_digit", "overall", "max_digits", "retries", "on_timeout", "on_invalid", "on_fail"},
 	ActMenu:        {"action", "prompts", "intro", "keys", "timeout", "retries", "on_timeout", "on_invalid", "on_fail"},
 	ActSelfService: {"action", "step", "next", "results", "on_fail"},
 	ActTicket:      {"action", "ticket", "next", "on_fail"},

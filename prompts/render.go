@@ -24,6 +24,9 @@ type RenderOptions struct {
 	Voice string
 	// Force re-renders every prompt even if its audio is up to date.
 	Force bool
+	// English renders the catalogue's English column (for VoiceEnglish)
+	// instead of the Mandarin one; Voice "" then means EnglishVoice.
+	English bool
 }
 
 const (
@@ -37,6 +40,12 @@ const (
 	// as English ("一" comes out as "yi one"); "cmn-latn-pinyin" uses the
 	// same dictionary but speaks the pinyin as Mandarin.
 	DefaultVoice = "cmn-latn-pinyin"
+
+	// EnglishVoice is espeak-ng's English voice, for the English prompts.
+	EnglishVoice = "en"
+
+	// SlowSpeed is the rate of the elderly service's prompts (VoiceSlow).
+	SlowSpeed = 105
 
 	// renderConcurrency bounds the synthesiser processes Render runs at
 	// once: the production host has two cores.
@@ -76,8 +85,11 @@ func Render(ctx context.Context, dir string, prompts []Prompt, opts RenderOption
 	}
 	if opts.Voice == "" {
 		opts.Voice = DefaultVoice
+		if opts.English {
+			opts.Voice = EnglishVoice
+		}
 	}
-	if err := checkRenderable(prompts); err != nil {
+	if err := checkRenderable(prompts, opts.English); err != nil {
 		return 0, err
 	}
 	for _, tool := range []string{"espeak-ng", "sox"} {
@@ -155,7 +167,7 @@ feed:
 
 // checkRenderable refuses prompts that would clash or escape dir before any
 // process is started.
-func checkRenderable(prompts []Prompt) error {
+func checkRenderable(prompts []Prompt, english bool) error {
 	seen := make(map[string]bool, len(prompts))
 	for i, p := range prompts {
 		if err := validID(p.ID); err != nil {
@@ -165,7 +177,10 @@ func checkRenderable(prompts []Prompt) error {
 			return fmt.Errorf("prompts: render: duplicate id %q", p.ID)
 		}
 		seen[p.ID] = true
-		if strings.TrimSpace(p.Chinese) == "" {
+		if english && SpokenEnglish(p.English) == "" {
+			return fmt.Errorf("prompts: render: prompt %q has no English text", p.ID)
+		}
+		if !english && strings.TrimSpace(p.Chinese) == "" {
 			return fmt.Errorf("prompts: render: prompt %q has no Mandarin text", p.ID)
 		}
 	}
@@ -194,7 +209,11 @@ const wavHeaderSize = 44
 // renderPrompt renders one prompt unless it is up to date; did reports
 // whether it did.
 func renderPrompt(ctx context.Context, work, dir string, p Prompt, opts RenderOptions) (did bool, err error) {
-	hash := promptHash(opts.Voice, opts.Speed, p.Chinese)
+	text := p.Chinese
+	if opts.English {
+		text = SpokenEnglish(p.English)
+	}
+	hash := promptHash(opts.Voice, opts.Speed, text)
 	if !opts.Force && upToDate(dir, p.ID, hash) {
 		return false, nil
 	}
@@ -205,7 +224,7 @@ func renderPrompt(ctx context.Context, work, dir string, p Prompt, opts RenderOp
 	// The text goes through stdin, not argv, so that a text starting
 	// with '-' cannot be taken for an option. -b 1: the input is UTF-8
 	// whatever the locale of the service that runs us.
-	err = run(ctx, strings.NewReader(p.Chinese), "espeak-ng",
+	err = run(ctx, strings.NewReader(text), "espeak-ng",
 		"-v", opts.Voice, "-s", strconv.Itoa(opts.Speed), "-b", "1", "-w", speech)
 	if err != nil {
 		return false, fmt.Errorf("prompts: render %q: %w", p.ID, err)
@@ -231,6 +250,21 @@ func renderPrompt(ctx context.Context, work, dir string, p Prompt, opts RenderOp
 		return false, fmt.Errorf("prompts: render %q: %w", p.ID, err)
 	}
 	return true, nil
+}
+
+// SpokenEnglish is the English column as it is spoken: notes for the
+// reviewer in parentheses ("one (yao, as read in phone numbers)") are
+// dropped.
+func SpokenEnglish(s string) string {
+	for {
+		i := strings.Index(s, "(")
+		j := strings.Index(s, ")")
+		if i < 0 || j < i {
+			break
+		}
+		s = s[:i] + s[j+1:]
+	}
+	return strings.Join(strings.Fields(s), " ")
 }
 
 // writeFileAtomic writes data to a temporary file in work and renames it

@@ -16,6 +16,7 @@ import (
 type calls struct {
 	mu      sync.Mutex
 	active  map[string]context.CancelFunc
+	ended   map[string]time.Time // calls of ours that ended lately: see wasLocal
 	rdb     redis.UniversalClient
 	p       string
 	replica string
@@ -26,10 +27,19 @@ type calls struct {
 const callTTL = time.Minute
 
 func newCalls(rdb redis.UniversalClient, prefix, replica string, log zerolog.Logger) *calls {
-	return &calls{active: map[string]context.CancelFunc{}, rdb: rdb, p: prefix, replica: replica, log: log}
+	return &calls{active: map[string]context.CancelFunc{}, ended: map[string]time.Time{}, rdb: rdb, p: prefix, replica: replica, log: log}
 }
 
 func (c *calls) key(id string) string { return c.p + "call:" + id }
+
+// ownedKey indexes the calls a replica owns. Each replica has its own ARI
+// application, and Asterisk lists a channel only under the application it
+// is in, so a live replica finds a dead one's calls through this set, not
+// through ARI.
+func (c *calls) ownedKey(replica string) string { return c.p + "replica:" + replica + ":calls" }
+
+// replicasKey lists the replicas that ever owned calls, for the sweep.
+func (c *calls) replicasKey() string { return c.p + "replicas" }
 
 // start registers a call this replica now owns; done must be called when
 // the call's goroutine ends.
@@ -41,6 +51,8 @@ func (c *calls) start(ctx context.Context, id, phone string) (context.Context, f
 	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, c.key(id), "owner", c.replica, "phone", phone, "started", time.Now().UnixMilli())
 		p.Expire(ctx, c.key(id), callTTL)
+		p.SAdd(ctx, c.ownedKey(c.replica), id)
+		p.SAdd(ctx, c.replicasKey(), c.replica)
 		return nil
 	})
 	if err != nil {
@@ -50,8 +62,14 @@ func (c *calls) start(ctx context.Context, id, phone string) (context.Context, f
 		cancel()
 		c.mu.Lock()
 		delete(c.active, id)
+		c.ended[id] = time.Now()
 		c.mu.Unlock()
-		if err := c.rdb.Del(context.WithoutCancel(ctx), c.key(id)).Err(); err != nil {
+		bg := context.WithoutCancel(ctx)
+		if _, err := c.rdb.Pipelined(bg, func(p redis.Pipeliner) error {
+			p.Del(bg, c.key(id))
+			p.SRem(bg, c.ownedKey(c.replica), id)
+			return nil
+		}); err != nil {
 			c.log.Warn().Err(err).Str("call_id", id).Msg("forget call")
 		}
 	}
@@ -64,12 +82,28 @@ func (c *calls) Attach(ctx context.Context, callID, ticketID string) {
 	}
 }
 
-// isLocal reports whether this replica owns the call (or the call an agent
-// leg belongs to: agent legs are named <call>-agent-<n>).
-func (c *calls) isLocal(channelID string) bool {
+// endedGrace: a channel listed by Asterisk just before its call ended here
+// (hang-up still under way) must not be taken for an orphan.
+const endedGrace = 30 * time.Second
+
+// wasLocal reports whether the channel belongs to a call this replica owns
+// or owned until moments ago. The sweep lists channels first and checks
+// ownership after; a call that ends in between would otherwise look like an
+// orphan and its caller be promised a "cut off" callback after being served.
+func (c *calls) wasLocal(channelID string) bool {
+	id := ownerCall(channelID)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	_, ok := c.active[ownerCall(channelID)]
+	now := time.Now()
+	for e, at := range c.ended {
+		if now.Sub(at) > endedGrace {
+			delete(c.ended, e)
+		}
+	}
+	if _, ok := c.active[id]; ok {
+		return true
+	}
+	_, ok := c.ended[id]
 	return ok
 }
 
@@ -129,4 +163,57 @@ func (c *calls) lookup(ctx context.Context, id string) (record, bool, error) {
 func (c *calls) replicaAlive(ctx context.Context, replica string) (bool, error) {
 	n, err := c.rdb.Exists(ctx, c.p+"replica:"+replica).Result()
 	return n == 1, err
+}
+
+// deadCall is a call a dead replica owned.
+type deadCall struct {
+	ID    string
+	Rec   record
+	Found bool // false: its record expired; only the channel id is known
+}
+
+// claimDead returns the calls of replicas that stopped renewing their
+// liveness key. Each call is taken out of its owner's index here, so with
+// several live replicas only one follows it up.
+func (c *calls) claimDead(ctx context.Context) ([]deadCall, error) {
+	replicas, err := c.rdb.SMembers(ctx, c.replicasKey()).Result()
+	if err != nil {
+		return nil, err
+	}
+	var out []deadCall
+	for _, r := range replicas {
+		if r == c.replica {
+			continue // our own calls from before a restart are in our app: reconcile sees them
+		}
+		alive, err := c.replicaAlive(ctx, r)
+		if err != nil {
+			return out, err
+		}
+		if alive {
+			continue
+		}
+		ids, err := c.rdb.SMembers(ctx, c.ownedKey(r)).Result()
+		if err != nil {
+			return out, err
+		}
+		if len(ids) == 0 {
+			// Nothing left to follow up; a replica that comes back adds itself again.
+			c.rdb.SRem(ctx, c.replicasKey(), r)
+			continue
+		}
+		for _, id := range ids {
+			if n, err := c.rdb.SRem(ctx, c.ownedKey(r), id).Result(); err != nil || n == 0 {
+				continue // another replica took it
+			}
+			rec, found, err := c.lookup(ctx, id)
+			if err != nil {
+				return out, err
+			}
+			if found && rec.Owner != r {
+				continue // taken over meanwhile (its record names another owner)
+			}
+			out = append(out, deadCall{ID: id, Rec: rec, Found: found})
+		}
+	}
+	return out, nil
 }

@@ -9,9 +9,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hotline95598/hotline/accounts"
@@ -23,6 +26,7 @@ import (
 	"github.com/hotline95598/hotline/httpapi"
 	"github.com/hotline95598/hotline/internal/logx"
 	"github.com/hotline95598/hotline/ivr"
+	"github.com/hotline95598/hotline/menus"
 	"github.com/hotline95598/hotline/metrics"
 	"github.com/hotline95598/hotline/outages"
 	"github.com/hotline95598/hotline/policy"
@@ -120,8 +124,16 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 		workorders.Config{WatchEvery: cfg.EscalationPoll}, m,
 		log.With().Str("component", "workorders").Logger(), nil)
 	s.calls = newCalls(rdb, p, replica, log)
-	s.flow = callflow.New(callflow.Config{MenuTimeout: cfg.MenuTimeout, InterDigit: cfg.InterDigitTimeout,
-		MaxFailures: cfg.MenuMaxFailures, AccountMaxDigits: cfg.AccountMaxDigits, SeniorAge: pol.Queues()["senior"].MinAge},
+	fcfg := callflow.Config{MenuTimeout: cfg.MenuTimeout, InterDigit: cfg.InterDigitTimeout,
+		MaxFailures: cfg.MenuMaxFailures, AccountMaxDigits: cfg.AccountMaxDigits, SeniorAge: pol.Queues()["senior"].MinAge,
+		ElderlyVolume: cfg.ElderlyVolume, MenuMetrics: menus.NewMetrics(reg)}
+	fcfg.Menus = menus.NewHolder(callflow.BuiltinMenu(fcfg), fcfg.MenuMetrics)
+	if cfg.IVRFile != "" {
+		if _, err := fcfg.Menus.Reload(cfg.IVRFile); err != nil {
+			return nil, fmt.Errorf("HOTLINE_IVR_FILE: %w", err)
+		}
+	}
+	s.flow = callflow.New(fcfg,
 		s.orders, s.accounts, s.disp, s.callbacks, s.calls, m, log.With().Str("component", "callflow").Logger())
 	s.worker = callbacks.NewWorker(s.callbacks, sw, callbacks.Dial{Carrier: cfg.CarrierEndpoint, CallerID: cfg.CallbackCallerID,
 		RingTimeout: cfg.CallbackRingTimeout}, m, log.With().Str("component", "callbacks").Logger(), s.serveCallback)
@@ -129,6 +141,7 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	s.worker.AgentFirst = &callbacks.AgentFirst{Agents: s.agents, Tech: cfg.AgentTech,
 		RingTimeout: cfg.AgentRingTimeout, Retry: 15 * time.Second}
 	log.Info().Str("policy", pol.Version()).Msg("work-order policy loaded")
+	log.Info().Str("menu", fcfg.Menus.Load().Version).Str("file", cfg.IVRFile).Msg("IVR menu loaded")
 	return s, nil
 }
 
@@ -155,6 +168,7 @@ func (s *Service) Handler() http.Handler {
 		Callbacks: s.callbacks,
 		Events:    s.feed,
 		Monitor:   s.monitor,
+		IVR:       s.flow.Menus(),
 		Wallboard: wallboard.Handler(wallboardSource{s}, 250*time.Millisecond, s.log.With().Str("component", "wallboard").Logger()),
 		Log:       s.log.With().Str("component", "http").Logger(),
 	})
@@ -208,6 +222,11 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	// New work (callbacks to place, tickets to escalate) stops with ctx.
 	go func() { defer bg.Done(); s.worker.Run(ctx) }()
 	go func() { defer bg.Done(); s.orders.Watch(ctx) }()
+	// SIGHUP re-reads HOTLINE_IVR_FILE; calls in progress keep their menu.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go s.flow.Menus().ReloadOn(ctx, hup, s.log.With().Str("component", "menus").Logger())
 
 	var srvErr error
 	select {
@@ -418,7 +437,7 @@ func (s *Service) reconcile(ctx context.Context, afterConnect bool) {
 		// ringing (an agent or a callback) ends by its own ring timeout, and
 		// if it is answered after its dialler died, StasisStart hands it to
 		// a live replica.
-		if ch.State != "Up" || s.calls.isLocal(ch.ID) || (!ch.Created.IsZero() && time.Since(ch.Created) < orphanGrace) {
+		if ch.State != "Up" || s.calls.wasLocal(ch.ID) || (!ch.Created.IsZero() && time.Since(ch.Created) < orphanGrace) {
 			continue
 		}
 		rec, found, err := s.calls.lookup(ctx, ownerCall(ch.ID))
@@ -431,6 +450,29 @@ func (s *Service) reconcile(ctx context.Context, afterConnect bool) {
 			}
 		}
 		s.orphan(ctx, ch, rec)
+	}
+	s.sweepDeadReplicas(ctx)
+}
+
+// sweepDeadReplicas follows up the calls of replicas that died: their
+// channels are in the dead replica's own ARI application, which ARI does
+// not list to us, so they are found through Redis. Same policy as for our
+// own orphans: hung up, noted on the ticket, called back.
+func (s *Service) sweepDeadReplicas(ctx context.Context) {
+	dead, err := s.calls.claimDead(ctx)
+	if err != nil {
+		s.m.RedisErrors.WithLabelValues("calls_sweep").Inc()
+		s.log.Warn().Err(err).Msg("sweep calls of dead replicas")
+	}
+	for _, d := range dead {
+		if !d.Found {
+			// The record expired (the owner died over a minute ago): no
+			// phone to call back, but the channel must not stay up.
+			s.hangup(ctx, d.ID, "orphaned: call of a replica dead for over a minute")
+			continue
+		}
+		s.log.Warn().Str("call_id", d.ID).Str("owner", d.Rec.Owner).Msg("call of a dead replica")
+		s.orphan(ctx, ivr.ChannelInfo{ID: d.ID, State: "Up", CallerNum: d.Rec.Phone}, d.Rec)
 	}
 }
 
@@ -477,6 +519,9 @@ func (s *Service) orphan(ctx context.Context, ch ivr.ChannelInfo, rec record) {
 		}
 	}
 	_ = s.rdb.Del(ctx, s.calls.key(ch.ID)).Err()
+	if rec.Owner != "" {
+		_ = s.rdb.SRem(ctx, s.calls.ownedKey(rec.Owner), ch.ID).Err()
+	}
 	log.Warn().Str("phone", logx.MaskPhone(phone)).Msg(note)
 }
 

@@ -227,3 +227,49 @@ func TestOrphanKeepsQueuePlace(t *testing.T) {
 		t.Errorf("ticket note %+v", last)
 	}
 }
+
+// A dead replica's calls are in its own ARI application, which ours does
+// not list: they are found through the replica's call index in Redis, and
+// followed up once even with several live replicas sweeping.
+func TestSweepDeadReplicaCalls(t *testing.T) {
+	s, sw := newService(t)
+	ctx := context.Background()
+	p := s.cfg.RedisPrefix
+	for _, c := range []struct{ id, owner, phone string }{
+		{"b-1", "b", "13800138000"}, {"b-2", "b", "13900139000"}, {"c-1", "c", "13700137000"},
+	} {
+		s.rdb.HSet(ctx, s.calls.key(c.id), "owner", c.owner, "phone", c.phone)
+		s.rdb.SAdd(ctx, s.calls.ownedKey(c.owner), c.id)
+		s.rdb.SAdd(ctx, s.calls.replicasKey(), c.owner)
+	}
+	s.rdb.SAdd(ctx, s.calls.ownedKey("b"), "b-expired") // record gone: hung up, nobody to call
+	s.rdb.Set(ctx, p+"replica:c", "1", time.Minute)     // c is alive, b is dead
+	s.rdb.HSet(ctx, p+"queue:place:b-1", "queue", "general", "joined", time.Now().Add(-time.Minute).UnixMilli())
+	sw.SetChannels() // nothing in our own application
+	s.reconcile(ctx, false)
+	for id, want := range map[string]bool{"b-1": true, "b-2": true, "b-expired": true, "c-1": false} {
+		if sw.IsHungUp(id) != want {
+			t.Errorf("%s hung up = %v, want %v", id, !want, want)
+		}
+	}
+	for phone, kind := range map[string]string{"13800138000": callbacks.KindVirtualHold, "13900139000": callbacks.KindCutOff} {
+		if cbs, _ := s.callbacks.ListByPhone(ctx, phone, 5); len(cbs) != 1 || cbs[0].Kind != kind {
+			t.Errorf("callbacks of %s: %+v, want one %s", phone, cbs, kind)
+		}
+	}
+	if cbs, _ := s.callbacks.ListByPhone(ctx, "13700137000", 5); len(cbs) != 0 {
+		t.Errorf("live replica's caller called back: %+v", cbs)
+	}
+	if n, _ := s.rdb.SCard(ctx, s.calls.ownedKey("b")).Result(); n != 0 {
+		t.Errorf("dead replica's index still holds %d calls", n)
+	}
+	// A second sweep (another replica, or the next round) does nothing more.
+	sw.SetChannels()
+	s.reconcile(ctx, false)
+	if cbs, _ := s.callbacks.ListByPhone(ctx, "13900139000", 5); len(cbs) != 1 {
+		t.Errorf("second sweep: %+v", cbs)
+	}
+	if ok, _ := s.rdb.SIsMember(ctx, s.calls.replicasKey(), "b").Result(); ok {
+		t.Error("a dead replica with no calls left is still listed")
+	}
+}

@@ -132,6 +132,7 @@ func renderPrompts(ctx context.Context, args []string) error {
 	moh := fs.String("moh", "", "also write music on hold to this WAV file")
 	force := fs.Bool("force", false, "render every prompt again")
 	speed := fs.Int("speed", prompts.DefaultSpeed, "words per minute: slower is kinder to elderly callers")
+	voices := fs.String("voices", "en,slow", "also render these voices into DIR/<voice> (en: English, slow: the elderly service); \"\" for none")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -146,6 +147,9 @@ func renderPrompts(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Printf("rendered %d of %d prompts into %s\n", n, len(prompts.Catalogue()), *dir)
+	if err := renderVoices(ctx, *dir, *voices, *force); err != nil {
+		return err
+	}
 	if *moh != "" {
 		if _, err := os.Stat(*moh); err != nil || *force {
 			if err := prompts.RenderMOH(ctx, *moh); err != nil {

@@ -18,6 +18,9 @@
 #   HOTLINE_ARI_USER       ARI user                                  [hotline]
 #   HOTLINE_ARI_PASSWORD   ARI password (plain)                      [required]
 #   HOTLINE_ARI_APP        Stasis application name                   [hotline]
+#   HOTLINE_ARI_APPS       every replica's application, comma-separated: the dialplan
+#                          spreads inbound calls over them and skips one with no replica
+#                          connected [HOTLINE_ARI_APP]
 #   HOTLINE_CARRIER_CONTACT  static contact of the carrier AOR       [sip:127.0.0.1:5080]
 #   HOTLINE_CARRIER_ADDRS  the carrier's source addresses (IP/CIDR, comma-separated): calls
 #                          from them are the carrier's, and only they may call in [127.0.0.1]
@@ -45,6 +48,7 @@ ARI_BIND="${HOTLINE_ARI_BIND:-127.0.0.1}"
 ARI_USER="${HOTLINE_ARI_USER:-hotline}"
 ARI_PASSWORD="${HOTLINE_ARI_PASSWORD:-}"
 APP="${HOTLINE_ARI_APP:-hotline}"
+APPS="${HOTLINE_ARI_APPS:-$APP}"
 CARRIER_CONTACT="${HOTLINE_CARRIER_CONTACT:-sip:127.0.0.1:5080}"
 CARRIER_MATCH="${HOTLINE_CARRIER_ADDRS:-${HOTLINE_CARRIER_MATCH:-127.0.0.1}}"
 AGENT_NETS="${HOTLINE_AGENT_NETS:-127.0.0.1}"
@@ -76,6 +80,8 @@ check() { # name value
 check HOTLINE_ARI_PASSWORD "$ARI_PASSWORD"
 [[ "$ARI_USER" =~ ^[A-Za-z0-9_.-]+$ ]] || die "HOTLINE_ARI_USER='$ARI_USER' must match [A-Za-z0-9_.-]+"
 [[ "$APP" =~ ^[A-Za-z0-9_.-]+$ ]] || die "HOTLINE_ARI_APP='$APP' must match [A-Za-z0-9_.-]+"
+[[ "$APPS" =~ ^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$ ]] || die "HOTLINE_ARI_APPS='$APPS' must be application names ([A-Za-z0-9_.-]+) separated by commas"
+APPS_DIALPLAN="$(tr ',' '&' <<<"$APPS")" # the dialplan's list separator (CUT/FIELDQTY)
 [[ "$CARRIER_CONTACT" =~ ^sips?:[^[:space:]\;,]+$ ]] || die "HOTLINE_CARRIER_CONTACT='$CARRIER_CONTACT' must be a SIP URI like sip:127.0.0.1:5080"
 ADDRS_RE='^[0-9A-Fa-f.:/]+(,[0-9A-Fa-f.:/]+)*$'
 [[ "$CARRIER_MATCH" =~ $ADDRS_RE ]] || die "HOTLINE_CARRIER_ADDRS='$CARRIER_MATCH' must be IP addresses/CIDRs separated by commas"
@@ -156,6 +162,7 @@ for tpl in "$TEMPLATE_DIR"/*.conf; do
       -e "s|@ARI_USER@|$(sed_escape "$ARI_USER")|g" \
       -e "s|@ARI_PASSWORD@|$(sed_escape "$ARI_PASSWORD")|g" \
       -e "s|@APP@|$(sed_escape "$APP")|g" \
+      -e "s|@APPS@|$(sed_escape "$APPS_DIALPLAN")|g" \
       -e "s|@CARRIER_CONTACT@|$(sed_escape "$CARRIER_CONTACT")|g" \
       -e "s|@CARRIER_MATCH@|$(sed_escape "$CARRIER_MATCH")|g" \
       -e "s|@SIP_ALLOWED@|$(sed_escape "$SIP_ALLOWED")|g" \

@@ -19,6 +19,7 @@ type Switch struct {
 	actions  []string
 	bridges  map[string][]string
 	online   map[string]bool
+	busy     map[string]bool
 	channels []ivr.ChannelInfo
 	hungup   map[string]bool
 
@@ -186,6 +187,24 @@ func (s *Switch) EndpointOnline(ctx context.Context, tech, resource string) (boo
 	return s.online[resource], nil
 }
 
+// SetBusy marks an agent device as on a call we did not place.
+func (s *Switch) SetBusy(resource string, busy bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.busy == nil {
+		s.busy = map[string]bool{}
+	}
+	s.busy[resource] = busy
+}
+
+// EndpointStatus reports a device's registration and whether it is set
+// busy with SetBusy.
+func (s *Switch) EndpointStatus(ctx context.Context, tech, resource string) (online, busy bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.online[resource], s.busy[resource], nil
+}
+
 // ListChannels implements ivr.Switch.
 func (s *Switch) ListChannels(ctx context.Context) ([]ivr.ChannelInfo, error) {
 	s.mu.Lock()
@@ -244,6 +263,12 @@ func (c *channel) StartMOH(ctx context.Context, class string) error {
 
 func (c *channel) StopMOH(ctx context.Context) error {
 	c.s.record("moh-stop %s", c.id)
+	return nil
+}
+
+// SetVar implements ivr.VarSetter.
+func (c *channel) SetVar(ctx context.Context, name, value string) error {
+	c.s.record("setvar %s %s=%s", c.id, name, value)
 	return nil
 }
 

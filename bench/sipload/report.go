@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+)
+
+// printResult prints one run, a line per call rate.
+func printResult(w io.Writer, r Result) {
+	fmt.Fprintf(w, "\n%s (%s): %d agents, talk %.1f s, transfer prompt %.0f ms\n", r.System, r.Started.Format("2006-01-02 15:04Z"), r.Agents, float64(r.TalkMS)/1000, r.PromptMS)
+	fmt.Fprintf(w, "%5s %6s %6s %9s  %-22s %-17s %9s %9s %9s %7s %5s\n", "cps", "calls", "failed", "connected",
+		"INVITE->200 p50/95/99", "key->ring p50/99", "ctl s/100", "ast s/100", "sipp s/100", "rds/call", "busy")
+	for _, s := range r.Steps {
+		per100 := func(v float64) float64 { return v / float64(s.Calls) * 100 }
+		// The controller idles during an app_queue run: its columns would
+		// only show its background cost, so they are left out.
+		ctl, rds := "-", "-"
+		if r.System == "hotline" {
+			ctl, rds = fmt.Sprintf("%.2f", per100(s.CtlCPU)), fmt.Sprintf("%.1f", float64(s.RedisCmd)/float64(s.Calls))
+		}
+		fmt.Fprintf(w, "%5.0f %6d %6d %9d  %-22s %-17s %9s %9.2f %9.2f %7s %4.0f%%  %s\n", s.Rate, s.Calls, s.Failed, s.Connected,
+			ms(s.AnswerMS, 50, 95, 99), ms(s.RingMS, 50, 99), ctl, per100(s.AstCPU), per100(s.SippCPU),
+			rds, s.HostBusy*100, okWord(s.OK()))
+	}
+	fmt.Fprintf(w, "peak RSS: controller %.1f MB, Asterisk %.1f MB\n", float64(r.CtlPeakRSS)/1024, float64(r.AstPeakRSS)/1024)
+	if r.System == "hotline" {
+		fmt.Fprintf(w, "served callers nevertheless promised a \"cut off\" callback by the controller: %d\n", r.CutOff)
+	}
+}
+
+func okWord(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "NOT SUSTAINED"
+}
+
+func ms(xs []float64, ps ...float64) string {
+	if len(xs) == 0 {
+		return "-"
+	}
+	var parts []string
+	for _, p := range ps {
+		parts = append(parts, fmt.Sprintf("%.0f", percentile(xs, p)))
+	}
+	return strings.Join(parts, "/")
+}
+
+// capacity is the highest rate sustained with every lower rate sustained too.
+func capacity(r Result) float64 {
+	c := 0.0
+	for _, s := range r.Steps {
+		if !s.OK() {
+			break
+		}
+		c = s.Rate
+	}
+	return c
+}
+
+// capacityPrompt is capacity with, in addition, 99% of callers ringing an
+// agent within a second of the end of the transfer prompt: callers who
+// wait with agents free are a limit too.
+func capacityPrompt(r Result) float64 {
+	c := 0.0
+	for _, s := range r.Steps {
+		if !s.OK() || percentile(s.RingMS, 99) > r.PromptMS+1000 {
+			break
+		}
+		c = s.Rate
+	}
+	return c
+}
+
+func stepAt(r Result, rate float64) (Step, bool) {
+	for _, s := range r.Steps {
+		if s.Rate == rate {
+			return s, true
+		}
+	}
+	return Step{}, false
+}
+
+func report(args []string) error {
+	fs := flag.NewFlagSet("report", flag.ExitOnError)
+	in := fs.String("in", ".run/bench/results.jsonl", "results written by sipload run")
+	_ = fs.Parse(args)
+	f, err := os.Open(*in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	last := map[string]Result{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		var r Result
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return fmt.Errorf("%s: %w", *in, err)
+		}
+		last[r.System] = r
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	h, hok := last["hotline"]
+	q, qok := last["app_queue"]
+	if !hok || !qok {
+		return fmt.Errorf("%s: need a run of both systems (have hotline %v, app_queue %v)", *in, hok, qok)
+	}
+	printResult(os.Stdout, h)
+	printResult(os.Stdout, q)
+
+	capH, capQ := capacity(h), capacity(q)
+	// Per-call figures are compared at the highest rate both sustained,
+	// ringing promptly too (else at the first rate): the same load on both.
+	at := math.Min(capacityPrompt(h), capacityPrompt(q))
+	if at == 0 {
+		at = h.Steps[0].Rate
+	}
+	sh, _ := stepAt(h, at)
+	sq, _ := stepAt(q, at)
+	per100 := func(v float64, s Step) float64 {
+		if s.Calls == 0 {
+			return math.NaN()
+		}
+		return v / float64(s.Calls) * 100
+	}
+	w := os.Stdout
+	fmt.Fprintf(w, "\nSummary (per-call figures at %.0f calls/s, the highest rate both sustained with prompt ringing)\n", at)
+	fmt.Fprintf(w, "%-40s %-16s %-16s %s\n", "", "hotline", "app_queue", "target")
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "NOT met"
+	}
+	fmt.Fprintf(w, "%-40s %-16s %-16s >= app_queue's: %s\n", "capacity, calls/s: all callers connected",
+		fmt.Sprintf("%.0f", capH), fmt.Sprintf("%.0f", capQ), verdict(capH >= capQ))
+	fmt.Fprintf(w, "%-40s %-16s %-16s >= app_queue's: %s\n", "  and key->ringing p99 <= prompt + 1 s",
+		fmt.Sprintf("%.0f", capacityPrompt(h)), fmt.Sprintf("%.0f", capacityPrompt(q)), verdict(capacityPrompt(h) >= capacityPrompt(q)))
+	fmt.Fprintf(w, "%-40s %-16s %-16s\n", "INVITE->answer p50/p95/p99, ms", ms(sh.AnswerMS, 50, 95, 99), ms(sq.AnswerMS, 50, 95, 99))
+	ringP99 := percentile(sh.RingMS, 99)
+	fmt.Fprintf(w, "%-40s %-16s %-16s p99 < 300 ms: %s\n", "menu key->agent ringing p50/p99, ms", ms(sh.RingMS, 50, 99), ms(sq.RingMS, 50, 99), verdict(ringP99 < 300))
+	if h.PromptMS > 0 {
+		fmt.Fprintf(w, "%-40s %-16s %-16s\n", "  of which the transfer prompt, ms", fmt.Sprintf("%.0f", h.PromptMS), fmt.Sprintf("%.0f", q.PromptMS))
+		fmt.Fprintf(w, "%-40s %-16s %-16s p99 < 300 ms: %s\n", "  beyond the prompt p50/p99, ms", ms(minus(sh.RingMS, h.PromptMS), 50, 99), ms(minus(sq.RingMS, q.PromptMS), 50, 99),
+			verdict(ringP99-h.PromptMS < 300))
+	}
+	// Net: less what the process spends idle over the step's wall time
+	// (pollers and timers), i.e. the cost the calls themselves add.
+	net := func(v, idlePerS float64, st Step) float64 { return per100(v-idlePerS*st.Seconds, st) }
+	ctl, astH, astQ := per100(sh.CtlCPU, sh), per100(sh.AstCPU, sh), per100(sq.AstCPU, sq)
+	ctlN, astHN, astQN := net(sh.CtlCPU, h.IdleCtlCPU, sh), net(sh.AstCPU, h.IdleAstCPU, sh), net(sq.AstCPU, q.IdleAstCPU, sq)
+	pair := func(raw, netv float64) string { return fmt.Sprintf("%.2f (net %.2f)", raw, netv) }
+	fmt.Fprintf(w, "%-40s %-16s %-16s\n", "controller CPU s per 100 calls", pair(ctl, ctlN), "-")
+	fmt.Fprintf(w, "%-40s %-16s %-16s\n", "Asterisk CPU s per 100 calls", pair(astH, astHN), pair(astQ, astQN))
+	fmt.Fprintf(w, "%-40s %-16s %-16s <= 0.25 (net): %s\n", "controller CPU / Asterisk CPU", pair(ctl/astH, ctlN/astHN), "-", verdict(ctlN/astHN <= 0.25))
+	fmt.Fprintf(w, "%-40s %-16s %-16s\n", "controller + Asterisk CPU s per 100", pair(ctl+astH, ctlN+astHN), pair(astQ, astQN))
+	rds := float64(sh.RedisCmd) / float64(sh.Calls)
+	rdsN := (float64(sh.RedisCmd) - h.IdleRedis*sh.Seconds) / float64(sh.Calls)
+	fmt.Fprintf(w, "%-40s %-16s %-16s\n", "Redis commands per call", fmt.Sprintf("%.0f (net %.0f)", rds, rdsN), "-")
+	fmt.Fprintf(w, "%-40s %-16s %-16s\n", "idle: controller CPU s/s, Redis cmd/s", fmt.Sprintf("%.3f, %.1f", h.IdleCtlCPU, h.IdleRedis), "-")
+	fmt.Fprintf(w, "%-40s %-16s %-16s\n", "controller peak RSS (VmHWM), MB", fmt.Sprintf("%.1f", float64(h.CtlPeakRSS)/1024), "-")
+	return nil
+}
+
+func minus(xs []float64, d float64) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = x - d
+	}
+	return out
+}
