@@ -24,4 +24,4 @@ trap down EXIT
 deploy/local/hotline.sh down >/dev/null 2>&1 || true
 rm -rf "$HOTLINE_RUN_DIR/redis" "$HOTLINE_RUN_DIR/prometheus"
 deploy/local/hotline.sh up
-go test -tags e2e -count=1 -timeout 20m -v ./e2e/ 2>&1 | tee "$HOTLINE_RUN_DIR/e2e.log"
+go test -tags e2e -count=1 -timeout 35m -v ./e2e/ 2>&1 | tee "$HOTLINE_RUN_DIR/e2e.log"
