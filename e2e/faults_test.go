@@ -429,11 +429,15 @@ func TestFaultAsteriskRestart(t *testing.T) {
 	c := caller(t, env, phone, pause(1500*time.Millisecond), press("0"), awaitBye)
 	id := channelOf(t, env, phone)
 	queuePlace(t, rdb, prefix, id)
+	// The caller joins the queue as soon as the key is in; let their
+	// scenario reach the step that takes the BYE.
+	time.Sleep(time.Second)
 
 	restarted := false
 	t.Cleanup(func() {
 		if !restarted {
 			stackCmd(t, "stack.sh", "asterisk-up")
+			awaitHealthy(t, env.HTTP, 60*time.Second) // the tests after this one need ARI
 		}
 	})
 	stackCmd(t, "stack.sh", "asterisk-down")

@@ -255,3 +255,81 @@ func TestWrapUpRespected(t *testing.T) {
 	c1.wait(t, 30*time.Second)
 	c2.wait(t, 60*time.Second)
 }
+
+// agentTalksBriefly answers the next call on the softphone and hangs up
+// after two seconds.
+func agentTalksBriefly(t *testing.T, a *agentPhone) *sipp {
+	body := uasHead(captureDialog) + uasAnswer + uasHangUp + scenarioTail
+	return startSipp(t, "agent-brief-"+a.ID, render(t, body, scenarioData{AnswerAfterMS: 300, ByeTimeoutMS: 2000}), "", a.sipPort, a.mediaPort, "-rtp_echo")
+}
+
+// One agent serves every queue. Three callers wait in three queues: a
+// normal caller in general who joined first, an important customer
+// (account class) who reached the billing queue after them, and a normal
+// complaint caller who joined last. The important customer is served
+// first; then the two others in the order they joined, across their queues.
+func TestPriorityAndFairnessAcrossQueues(t *testing.T) {
+	env := loadEnv(t)
+	env.agentsOnly(t) // nobody yet: everyone waits
+	ag := env.phone(t, "2001")
+	const joined = `hotline_queue_calls_offered_total`
+	billing, complaint := env.metric(t, joined+`{queue="billing"}`), env.metric(t, joined+`{queue="complaint"}`)
+	first, second := uniquePhone(76), uniquePhone(77)
+	const important = "13700137000" // account 1000000003, class important
+	a := caller(t, env, first, pause(1500*time.Millisecond), press("0"), awaitByeWithin(120*time.Second))
+	time.Sleep(time.Second)
+	c := caller(t, env, second, pause(1500*time.Millisecond), press("3"), awaitByeWithin(120*time.Second))
+	time.Sleep(time.Second)
+	// Billing: the balance is read for the known caller, then 1 for an agent.
+	b := caller(t, env, important, pause(1500*time.Millisecond), press("2"), pause(3*time.Second), press("1"), awaitByeWithin(120*time.Second))
+	eventually(t, 60*time.Second, "all three queued", func() bool {
+		return env.metric(t, joined+`{queue="billing"}`) > billing && env.metric(t, joined+`{queue="complaint"}`) > complaint
+	})
+	time.Sleep(2 * time.Second)
+	events := agentStream(t, env, "/api/v1/agents/2001/events")
+	call := agentTalksBriefly(t, ag)
+	env.agentsOnly(t, "2001")
+	want := []struct{ phone, queue, priority string }{
+		{important, "billing", "important"}, {first, "general", "normal"}, {second, "complaint", "normal"},
+	}
+	for i, w := range want {
+		pop := nextPop(t, events, 40*time.Second)
+		if pop.Data["phone"] != w.phone || pop.Data["queue"] != w.queue || pop.Data["priority"] != w.priority {
+			t.Fatalf("served #%d: %v in %v (%v), want %s in %s (%s)", i+1, pop.Data["phone"], pop.Data["queue"], pop.Data["priority"], w.phone, w.queue, w.priority)
+		}
+		call.wait(t, 30*time.Second)
+		if i < len(want)-1 {
+			call = agentTalksBriefly(t, ag)
+		}
+	}
+	a.wait(t, 30*time.Second)
+	b.wait(t, 30*time.Second)
+	c.wait(t, 30*time.Second)
+}
+
+// A caller first waits for the best-skilled agents; after the queue's
+// any-level wait (3 s for billing in the test policy) an agent with a lower
+// level takes them.
+func TestLowerSkillAfterWait(t *testing.T) {
+	env := loadEnv(t)
+	ag := env.phone(t, "2001")
+	env.setSkills(t, "2001", map[string]int{"billing": 3})
+	env.agentsOnly(t, "2001")
+	events := agentStream(t, env, "/api/v1/agents/2001/events")
+	agentCall := ag.answer(t, 300*time.Millisecond)
+	phone := uniquePhone(78)
+	// An unknown number: account entry, wrong number, then 1 for an agent.
+	c := caller(t, env, phone, pause(1500*time.Millisecond), press("2"), pause(2*time.Second), press("9999999999#"),
+		pause(2*time.Second), press("1"), pause(15*time.Second), hangUp)
+	pop := nextPop(t, events, 40*time.Second)
+	if pop.Data["queue"] != "billing" || pop.Data["phone"] != phone {
+		t.Fatalf("screen pop %+v, want the billing caller", pop.Data)
+	}
+	if w, _ := pop.Data["waited_s"].(float64); w < 3 {
+		t.Fatalf("a level-3 agent was offered the caller after %.1f s, before the 3 s any-level wait", w)
+	} else {
+		t.Logf("level-3 agent offered the caller after %.1f s", w)
+	}
+	c.wait(t, 60*time.Second)
+	agentCall.wait(t, 10*time.Second)
+}
