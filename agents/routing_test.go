@@ -414,3 +414,23 @@ func TestIntroPlaysWhileAgentRings(t *testing.T) {
 	waitFor(t, "music after the intro", func() bool { return sw2.Has("moh-start c2") })
 	sw2.HangUp(sess2.ID())
 }
+
+// A key pressed on hold, before any offer is read out (here during the
+// transfer prompt), is the caller's answer to the next offer.
+func TestKeyOnHoldTakesTheNextOffer(t *testing.T) {
+	_, d, sw, clk := setup(t, "1001")
+	d.cfg.Queues["senior"] = policy.Queue{AnnounceEvery: time.Second, OfferCallbackOver: time.Second, HandleTime: time.Minute}
+	out, _ := serve(t, d, sw, Caller{CallID: "c1", Phone: "15800158000", Queue: "senior", Intro: []string{"sound:hotline/senior_transfer"}})
+	waitFor(t, "queued", func() bool { n, _ := d.Waiting(context.Background(), "senior"); return n["senior"] == 1 })
+	sw.Press("c1", "1")
+	time.Sleep(50 * time.Millisecond)
+	clk.Add(2 * time.Second)
+	select {
+	case o := <-out:
+		if o != KeptPlace {
+			t.Fatalf("outcome %s, want %s", o, KeptPlace)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the key pressed on hold was lost")
+	}
+}

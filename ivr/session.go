@@ -329,6 +329,11 @@ func (s *Session) Wait(ctx context.Context, d time.Duration) error {
 				s.hungup = true
 				return ErrHangup
 			}
+			if ev.Kind == EvDTMF {
+				// Kept for the next Collect: a caller on hold who presses 1
+				// before the offer is read out has still chosen.
+				s.typeahead += ev.Digit
+			}
 			if ev.Kind == EvPlaybackFinished && s.bg != "" && ev.PlaybackID == s.bg {
 				s.BackgroundOver(ev.PlaybackID)
 				return nil // wake the waiter: what played in the background is over
