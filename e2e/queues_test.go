@@ -143,7 +143,7 @@ func TestVirtualHoldKeepsPlace(t *testing.T) {
 }
 
 // A caller who waits longer than a queue allows moves to its overflow
-// queue: here the senior queue (8 s in the test policy) overflows into
+// queue: here the senior queue (20 s in the test policy) overflows into
 // general, where an agent who serves only general takes the call.
 func TestMaxWaitOverflowsToAnotherQueue(t *testing.T) {
 	env := loadEnv(t)
@@ -155,12 +155,12 @@ func TestMaxWaitOverflowsToAnotherQueue(t *testing.T) {
 	agentCall := ag.answer(t, 300*time.Millisecond)
 	const elder = "15800158000"
 	// The elder never presses: no kept place, just the wait.
-	c := caller(t, env, elder, pause(30*time.Second), hangUp)
-	pop := nextPop(t, events, 40*time.Second)
+	c := caller(t, env, elder, pause(45*time.Second), hangUp)
+	pop := nextPop(t, events, 60*time.Second)
 	if pop.Data["phone"] != elder || pop.Data["queue"] != "general" {
 		t.Fatalf("screen pop %+v, want the elder in the general queue", pop.Data)
 	}
-	if w, _ := pop.Data["waited_s"].(float64); w < 8 {
+	if w, _ := pop.Data["waited_s"].(float64); w < 20 {
 		t.Fatalf("served after %.1f s, before the senior queue's longest wait", w)
 	}
 	if got := env.metric(t, `hotline_queue_overflows_total{queue="senior",to="general"}`) - overflows; got != 1 {
