@@ -231,6 +231,14 @@ func (d *Dispatcher) enqueue(ctx context.Context, c Caller) error {
 	return err
 }
 
+// Drop takes a caller out of a queue for good: their call was cut off and
+// a kept-place callback answers for them, so nobody may count them as
+// waiting any more (a dead replica's caller would otherwise stay in the
+// count until a claim happened to reach them).
+func (d *Dispatcher) Drop(ctx context.Context, queue, callID string) {
+	d.leave(ctx, Caller{CallID: callID, Queue: queue})
+}
+
 // Place is where a caller waited.
 type Place struct {
 	Queue  string

@@ -494,9 +494,11 @@ func (s *Service) orphan(ctx context.Context, ch ivr.ChannelInfo, rec record) {
 		Reason: "call cut off by a controller restart", CallID: ch.ID, TicketID: rec.Ticket}
 	// A caller who was waiting for an agent is called back keeping the place
 	// they had in the queue, not sent to the back of it by our failure.
-	if place, ok, err := s.disp.PlaceOf(ctx, ch.ID); err != nil {
+	place, waited, err := s.disp.PlaceOf(ctx, ch.ID)
+	if err != nil {
 		log.Warn().Err(err).Msg("place of orphaned call; calling back without it")
-	} else if ok {
+	} else if waited {
+		defer s.disp.Drop(ctx, place.Queue, ch.ID)
 		req.Kind, req.QueuedAt = callbacks.KindVirtualHold, place.Joined
 		req.Reason = "cut off by a controller restart while waiting in the " + place.Queue + " queue; kept place"
 		note = "call cut off by a controller restart while waiting in the " + place.Queue +
