@@ -57,6 +57,10 @@ type Caller struct {
 	// Intro is played while agents are already being looked for and rung
 	// (e.g. "transferring you"); music on hold starts when it ends.
 	Intro []string
+	// Voice is the set of recordings the caller hears announcements in
+	// (prompts.VoiceEnglish, prompts.VoiceSlow; "" Mandarin): an English
+	// caller must not be told their place in Mandarin.
+	Voice string
 
 	// For the agent's screen pop.
 	Account  string
@@ -274,11 +278,32 @@ func (d *Dispatcher) leave(ctx context.Context, c Caller) {
 	}
 }
 
-// leaveJoined drops the caller from the waiting-time index once an agent has
-// answered; the queue entry itself was removed by the claim.
-func (d *Dispatcher) leaveJoined(ctx context.Context, c Caller) {
-	if err := d.reg.rdb.ZRem(context.WithoutCancel(ctx), d.joinedKey(c.Queue), c.CallID).Err(); err != nil {
+// countAnswered counts an answered caller in the queue's stats and drops
+// them from the waiting-time index (the queue entry itself was removed by
+// the claim), in one round trip.
+func (d *Dispatcher) countAnswered(ctx context.Context, c Caller, fields []string) {
+	ctx = context.WithoutCancel(ctx)
+	key := d.statsKey(c.Queue, d.reg.now())
+	var zrem *redis.IntCmd
+	cmds, err := d.reg.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, f := range fields {
+			p.HIncrBy(ctx, key, f, 1)
+		}
+		p.Expire(ctx, key, 8*24*time.Hour)
+		zrem = p.ZRem(ctx, d.joinedKey(c.Queue), c.CallID)
+		return nil
+	})
+	if err == nil {
+		return
+	}
+	if zrem.Err() != nil {
 		d.m.RedisErrors.WithLabelValues("queue_leave").Inc()
+	}
+	for _, cmd := range cmds {
+		if cmd != zrem && cmd.Err() != nil {
+			d.m.RedisErrors.WithLabelValues("queue_stats").Inc()
+			break
+		}
 	}
 }
 
@@ -292,6 +317,9 @@ var claim = redis.NewScript(`
 local queue, avail, joined, events = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local me, p, now, ttl, q, maxlvl, iso = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
 local function hb(qq, id) return p .. 'queue:' .. qq .. ':hb:' .. id end
+-- Our own heartbeat first (ARGV[8], ms): every poll proves we are still
+-- here, in the same round trip as the claim.
+redis.call('SET', hb(q, me), '1', 'PX', ARGV[8])
 while true do
   local head = redis.call('ZRANGE', queue, 0, 0)
   if #head == 0 then return {'gone'} end
@@ -307,10 +335,10 @@ if not rank then return {'gone'} end
 if rank >= redis.call('ZCARD', avail) then return {'wait'} end
 local myscore = tonumber(redis.call('ZSCORE', queue, me))
 local qs, anylvl = {}, {}
-for i = 0, tonumber(ARGV[8]) - 1 do
-  local name = ARGV[9 + 2 * i]
+for i = 0, tonumber(ARGV[9]) - 1 do
+  local name = ARGV[10 + 2 * i]
   qs[#qs + 1] = name
-  anylvl[name] = tonumber(ARGV[10 + 2 * i])
+  anylvl[name] = tonumber(ARGV[11 + 2 * i])
 end
 local function level(agent, qq)
   local skills = p .. 'agent:' .. agent .. ':skills'
@@ -319,48 +347,75 @@ local function level(agent, qq)
   if redis.call('EXISTS', skills) == 0 then return 1 end -- a generalist
   return nil
 end
-local cands = {}
-for i, a in ipairs(redis.call('ZRANGE', avail, 0, 499)) do
-  local l = level(a, q)
-  if l and l <= maxlvl and redis.call('EXISTS', p .. 'agent:' .. a .. ':busy') == 0 then cands[#cands + 1] = {a, l, i} end
+-- The lowest level (max2) a live caller at the head of another queue q2
+-- who ranks before us may be served at, or 0 when there is no such caller.
+-- Read once per queue: the heads do not change while the script runs.
+local heads = {}
+local function ahead(q2)
+  if heads[q2] == nil then
+    heads[q2] = 0
+    local h = redis.call('ZRANGE', p .. 'queue:' .. q2, 0, 0, 'WITHSCORES')
+    if #h == 2 and tonumber(h[2]) < myscore and redis.call('EXISTS', hb(q2, h[1])) == 1 then
+      heads[q2] = 1
+      local j = redis.call('ZSCORE', p .. 'queue:' .. q2 .. ':joined', h[1])
+      if j and now - tonumber(j) >= anylvl[q2] then heads[q2] = 99 end
+    end
+  end
+  return heads[q2]
 end
-if #cands == 0 then return {'none'} end
-table.sort(cands, function(x, y) if x[2] ~= y[2] then return x[2] < y[2] end return x[3] < y[3] end)
 -- Does a caller who ranks before us wait at the head of another queue this
 -- agent may serve them in?
 local function owed(a)
   for _, q2 in ipairs(qs) do
     if q2 ~= q then
-      local l2 = level(a, q2)
-      if l2 then
-        local h = redis.call('ZRANGE', p .. 'queue:' .. q2, 0, 0, 'WITHSCORES')
-        if #h == 2 and tonumber(h[2]) < myscore and redis.call('EXISTS', hb(q2, h[1])) == 1 then
-          local max2 = 1
-          local j = redis.call('ZSCORE', p .. 'queue:' .. q2 .. ':joined', h[1])
-          if j and now - tonumber(j) >= anylvl[q2] then max2 = 99 end
-          if l2 <= max2 then return true end
-        end
+      local max2 = ahead(q2)
+      if max2 > 0 then
+        local l2 = level(a, q2)
+        if l2 and l2 <= max2 then return true end
       end
     end
   end
   return false
 end
+-- Candidates are taken best level first, then longest idle: the first not
+-- owed to a caller of another queue and not left for a caller ahead of us
+-- is ours. Level 1 is the best there is, so a level-1 agent is decided on
+-- the spot, in idle order, and the scan stops at the agent we take: with
+-- many agents free it reads a few of them, not all. Lower levels are
+-- collected and decided after the scan, in the same order a full sort
+-- would give.
 local skip = rank
-for _, c in ipairs(cands) do
-  local id = c[1]
+local function take(id, l)
   if owed(id) then
-    -- left for a caller of another queue who ranks before us
+    return false -- left for a caller of another queue who ranks before us
   elseif skip > 0 then
     skip = skip - 1 -- left for a caller ahead of us in this queue
-  else
-    redis.call('ZREM', avail, id)
-    redis.call('ZREM', queue, me)
-    redis.call('HSET', p .. 'agent:' .. id, 'state', 'ringing', 'since', now, 'call_id', me, 'reason', '')
-    redis.call('SET', p .. 'agent:' .. id .. ':lease', me, 'PX', ttl)
-    redis.call('XADD', events, 'MAXLEN', '~', 10000, '*', 'agent', id, 'type', 'state',
-      'data', cjson.encode({id = id, state = 'ringing', reason = '', since = iso, call_id = me}))
-    return {'claimed', id, tostring(c[2])}
+    return false
   end
+  redis.call('ZREM', avail, id)
+  redis.call('ZREM', queue, me)
+  redis.call('HSET', p .. 'agent:' .. id, 'state', 'ringing', 'since', now, 'call_id', me, 'reason', '')
+  redis.call('SET', p .. 'agent:' .. id .. ':lease', me, 'PX', ttl)
+  redis.call('XADD', events, 'MAXLEN', '~', 10000, '*', 'agent', id, 'type', 'state',
+    'data', cjson.encode({id = id, state = 'ringing', reason = '', since = iso, call_id = me}))
+  return true
+end
+local lower, found = {}, false
+for i, a in ipairs(redis.call('ZRANGE', avail, 0, 499)) do
+  local l = level(a, q)
+  if l and l <= maxlvl and redis.call('EXISTS', p .. 'agent:' .. a .. ':busy') == 0 then
+    found = true
+    if l == 1 then
+      if take(a, 1) then return {'claimed', a, '1'} end
+    else
+      lower[#lower + 1] = {a, l, i}
+    end
+  end
+end
+if not found then return {'none'} end
+table.sort(lower, function(x, y) if x[2] ~= y[2] then return x[2] < y[2] end return x[3] < y[3] end)
+for _, c in ipairs(lower) do
+  if take(c[1], c[2]) then return {'claimed', c[1], tostring(c[2])} end
 end
 return {'owed'}
 `)
@@ -374,7 +429,8 @@ const anyLevel = 99
 // maxLevel is the lowest skill level the caller may have.
 func (d *Dispatcher) tryClaim(ctx context.Context, c Caller, maxLevel int) (agent string, gone bool, err error) {
 	now := d.reg.now()
-	args := append([]any{c.CallID, d.reg.p, now.UnixMilli(), leaseTTL.Milliseconds(), c.Queue, maxLevel, isoMillis(now)}, d.queueArgs()...)
+	args := append([]any{c.CallID, d.reg.p, now.UnixMilli(), leaseTTL.Milliseconds(), c.Queue, maxLevel, isoMillis(now),
+		d.heartbeatTTL().Milliseconds()}, d.queueArgs()...)
 	res, err := claim.Run(ctx, d.reg.rdb, []string{d.queueKey(c.Queue), d.reg.availKey(), d.joinedKey(c.Queue), d.reg.EventsKey()},
 		args...).StringSlice()
 	if err != nil {
@@ -413,10 +469,13 @@ func (d *Dispatcher) Serve(ctx context.Context, sess *ivr.Session, c Caller) (Ou
 	log := d.log.With().Str("call_id", c.CallID).Str("queue", c.Queue).Str("phone", logx.MaskPhone(c.Phone)).Logger()
 	d.m.QueueOffered.WithLabelValues(c.Queue).Inc()
 	d.count(ctx, c.Queue, "offered")
+	mohOn := false // music on hold started: it must be stopped before the bridge
 	moh := func() {
 		if err := sess.Channel().StartMOH(ctx, d.cfg.MOHClass); err != nil {
 			log.Warn().Err(err).Msg("music on hold")
+			return
 		}
+		mohOn = true
 	}
 	intro := len(c.Intro) > 0 && sess.Background(ctx, c.Intro...) == nil
 	if !intro {
@@ -443,9 +502,7 @@ func (d *Dispatcher) Serve(ctx context.Context, sess *ivr.Session, c Caller) (Ou
 		agent := ""
 		waited := d.reg.now().Sub(entered)
 		if queued {
-			if err := d.reg.rdb.Set(ctx, d.hbKey(c.Queue, c.CallID), "1", d.heartbeatTTL()).Err(); err != nil {
-				d.m.RedisErrors.WithLabelValues("queue_heartbeat").Inc()
-			}
+			// The claim renews our heartbeat too.
 			maxLevel := 1
 			if waited >= qp.AnyLevelAfter {
 				maxLevel = anyLevel
@@ -496,7 +553,7 @@ func (d *Dispatcher) Serve(ctx context.Context, sess *ivr.Session, c Caller) (Ou
 			continue
 		}
 		queued = false // the claim took us out of the queue
-		out, err := d.ring(ctx, sess, c, agent, attempt, log)
+		out, err := d.ring(ctx, sess, c, agent, attempt, mohOn, log)
 		attempt++
 		switch {
 		case err != nil:
@@ -573,27 +630,30 @@ func (d *Dispatcher) announce(ctx context.Context, sess *ivr.Session, c Caller, 
 	if e.Known() {
 		d.m.QueueEstimatedWait.WithLabelValues(c.Queue).Set(e.Wait.Seconds())
 	}
+	say := func(ids ...string) []string {
+		out := make([]string, len(ids))
+		for i, id := range ids {
+			out[i] = prompts.MediaIn(c.Voice, id)
+		}
+		return out
+	}
 	var speech []string
 	if e.Ahead == 0 {
-		speech = append(speech, prompts.Media("queue_position_next"))
+		speech = say("queue_position_next")
 	} else {
-		speech = append(speech, prompts.Media("queue_position_ahead"))
-		for _, id := range prompts.Integer(e.Ahead) {
-			speech = append(speech, prompts.Media(id))
-		}
-		speech = append(speech, prompts.Media("queue_position_callers"))
+		speech = say("queue_position_ahead")
+		speech = append(speech, say(prompts.Count(c.Voice, e.Ahead)...)...)
+		speech = append(speech, say("queue_position_callers")...)
 	}
 	switch {
 	case !e.Known():
-		speech = append(speech, prompts.Media("queue_wait"))
+		speech = append(speech, say("queue_wait")...)
 	case e.Wait < time.Minute:
-		speech = append(speech, prompts.Media("queue_wait_under_minute"))
+		speech = append(speech, say("queue_wait_under_minute")...)
 	default:
-		speech = append(speech, prompts.Media("queue_wait_about"))
-		for _, id := range prompts.Integer(int64((e.Wait + time.Minute - 1) / time.Minute)) {
-			speech = append(speech, prompts.Media(id))
-		}
-		speech = append(speech, prompts.Media("queue_wait_minutes"))
+		speech = append(speech, say("queue_wait_about")...)
+		speech = append(speech, say(prompts.Count(c.Voice, int64((e.Wait+time.Minute-1)/time.Minute))...)...)
+		speech = append(speech, say("queue_wait_minutes")...)
 	}
 	offer := qp.OfferCallbackOver > 0 && c.Phone != "" && c.Phone != "anonymous" && (!e.Known() || e.Wait > qp.OfferCallbackOver)
 	log.Info().Int64("ahead", e.Ahead).Int("staffed", e.Staffed).Dur("estimate", e.Wait).Bool("offer", offer).Msg("announcing position and wait")
@@ -614,7 +674,7 @@ func (d *Dispatcher) announce(ctx context.Context, sess *ivr.Session, c Caller, 
 	if timeout <= 0 {
 		timeout = 4 * time.Second
 	}
-	key, err := sess.Collect(ctx, ivr.Collect{Media: append(speech, prompts.Media("queue_vhold_offer")), Match: ivr.OneOf("1"), Timeout: timeout})
+	key, err := sess.Collect(ctx, ivr.Collect{Media: append(speech, say("queue_vhold_offer")...), Match: ivr.OneOf("1"), Timeout: timeout})
 	if errors.Is(err, ivr.ErrHangup) {
 		return "", err
 	}
@@ -637,7 +697,9 @@ func (d *Dispatcher) abandoned(c Caller, log zerolog.Logger) Outcome {
 
 // ring offers the caller to one claimed agent. It returns "" when the agent
 // did not take the call (the caller should wait on), or the final outcome.
-func (d *Dispatcher) ring(ctx context.Context, sess *ivr.Session, c Caller, agent string, attempt int, log zerolog.Logger) (Outcome, error) {
+// mohOn says whether music on hold was started on the caller (not while
+// the intro still plays).
+func (d *Dispatcher) ring(ctx context.Context, sess *ivr.Session, c Caller, agent string, attempt int, mohOn bool, log zerolog.Logger) (Outcome, error) {
 	log = log.With().Str("agent", agent).Logger()
 	online, busy, err := d.endpointStatus(ctx, agent)
 	if err != nil || !online {
@@ -696,14 +758,14 @@ func (d *Dispatcher) ring(ctx context.Context, sess *ivr.Session, c Caller, agen
 			if ok && ev.Kind != ivr.EvHangup {
 				continue
 			}
-			sess.MarkHungUp()
+			sess.MarkHungUp(ev)
 			_ = leg.Hangup(context.WithoutCancel(ctx))
 			_ = d.reg.Release(context.WithoutCancel(ctx), agent, c.CallID, false)
 			return d.abandoned(c, log), nil
 		case ev := <-agentEvents:
 			switch ev.Kind {
 			case ivr.EvAnswered:
-				return d.talk(ctx, sess, c, agent, leg, agentEvents, log)
+				return d.talk(ctx, sess, c, agent, leg, agentEvents, mohOn, log)
 			case ivr.EvHangup:
 				d.noAnswer(ctx, agent, c, log)
 				return "", nil
@@ -768,7 +830,7 @@ func (d *Dispatcher) noAnswer(ctx context.Context, agent string, c Caller, log z
 }
 
 // talk bridges caller and agent and holds until either hangs up.
-func (d *Dispatcher) talk(ctx context.Context, sess *ivr.Session, c Caller, agent string, leg ivr.Channel, agentEvents <-chan ivr.Event, log zerolog.Logger) (Outcome, error) {
+func (d *Dispatcher) talk(ctx context.Context, sess *ivr.Session, c Caller, agent string, leg ivr.Channel, agentEvents <-chan ivr.Event, mohOn bool, log zerolog.Logger) (Outcome, error) {
 	bg := context.WithoutCancel(ctx)
 	if err := d.reg.Answered(ctx, agent, c.CallID); err != nil {
 		log.Error().Err(err).Msg("mark agent on call")
@@ -783,14 +845,16 @@ func (d *Dispatcher) talk(ctx context.Context, sess *ivr.Session, c Caller, agen
 	if waited <= 30*time.Second {
 		fields = append(fields, "answered_30s")
 	}
-	d.count(ctx, c.Queue, fields...)
-	d.leaveJoined(ctx, c) // connected: no longer waiting
+	d.countAnswered(ctx, c, fields) // and no longer waiting
 	talkStart := d.reg.now()
+	legGone := false // the agent hung up: no need to hang their leg up
 	bridgeID := "br-" + c.CallID
 	defer func() {
 		talked := d.reg.now().Sub(talkStart)
 		d.m.QueueTalkSeconds.WithLabelValues(c.Queue).Observe(talked.Seconds())
-		_ = leg.Hangup(bg)
+		if !legGone {
+			_ = leg.Hangup(bg)
+		}
 		_ = d.sw.DestroyBridge(bg, bridgeID)
 		wrap := d.policyOf(c.Queue).WrapUp
 		if err := d.reg.ReleaseAfter(bg, agent, c.CallID, true, wrap); err != nil {
@@ -804,8 +868,10 @@ func (d *Dispatcher) talk(ctx context.Context, sess *ivr.Session, c Caller, agen
 		}
 	}()
 	sess.StopBackground(ctx)
-	if err := sess.Channel().StopMOH(ctx); err != nil {
-		log.Warn().Err(err).Msg("stop music on hold")
+	if mohOn { // a caller answered during the intro never heard music
+		if err := sess.Channel().StopMOH(ctx); err != nil {
+			log.Warn().Err(err).Msg("stop music on hold")
+		}
 	}
 	if err := d.sw.CreateBridge(ctx, bridgeID); err != nil {
 		return "", fmt.Errorf("bridge caller and agent: %w", err)
@@ -824,11 +890,12 @@ func (d *Dispatcher) talk(ctx context.Context, sess *ivr.Session, c Caller, agen
 			_ = d.reg.Renew(ctx, agent, c.CallID)
 		case ev, ok := <-sess.Events():
 			if !ok || ev.Kind == ivr.EvHangup {
-				sess.MarkHungUp()
+				sess.MarkHungUp(ev)
 				return Connected, nil
 			}
 		case ev := <-agentEvents:
 			if ev.Kind == ivr.EvHangup {
+				legGone = true
 				return Connected, nil // the caller's session hangs up the customer
 			}
 		}

@@ -3,6 +3,7 @@ package agents
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/hotline95598/hotline/ivr/ivrtest"
 	"github.com/hotline95598/hotline/policy"
+	"github.com/hotline95598/hotline/prompts"
 )
 
 // rung records which agent each caller's phone rang, in order, and answers.
@@ -227,6 +229,44 @@ func TestAnnouncementOffersKeptPlace(t *testing.T) {
 	}
 	if n, _ := d.Waiting(context.Background(), "general"); n["general"] != 0 {
 		t.Fatalf("caller still queued: %v", n)
+	}
+}
+
+// A caller who chose English (or the slow voice) hears the queue's
+// announcements in that voice, numbers with its grammar.
+func TestAnnouncementInCallersVoice(t *testing.T) {
+	_, d, sw, clk := setup(t, "1001")
+	d.cfg.Queues["general"] = policy.Queue{AnnounceEvery: time.Second, OfferCallbackOver: time.Hour, HandleTime: time.Minute}
+	var mu sync.Mutex
+	var heard []string
+	sw.OnPlay = func(s *ivrtest.Switch, ch, pb string, media []string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if ch == "c13" {
+			heard = append(heard, media...)
+		}
+	}
+	// Twelve callers ahead, so the position is a number to read.
+	ctx := context.Background()
+	for i := range 12 {
+		if err := d.enqueue(ctx, Caller{CallID: fmt.Sprintf("ahead%d", i), Queue: "general", Joined: clk.Now().Add(-time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, sess := serve(t, d, sw, Caller{CallID: "c13", Phone: "13800138000", Queue: "general", Voice: prompts.VoiceEnglish})
+	waitFor(t, "queued", func() bool { n, _ := d.Waiting(ctx, "general"); return n["general"] == 13 })
+	clk.Add(2 * time.Second)
+	waitFor(t, "announced", func() bool { mu.Lock(); defer mu.Unlock(); return len(heard) > 0 })
+	sw.HangUp(sess.ID())
+	mu.Lock()
+	defer mu.Unlock()
+	got := strings.Join(heard, " ")
+	want := "sound:hotline/en/queue_position_ahead sound:hotline/en/en_12 sound:hotline/en/queue_position_callers"
+	if !strings.HasPrefix(got, want) {
+		t.Fatalf("heard %s\nwant it to start %s", got, want)
+	}
+	if strings.Contains(got, "sound:hotline/queue") {
+		t.Fatalf("a Mandarin prompt in an English announcement: %s", got)
 	}
 }
 

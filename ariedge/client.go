@@ -228,6 +228,7 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 		}
 		c.setConnected(true, "")
 		c.log.Info().Str("url", c.redWSURL).Bool("reconnect", reconnect).Msg("ARI websocket connected")
+		c.filterEvents(ctx)
 
 		err = c.serve(ctx, conn, h)
 		c.setConnected(false, err.Error())

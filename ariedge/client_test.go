@@ -89,6 +89,11 @@ func TestEventMapping(t *testing.T) {
 		{frame("PlaybackFinished", map[string]any{"playback": map[string]any{"id": "pb2", "media_uri": "sound:hotline/welcome", "target_uri": "channel:ch1", "state": "done"}}), ivr.Event{Kind: ivr.EvPlaybackFinished, ChannelID: "ch1", PlaybackID: "pb2"}},
 		{frame("ChannelVarset", map[string]any{"channel": chanJSON("ch1", "1001"), "variable": "X", "value": "1"}), ivr.Event{}}, // ignored
 		{frame("ChannelHangupRequest", map[string]any{"channel": chanJSON("ch1", "1001"), "cause": 16}), ivr.Event{Kind: ivr.EvHangup, ChannelID: "ch1", Cause: 16}},
+		// Asterisk stopping: a soft request with AST_SOFTHANGUP_SHUTDOWN, as
+		// Asterisk 22 sent it in TestFaultAsteriskRestart; our own hangup is
+		// soft with AST_SOFTHANGUP_EXPLICIT (16) and is no shutdown.
+		{frame("ChannelHangupRequest", map[string]any{"channel": chanJSON("ch1", "1001"), "cause": 4, "soft": true}), ivr.Event{Kind: ivr.EvHangup, ChannelID: "ch1", Cause: 4, SwitchDown: true}},
+		{frame("ChannelHangupRequest", map[string]any{"channel": chanJSON("ch1", "1001"), "cause": 16, "soft": true}), ivr.Event{Kind: ivr.EvHangup, ChannelID: "ch1", Cause: 16}},
 		{frame("StasisEnd", map[string]any{"channel": chanJSON("ch1", "1001")}), ivr.Event{Kind: ivr.EvHangup, ChannelID: "ch1"}},
 		{frame("ChannelDestroyed", map[string]any{"channel": chanJSON("ch1", "1001"), "cause": 17, "cause_txt": "User busy"}), ivr.Event{Kind: ivr.EvHangup, ChannelID: "ch1", Cause: 17}},
 	}

@@ -1,6 +1,7 @@
 package ariedge
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -56,6 +57,11 @@ const (
 // names the operation for metrics. With notFoundOK a 404 returns nil (for
 // idempotent deletes). When out is non-nil a 2xx JSON body is decoded into it.
 func (c *Client) do(ctx context.Context, op, method, path string, q url.Values, notFoundOK bool, out any) error {
+	return c.send(ctx, op, method, path, q, nil, notFoundOK, out)
+}
+
+// send is do with a JSON request body (nil: none).
+func (c *Client) send(ctx context.Context, op, method, path string, q url.Values, reqBody []byte, notFoundOK bool, out any) error {
 	if c.cfgErr != nil {
 		return c.cfgErr
 	}
@@ -67,12 +73,19 @@ func (c *Client) do(ctx context.Context, op, method, path string, q url.Values, 
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	var rb io.Reader
+	if reqBody != nil {
+		rb = bytes.NewReader(reqBody)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rb)
 	if err != nil {
 		return fmt.Errorf("ari %s %s: %w", method, path, err)
 	}
 	req.SetBasicAuth(c.cfg.User, c.cfg.Password)
 	req.Header.Set("Accept", "application/json")
+	if reqBody != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -157,7 +170,16 @@ func (ch *channel) Play(ctx context.Context, playbackID string, media ...string)
 	if len(media) == 0 {
 		return errors.New("ariedge play: no media")
 	}
-	return ch.c.do(ctx, "play", http.MethodPost, ch.path("/play/"+seg(playbackID)), url.Values{"media": media}, false, nil)
+	// One media parameter, the URIs joined by commas: Asterisk reads a
+	// repeated media= as the last one only, so a list sent that way played
+	// just its last prompt (the welcome, and all but the last digit of a
+	// number, went unheard).
+	for _, m := range media {
+		if strings.Contains(m, ",") {
+			return fmt.Errorf("ariedge play: media URI %q has a comma", m)
+		}
+	}
+	return ch.c.do(ctx, "play", http.MethodPost, ch.path("/play/"+seg(playbackID)), url.Values{"media": {strings.Join(media, ",")}}, false, nil)
 }
 
 // StopPlayback is idempotent: a playback that already finished (404) is not an error.
@@ -248,6 +270,9 @@ func (c *Client) EndpointStatus(ctx context.Context, tech, resource string) (onl
 }
 
 // ListChannels lists the channels currently in our Stasis application.
+// Two requests whatever the number of calls: the application's channel ids,
+// then every channel (one GET per channel made the reconciliation, every
+// few seconds, cost Asterisk and us a request per call in progress).
 // Channels that vanish between the two requests are skipped.
 func (c *Client) ListChannels(ctx context.Context) ([]ivr.ChannelInfo, error) {
 	var app struct {
@@ -256,17 +281,22 @@ func (c *Client) ListChannels(ctx context.Context) ([]ivr.ChannelInfo, error) {
 	if err := c.do(ctx, "get_application", http.MethodGet, "/applications/"+seg(c.cfg.App), nil, false, &app); err != nil {
 		return nil, err
 	}
+	if len(app.ChannelIDs) == 0 {
+		return []ivr.ChannelInfo{}, nil
+	}
+	var all []ari.ChannelData
+	if err := c.do(ctx, "list_channels", http.MethodGet, "/channels", nil, false, &all); err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*ari.ChannelData, len(all))
+	for i := range all {
+		byID[all[i].ID] = &all[i]
+	}
 	infos := make([]ivr.ChannelInfo, 0, len(app.ChannelIDs))
 	for _, id := range app.ChannelIDs {
-		var d ari.ChannelData
-		err := c.do(ctx, "get_channel", http.MethodGet, "/channels/"+seg(id), nil, false, &d)
-		if errors.Is(err, ErrNotFound) {
-			continue
+		if d, ok := byID[id]; ok {
+			infos = append(infos, channelInfo(d))
 		}
-		if err != nil {
-			return nil, err
-		}
-		infos = append(infos, channelInfo(&d))
 	}
 	return infos, nil
 }

@@ -37,7 +37,7 @@ func TestRESTRequests(t *testing.T) {
 			"DELETE", "/ari/channels/ch1", url.Values{"reason": {"normal"}}},
 		{"play two media", func(c *Client) error {
 			return c.Channel("ch1").Play(ctx, "pb1", "sound:hotline/welcome", "sound:hotline/menu")
-		}, "POST", "/ari/channels/ch1/play/pb1", url.Values{"media": {"sound:hotline/welcome", "sound:hotline/menu"}}},
+		}, "POST", "/ari/channels/ch1/play/pb1", url.Values{"media": {"sound:hotline/welcome,sound:hotline/menu"}}},
 		{"stop playback", func(c *Client) error { return c.Channel("ch1").StopPlayback(ctx, "pb1") },
 			"DELETE", "/ari/playbacks/pb1", url.Values{}},
 		{"start moh", func(c *Client) error { return c.Channel("ch1").StartMOH(ctx, "queue") },
@@ -192,9 +192,8 @@ func TestListChannels(t *testing.T) {
 	f.route("GET /ari/applications/hotline", jsonReply(200, map[string]any{
 		"name": "hotline", "channel_ids": []string{"a", "gone", "b"}, "bridge_ids": []string{}, "endpoint_ids": []string{}, "device_names": []string{},
 	}))
-	f.route("GET /ari/channels/a", jsonReply(200, chanJSON("a", "13812345678")))
-	f.route("GET /ari/channels/gone", jsonReply(404, map[string]any{"message": "Channel not found"}))
-	f.route("GET /ari/channels/b", jsonReply(200, chanJSON("b", "1001")))
+	// "gone" hung up between the two requests; "other" is in another application.
+	f.route("GET /ari/channels", jsonReply(200, []any{chanJSON("b", "1001"), chanJSON("other", "13900000000"), chanJSON("a", "13812345678")}))
 
 	got, err := c.ListChannels(context.Background())
 	if err != nil {
@@ -218,6 +217,14 @@ func TestListChannels(t *testing.T) {
 		}
 	}
 
+	if n := len(f.requests()); n != 2 {
+		t.Errorf("%d requests for 3 channels; want 2 (the application, then every channel at once)", n)
+	}
+
+	f.route("GET /ari/channels", jsonReply(500, nil))
+	if _, err := c.ListChannels(context.Background()); err == nil {
+		t.Error("ListChannels on HTTP 500 listing channels = nil error")
+	}
 	f.route("GET /ari/applications/hotline", jsonReply(500, nil))
 	if _, err := c.ListChannels(context.Background()); err == nil {
 		t.Error("ListChannels on HTTP 500 = nil error")

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hotline95598/hotline/policy"
+	"github.com/hotline95598/hotline/prompts"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -87,7 +88,10 @@ type Callback struct {
 	// QueuedAt is when the customer first joined the queue (virtual hold):
 	// answering, they rejoin in that place, not at the back.
 	QueuedAt time.Time `json:"queued_at,omitempty"`
-	History  []Attempt `json:"history"`
+	// Voice is the set of prompts the customer chose on the call that led
+	// here (English, slow): the callback speaks to them the same way.
+	Voice   string    `json:"voice,omitempty"`
+	History []Attempt `json:"history"`
 }
 
 // Request asks for a callback. Zero figures take the kind's policy.
@@ -105,6 +109,8 @@ type Request struct {
 	MaxAttempts          int
 	// QueuedAt keeps a virtual-hold caller's place in the queue.
 	QueuedAt time.Time
+	// Voice: the prompts the customer heard ("" Mandarin, "en", "slow").
+	Voice string
 }
 
 // Store keeps callbacks in Redis.
@@ -145,7 +151,7 @@ local id = tostring(redis.call('INCR', seq))
 local key = ARGV[1] .. id
 redis.call('HSET', key, 'id', id, 'phone', ARGV[2], 'reason', ARGV[3], 'call_id', ARGV[4], 'ticket_id', ARGV[5],
   'status', 'pending', 'attempts', 0, 'created_at', ARGV[6], 'due_at', ARGV[7], 'deadline', ARGV[8],
-  'kind', ARGV[9], 'max_attempts', ARGV[10], 'retry', ARGV[11], 'any_hour', ARGV[12], 'deferred', ARGV[13], 'queued_at', ARGV[14])
+  'kind', ARGV[9], 'max_attempts', ARGV[10], 'retry', ARGV[11], 'any_hour', ARGV[12], 'deferred', ARGV[13], 'queued_at', ARGV[14], 'voice', ARGV[15])
 redis.call('SET', pending, id)
 redis.call('ZADD', due, ARGV[7], id)
 redis.call('ZADD', hist, ARGV[6], id)
@@ -164,6 +170,9 @@ func (s *Store) Schedule(ctx context.Context, r Request) (id string, created boo
 	kp, ok := s.pol.Kinds[r.Kind]
 	if !ok {
 		return "", false, fmt.Errorf("schedule callback: unknown kind %q: %w", r.Kind, ErrInvalid)
+	}
+	if r.Voice != "" && !slices.Contains(prompts.Voices, r.Voice) {
+		return "", false, fmt.Errorf("schedule callback: unknown voice %q: %w", r.Voice, ErrInvalid)
 	}
 	if r.Delay == 0 {
 		r.Delay = kp.Delay
@@ -199,7 +208,7 @@ func (s *Store) Schedule(ctx context.Context, r Request) (id string, created boo
 	}
 	res, err := schedule.Run(ctx, s.rdb, []string{s.phoneKey(r.Kind, r.Phone), s.dueKey(), s.historyKey(r.Phone), s.seqKey(), s.deadlineKey()},
 		s.p+"callback:", r.Phone, r.Reason, r.CallID, r.TicketID, now.UnixMilli(), due.UnixMilli(), deadline.UnixMilli(),
-		r.Kind, r.MaxAttempts, int64(r.Retry), boolFlag(r.AnyHour), boolFlag(deferred), msOrZero(r.QueuedAt)).Slice()
+		r.Kind, r.MaxAttempts, int64(r.Retry), boolFlag(r.AnyHour), boolFlag(deferred), msOrZero(r.QueuedAt), r.Voice).Slice()
 	if err != nil {
 		return "", false, fmt.Errorf("schedule callback: %w", err)
 	}
@@ -354,8 +363,37 @@ return id
 // CancelServed cancels the pending callbacks of these kinds for a number:
 // the customer called in and was served, so calling them back would only
 // disturb them. Returns the ids cancelled.
+// The kinds are cancelled in one round trip (a pipeline of the script), as
+// every caller an agent served is looked up for all of them.
 func (s *Store) CancelServed(ctx context.Context, phone string, kinds ...string) ([]string, error) {
+	cmds := make([]*redis.Cmd, len(kinds))
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range kinds {
+			cmds[i] = cancel.EvalSha(ctx, p, []string{s.dueKey(), s.phoneKey(k, phone), s.deadlineKey()},
+				s.p+"callback:", "customer called in and was served")
+		}
+		return nil
+	})
 	var ids []string
+	for i, cmd := range cmds {
+		id, err := cmd.Text()
+		if redis.HasErrorPrefix(err, "NOSCRIPT") {
+			// Redis does not have the script yet (restarted): one by
+			// one, which loads it.
+			return s.cancelEach(ctx, phone, ids, kinds[i:])
+		}
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			return ids, fmt.Errorf("cancel callbacks of %s: %w", kinds[i], err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+func (s *Store) cancelEach(ctx context.Context, phone string, ids []string, kinds []string) ([]string, error) {
 	for _, k := range kinds {
 		id, err := cancel.Run(ctx, s.rdb, []string{s.dueKey(), s.phoneKey(k, phone), s.deadlineKey()},
 			s.p+"callback:", "customer called in and was served").Text()
@@ -491,7 +529,7 @@ func decode(h map[string]string) Callback {
 		MaxAttempts: maxAttempts, Retry: time.Duration(retry), AnyHour: h["any_hour"] == "1", Deferred: h["deferred"] == "1",
 		Status: Status(h["status"]), Attempts: n, Outcome: h["outcome"],
 		CreatedAt: ms(h["created_at"]), DueAt: ms(h["due_at"]), Deadline: ms(h["deadline"]), PlacedAt: ms(h["placed_at"]),
-		QueuedAt: ms(h["queued_at"]),
+		QueuedAt: ms(h["queued_at"]), Voice: h["voice"],
 	}
 }
 

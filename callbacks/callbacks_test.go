@@ -2,6 +2,7 @@ package callbacks
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -49,6 +50,23 @@ func TestOnePendingCallbackPerNumber(t *testing.T) {
 	list, _ := st.ListByPhone(ctx, "13800138000", 10)
 	if len(list) != 1 || list[0].Status != Pending || list[0].CallID != "c1" {
 		t.Fatalf("list: %+v", list)
+	}
+}
+
+// The customer's voice (English, slow) is kept for the callback; an
+// unknown one is refused rather than played as missing files.
+func TestCallbackKeepsVoice(t *testing.T) {
+	st, _ := newStore(t)
+	ctx := context.Background()
+	if _, _, err := st.Schedule(ctx, Request{Phone: "13800138000", CallID: "c1", Voice: "en"}); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := st.ListByPhone(ctx, "13800138000", 10)
+	if len(list) != 1 || list[0].Voice != "en" {
+		t.Fatalf("list: %+v", list)
+	}
+	if _, _, err := st.Schedule(ctx, Request{Phone: "13900139000", Voice: "fr"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("unknown voice: %v", err)
 	}
 }
 

@@ -156,7 +156,7 @@ func (w *Worker) place(ctx context.Context, cb Callback) {
 			return
 		case ev, ok := <-sess.Events():
 			if !ok || ev.Kind == ivr.EvHangup {
-				sess.MarkHungUp()
+				sess.MarkHungUp(ev)
 				sess.Close(ctx)
 				w.finish(ctx, cb, false, Outcome(ev.Cause), log)
 				return
@@ -278,12 +278,12 @@ func (w *Worker) placeAgentFirst(ctx context.Context, cb Callback) {
 			_ = af.Agents.Renew(bg, agent, callID)
 		case ev, ok := <-customer.Events():
 			if !ok || ev.Kind == ivr.EvHangup {
-				customer.MarkHungUp()
+				customer.MarkHungUp(ev)
 				return
 			}
 		case ev, ok := <-agentLeg.Events():
 			if !ok || ev.Kind == ivr.EvHangup {
-				agentLeg.MarkHungUp()
+				agentLeg.MarkHungUp(ev)
 				return
 			}
 		}
@@ -302,7 +302,7 @@ func awaitAnswer(ctx context.Context, leg *ivr.Session, within time.Duration) bo
 			return false
 		case ev, ok := <-leg.Events():
 			if !ok || ev.Kind == ivr.EvHangup {
-				leg.MarkHungUp()
+				leg.MarkHungUp(ev)
 				return false
 			}
 			if ev.Kind == ivr.EvAnswered {
@@ -325,7 +325,7 @@ func awaitCustomer(ctx context.Context, customer, agent *ivr.Session, within tim
 			return 19, false
 		case ev, ok := <-customer.Events():
 			if !ok || ev.Kind == ivr.EvHangup {
-				customer.MarkHungUp()
+				customer.MarkHungUp(ev)
 				return ev.Cause, false
 			}
 			if ev.Kind == ivr.EvAnswered {
@@ -333,7 +333,7 @@ func awaitCustomer(ctx context.Context, customer, agent *ivr.Session, within tim
 			}
 		case ev, ok := <-agent.Events():
 			if !ok || ev.Kind == ivr.EvHangup {
-				agent.MarkHungUp()
+				agent.MarkHungUp(ev)
 				return 16, false
 			}
 		}

@@ -37,6 +37,7 @@ type Orders interface {
 	Urge(ctx context.Context, id string) error
 	FollowUpAnswered(ctx context.Context, id string, satisfied bool) (tickets.Ticket, error)
 	OutageFor(ctx context.Context, area, transformer string) (outages.Outage, bool, error)
+	AddNote(ctx context.Context, id, actor, note string) error
 }
 
 // Accounts finds customers.
@@ -105,6 +106,7 @@ type Flow struct {
 	log       zerolog.Logger
 	menus     *menus.Holder
 	runner    *menus.Runner
+	notices   Notices // nil: the menu's notices step plays none
 }
 
 // New returns a flow.
@@ -145,6 +147,7 @@ type call struct {
 	unknown int    // unknown account numbers entered
 	served  bool   // a ticket was written or the balance read
 	end     string // the call-end reason the queue decided
+	cbVoice string // a callback's voice: the one the customer chose before
 	log     zerolog.Logger
 }
 
@@ -156,12 +159,24 @@ func (c *call) menuPath() string {
 	return strings.Join(c.path, ">")
 }
 
+// voice is the set of prompts the caller hears ("" Mandarin).
+func (c *call) voice() string {
+	if c.st != nil {
+		return c.st.Voice
+	}
+	return c.cbVoice
+}
+
 // media maps prompt ids to media in the call's voice (English, slow).
 func (c *call) media(ids ...string) []string {
 	if c.st != nil {
 		return c.st.Media(ids...)
 	}
-	return media(ids...)
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = prompts.MediaIn(c.cbVoice, id)
+	}
+	return out
 }
 
 // media maps prompt ids to Asterisk media.
@@ -199,6 +214,65 @@ func (f *Flow) Inbound(ctx context.Context, sess *ivr.Session, info ivr.ChannelI
 	c.st = &menus.State{Sess: sess, CallID: c.id, Data: c}
 	out, _ := f.runner.Run(ctx, m, c.st) // the runner logs its errors
 	reason = endReason(c, out)
+	if reason != metrics.EndSelfService && c.end == "" && cutOff(ctx, c) {
+		reason = f.cutOffInMenu(ctx, c)
+	}
+}
+
+// cutOff reports whether Asterisk ended the call rather than the caller:
+// it hung every channel up as it stopped, or the channel vanished while the
+// link to it was down.
+func cutOff(ctx context.Context, c *call) bool {
+	return c.sess.CutOff() || errors.Is(context.Cause(ctx), ivr.ErrCutOff)
+}
+
+// cutOffInMenu: a caller Asterisk cut off in the menu is called back (as
+// after a controller restart), and their work order, if one was written,
+// says what happened.
+func (f *Flow) cutOffInMenu(ctx context.Context, c *call) string {
+	ctx = context.WithoutCancel(ctx)
+	note := "call cut off by Asterisk in the menu"
+	if c.phone != "" && c.phone != "anonymous" {
+		id, created, err := f.callbacks.Schedule(ctx, callbacks.Request{Phone: c.phone, Kind: callbacks.KindCutOff,
+			Reason: "call cut off by Asterisk", CallID: c.id, TicketID: c.ticket, Voice: c.voice()})
+		if err != nil {
+			f.m.RedisErrors.WithLabelValues("callback_schedule").Inc()
+			c.log.Error().Err(err).Msg("schedule a callback for a call cut off")
+		} else {
+			if created {
+				f.m.CallbacksSched.Inc()
+			}
+			note += "; cut_off callback " + id + " scheduled"
+		}
+	}
+	f.noteCutOff(ctx, c, note)
+	return metrics.EndCutOff
+}
+
+// cutOffInQueue: a caller Asterisk cut off while waiting did not give up;
+// they are called back keeping their place in the queue.
+func (f *Flow) cutOffInQueue(ctx context.Context, c *call, caller agents.Caller) string {
+	ctx = context.WithoutCancel(ctx)
+	note := "call cut off by Asterisk while waiting in the " + caller.Queue + " queue"
+	if f.keepPlace(ctx, c, caller, "cut off by Asterisk while waiting in the "+caller.Queue+" queue; kept place") {
+		note += "; kept-place callback scheduled"
+	}
+	f.noteCutOff(ctx, c, note)
+	return metrics.EndCutOff
+}
+
+func (f *Flow) noteCutOff(ctx context.Context, c *call, note string) {
+	c.log.Warn().Msg(note)
+	id := c.ticket
+	if id == "" {
+		id = c.open
+	}
+	if id == "" {
+		return
+	}
+	if err := f.orders.AddNote(ctx, id, "system", note); err != nil {
+		c.log.Error().Err(err).Str("ticket_id", id).Msg("note the cut-off on the ticket")
+	}
 }
 
 // track counts a call as active; the function it returns ends the call:
@@ -239,14 +313,14 @@ func (f *Flow) tellOutage(ctx context.Context, c *call) error {
 	if o.Kind == outages.KindPlanned {
 		intro = "outage_planned"
 	}
-	speech := media(intro)
+	speech := c.media(intro)
 	if o.ExpectedRestore.IsZero() {
-		speech = append(speech, media("outage_unknown_restore")...)
+		speech = append(speech, c.media("outage_unknown_restore")...)
 	} else {
-		speech = append(speech, media(prompts.When(o.ExpectedRestore.In(china))...)...)
+		speech = append(speech, c.media(prompts.WhenIn(c.voice(), o.ExpectedRestore.In(china))...)...)
 	}
 	// A key cuts the notice short and counts as the menu choice.
-	return c.sess.Announce(ctx, join(speech, media("outage_still_report"))...)
+	return c.sess.Announce(ctx, join(speech, c.media("outage_still_report"))...)
 }
 
 // senior reports whether the caller goes to the senior queue: old enough by
@@ -355,7 +429,7 @@ func (f *Flow) serve(ctx context.Context, c *call, queue string, intro []string)
 		if out == agents.Overflowed {
 			say, reason = "queue_overflow_callback", metrics.EndOverflow
 		}
-		if !f.keepPlace(ctx, c, caller) {
+		if !f.keepPlace(ctx, c, caller, "kept place in the "+caller.Queue+" queue") {
 			// Promise nothing we could not record.
 			_ = c.sess.Say(ctx, c.media("error_try_later")...)
 			return metrics.EndError
@@ -363,16 +437,22 @@ func (f *Flow) serve(ctx context.Context, c *call, queue string, intro []string)
 		_ = c.sess.Say(ctx, c.media(say)...)
 		return reason
 	}
+	if cutOff(ctx, c) {
+		return f.cutOffInQueue(ctx, c, caller)
+	}
 	f.promiseCallback(ctx, c)
 	return metrics.EndAbandoned
 }
 
 // keepPlace promises a virtual-hold callback: when it is answered the
 // customer queues with the join time of this call.
-func (f *Flow) keepPlace(ctx context.Context, c *call, caller agents.Caller) bool {
+func (f *Flow) keepPlace(ctx context.Context, c *call, caller agents.Caller, reason string) bool {
+	if c.phone == "" || c.phone == "anonymous" {
+		return false
+	}
 	id, created, err := f.callbacks.Schedule(context.WithoutCancel(ctx), callbacks.Request{Phone: c.phone,
-		Kind: callbacks.KindVirtualHold, Reason: "kept place in the " + caller.Queue + " queue", CallID: c.id,
-		TicketID: caller.TicketID, QueuedAt: caller.Joined})
+		Kind: callbacks.KindVirtualHold, Reason: reason, CallID: c.id,
+		TicketID: caller.TicketID, QueuedAt: caller.Joined, Voice: c.voice()})
 	if err != nil {
 		f.m.RedisErrors.WithLabelValues("callback_schedule").Inc()
 		c.log.Error().Err(err).Msg("schedule a kept-place callback")
@@ -409,7 +489,8 @@ func (f *Flow) promiseCallback(ctx context.Context, c *call) {
 		return
 	}
 	id, created, err := f.callbacks.Schedule(context.WithoutCancel(ctx), callbacks.Request{Phone: c.phone,
-		Kind: callbacks.KindAbandoned, Reason: "hung up while waiting for an agent", CallID: c.id, TicketID: c.ticket})
+		Kind: callbacks.KindAbandoned, Reason: "hung up while waiting for an agent", CallID: c.id, TicketID: c.ticket,
+		Voice: c.voice()})
 	if err != nil {
 		f.m.RedisErrors.WithLabelValues("callback_schedule").Inc()
 		c.log.Error().Err(err).Msg("schedule callback")
@@ -427,7 +508,7 @@ func (f *Flow) promiseCallback(ctx context.Context, c *call) {
 // is calling and join the queue ahead of new callers, in the place they had
 // when they first called.
 func (f *Flow) Callback(ctx context.Context, sess *ivr.Session, cb callbacks.Callback) {
-	c := &call{sess: sess, id: sess.ID(), phone: cb.Phone, ticket: cb.TicketID, path: []string{"callback"},
+	c := &call{sess: sess, id: sess.ID(), phone: cb.Phone, ticket: cb.TicketID, path: []string{"callback"}, cbVoice: cb.Voice,
 		log: f.log.With().Str("call_id", sess.ID()).Str("callback_id", cb.ID).Str("phone", logx.MaskPhone(cb.Phone)).Logger()}
 	reason := metrics.EndError
 	end := f.track(ctx, c, "callback call")
@@ -436,7 +517,7 @@ func (f *Flow) Callback(ctx context.Context, sess *ivr.Session, cb callbacks.Cal
 	if k := "callback_intro_" + cb.Kind; prompts.Has(k) {
 		intro = k
 	}
-	if err := sess.Say(ctx, media(intro, "callback_connecting")...); err != nil {
+	if err := sess.Say(ctx, c.media(intro, "callback_connecting")...); err != nil {
 		reason = metrics.EndHangupMenu
 		return
 	}
@@ -447,7 +528,7 @@ func (f *Flow) Callback(ctx context.Context, sess *ivr.Session, cb callbacks.Cal
 		joined = cb.QueuedAt
 	}
 	caller := agents.Caller{CallID: c.id, Phone: c.phone, Queue: QueueCallback, Joined: joined,
-		TicketID: cb.TicketID, MenuPath: c.menuPath()}
+		TicketID: cb.TicketID, MenuPath: c.menuPath(), Voice: cb.Voice}
 	f.identify(ctx, c)
 	if a := c.account; a != nil {
 		caller.Account, caller.Name, caller.Priority = a.Number, a.Name, c.prio
@@ -460,12 +541,12 @@ func (f *Flow) Callback(ctx context.Context, sess *ivr.Session, cb callbacks.Cal
 		reason = metrics.EndAgent
 	case out == agents.KeptPlace || out == agents.Overflowed:
 		reason = metrics.EndKeptPlace
-		if !f.keepPlace(ctx, c, caller) {
-			_ = sess.Say(ctx, media("error_try_later")...)
+		if !f.keepPlace(ctx, c, caller, "kept place in the callback queue") {
+			_ = sess.Say(ctx, c.media("error_try_later")...)
 			reason = metrics.EndError
 			return
 		}
-		_ = sess.Say(ctx, media("queue_vhold_confirm")...)
+		_ = sess.Say(ctx, c.media("queue_vhold_confirm")...)
 	default:
 		// Not promised again: the customer hung up on the callback itself.
 		reason = metrics.EndAbandoned

@@ -18,6 +18,7 @@ import (
 	"github.com/hotline95598/hotline/outages"
 	"github.com/hotline95598/hotline/prompts"
 	"github.com/hotline95598/hotline/tickets"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/rs/zerolog"
 )
 
@@ -30,6 +31,14 @@ type fakeTickets struct {
 	urged    []string
 	verdicts []bool
 	outage   *outages.Outage
+	notes    []string // "id: note"
+}
+
+func (f *fakeTickets) AddNote(ctx context.Context, id, actor, note string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.notes = append(f.notes, id+": "+note)
+	return nil
 }
 
 func (f *fakeTickets) Create(ctx context.Context, t tickets.Ticket) (tickets.Ticket, error) {
@@ -92,6 +101,7 @@ type fakeQueue struct {
 	mu      sync.Mutex
 	callers []agents.Caller
 	outcome agents.Outcome
+	cutOff  bool // Asterisk stops while the caller waits
 }
 
 func (q *fakeQueue) Serve(ctx context.Context, sess *ivr.Session, c agents.Caller) (agents.Outcome, error) {
@@ -100,6 +110,10 @@ func (q *fakeQueue) Serve(ctx context.Context, sess *ivr.Session, c agents.Calle
 	q.mu.Unlock()
 	// The real queue plays the intro while it rings an agent.
 	if err := sess.Say(ctx, c.Intro...); err != nil {
+		return agents.Abandoned, nil
+	}
+	if q.cutOff {
+		sess.MarkHungUp(ivr.Event{Kind: ivr.EvHangup, ChannelID: sess.ID(), SwitchDown: true})
 		return agents.Abandoned, nil
 	}
 	return q.outcome, nil
@@ -165,9 +179,12 @@ func newRig(script map[string][]string) *rig {
 		}
 		a := answers[0]
 		script[last] = answers[1:]
-		if a == "hangup" {
+		switch a {
+		case "hangup":
 			s.HangUp(ch)
-		} else {
+		case "shutdown": // Asterisk stops and hangs every channel up
+			s.Shutdown(ch)
+		default:
 			s.Press(ch, a)
 		}
 	}
@@ -323,6 +340,29 @@ func TestCallbackKeepsPlace(t *testing.T) {
 	}
 }
 
+// An English caller who gives up waiting is called back in English: the
+// promise keeps the voice, and the callback's prompts and queue use it.
+func TestEnglishCallerCalledBackInEnglish(t *testing.T) {
+	r := newRig(map[string][]string{"main_menu": {"6"}, "en/main_menu": {"0"}})
+	r.queue.outcome = agents.Abandoned
+	r.run("13800138000")
+	if len(r.queue.callers) != 1 || r.queue.callers[0].Voice != prompts.VoiceEnglish {
+		t.Fatalf("queued %+v, want the English voice", r.queue.callers)
+	}
+	if len(r.cbs.reqs) != 1 || r.cbs.reqs[0].Voice != prompts.VoiceEnglish {
+		t.Fatalf("callbacks %+v, want one promised in English", r.cbs.reqs)
+	}
+	r2 := newRig(nil)
+	r2.flow.Callback(context.Background(), ivr.NewSession(r2.sw, "cb-1-1", zerolog.Nop()),
+		callbacks.Callback{ID: "1", Phone: "13800138000", Kind: callbacks.KindAbandoned, Voice: r.cbs.reqs[0].Voice, CreatedAt: testNow})
+	if got := strings.Join(r2.sw.Played("cb-1-1"), " "); !strings.HasPrefix(got, "sound:hotline/en/callback_intro sound:hotline/en/callback_connecting") {
+		t.Fatalf("callback played %s", got)
+	}
+	if c := r2.queue.callers[0]; c.Voice != prompts.VoiceEnglish {
+		t.Fatalf("callback queued %+v, want the English voice", c)
+	}
+}
+
 // A caller on a transformer with a declared outage hears about it before the
 // menu, and a fault report merges under the outage's parent work order.
 func TestOutageNoticeAndMergedReport(t *testing.T) {
@@ -375,5 +415,68 @@ func TestFollowUpVerdict(t *testing.T) {
 		if !strings.HasPrefix(r.played(), "followup_intro "+strings.Join(prompts.Digits("20261122000003"), " ")+" followup_result result_power_restored") {
 			t.Errorf("played %s", r.played())
 		}
+	}
+}
+
+// When Asterisk stops it hangs every channel up: those callers did not hang
+// up. One waiting in the queue is called back keeping their place; one in
+// the menu gets a cut-off callback; a work order of theirs says what
+// happened. A channel that vanished while the link was down (the call's
+// context cancelled with ivr.ErrCutOff) counts the same.
+func TestAsteriskCutsCallersOff(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		script   map[string][]string
+		open     bool // the caller has an open work order
+		inQueue  bool
+		vanished bool // cancelled by the service, no hangup event
+		kind     string
+		note     string
+	}{
+		{name: "in the menu", script: map[string][]string{"main_menu": {"shutdown"}}, kind: callbacks.KindCutOff},
+		{name: "waiting in the queue", script: map[string][]string{"main_menu": {"0"}}, inQueue: true, kind: callbacks.KindVirtualHold},
+		{name: "in the menu with an open order", script: map[string][]string{"open_ticket_urge": {"shutdown"}}, open: true,
+			kind: callbacks.KindCutOff, note: "20261120000007: call cut off by Asterisk in the menu; cut_off callback 1 scheduled"},
+		{name: "vanished while the link was down", script: map[string][]string{}, vanished: true, kind: callbacks.KindCutOff},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(tc.script)
+			r.queue.cutOff = tc.inQueue
+			if tc.open {
+				r.tk.open = []tickets.Ticket{{ID: "20261120000007", Status: tickets.StatusInProgress}}
+			}
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			if tc.vanished {
+				r.sw.OnPlay = func(s *ivrtest.Switch, ch, pb string, m []string) {
+					if strings.HasSuffix(m[len(m)-1], "main_menu") {
+						cancel(ivr.ErrCutOff)
+					}
+				}
+			}
+			sess := ivr.NewSession(r.sw, "call1", zerolog.Nop())
+			r.flow.Inbound(ctx, sess, ivr.ChannelInfo{ID: "call1", CallerNum: "13800138000"})
+			if len(r.cbs.reqs) != 1 || r.cbs.reqs[0].Kind != tc.kind {
+				t.Fatalf("callbacks %+v, want one %s", r.cbs.reqs, tc.kind)
+			}
+			if tc.inQueue && !r.cbs.reqs[0].QueuedAt.Equal(testNow) {
+				t.Fatalf("kept place %s, want the join time %s", r.cbs.reqs[0].QueuedAt, testNow)
+			}
+			var ended dto.Metric
+			_ = r.flow.m.CallsEnded.WithLabelValues(metrics.EndCutOff).Write(&ended)
+			if got := ended.GetCounter().GetValue(); got != 1 {
+				t.Fatalf("cut_off ends %v, want 1", got)
+			}
+			if tc.note != "" && (len(r.tk.notes) != 1 || r.tk.notes[0] != tc.note) {
+				t.Fatalf("notes %q, want %q", r.tk.notes, tc.note)
+			}
+		})
+	}
+	// A caller who hangs up is no cut-off: the plain abandoned callback.
+	r := newRig(map[string][]string{"main_menu": {"0"}})
+	r.queue.outcome = agents.Abandoned
+	r.run("13800138000")
+	if len(r.cbs.reqs) != 1 || r.cbs.reqs[0].Kind != callbacks.KindAbandoned {
+		t.Fatalf("callbacks %+v, want one abandoned", r.cbs.reqs)
 	}
 }

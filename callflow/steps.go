@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/hotline95598/hotline/accounts"
 	"github.com/hotline95598/hotline/agents"
@@ -31,6 +30,8 @@ func (s steps) Run(ctx context.Context, step string, st *menus.State) (string, e
 	case "identify_caller":
 		f.identify(ctx, c)
 		return "", nil
+	case "notices":
+		return "", f.playNotices(ctx, c, st)
 	case "outage_notice":
 		return "", f.tellOutage(ctx, c)
 	case "senior_check":
@@ -41,10 +42,10 @@ func (s steps) Run(ctx context.Context, step string, st *menus.State) (string, e
 		// key during the notice: then they chose the menu themselves.
 		st.Path = append(st.Path, "senior")
 		f.markOpenTicket(ctx, c)
-		// Louder, but not slower: the queue counts a caller's place from
-		// the end of the transfer prompt, and a slow one (10 s instead of
-		// 7 s) let a younger caller who dialled after them get ahead.
-		f.elderly(ctx, c, st, false)
+		// Slower and louder, as if they had pressed 4. The slower transfer
+		// prompt costs no place: it plays while the caller already waits
+		// in the queue, with their join time taken before it.
+		f.elderly(ctx, c, st, true)
 		return "senior", nil
 	case "elderly_service":
 		f.elderly(ctx, c, st, true)
@@ -135,7 +136,7 @@ func (f *Flow) openTicket(ctx context.Context, c *call, st *menus.State) string 
 	}
 	if !t.AnswerBy.IsZero() {
 		st.Say("open_ticket_deadline")
-		st.Say(prompts.When(t.AnswerBy.In(china))...)
+		st.Say(prompts.WhenIn(st.Voice, t.AnswerBy.In(china))...)
 	}
 	return "open"
 }
@@ -158,14 +159,13 @@ func (f *Flow) balance(c *call, st *menus.State) {
 	a := c.account
 	c.served = true
 	c.log.Info().Str("account", a.Number).Msg("reading balance")
-	english := st.Voice == prompts.VoiceEnglish
 	st.Say("billing_balance")
-	st.Say(money(a.BalanceFen, english)...)
+	st.Say(prompts.MoneyIn(st.Voice, a.BalanceFen)...)
 	st.Say("billing_last_bill")
-	st.Say(money(a.LastBillFen, english)...)
+	st.Say(prompts.MoneyIn(st.Voice, a.LastBillFen)...)
 	if !a.LastBillDate.IsZero() {
 		st.Say("billing_bill_date")
-		st.Say(date(a.LastBillDate, english)...)
+		st.Say(prompts.DateIn(st.Voice, a.LastBillDate)...)
 	}
 }
 
@@ -187,35 +187,6 @@ func (f *Flow) lookupAccount(ctx context.Context, c *call, st *menus.State) (str
 		return "too_many", nil
 	}
 	return "unknown", nil
-}
-
-// money speaks an amount: in Mandarin as it is said (一百二十三元四角五分);
-// in English, for which no number grammar is recorded, digit by digit:
-// "one two three point four five yuan".
-func money(fen int64, english bool) []string {
-	if !english {
-		return prompts.Money(fen)
-	}
-	var ids []string
-	if fen < 0 {
-		ids, fen = append(ids, "fu"), -fen
-	}
-	ids = append(ids, prompts.Digits(strconv.FormatInt(fen/100, 10))...)
-	if rest := fen % 100; rest != 0 {
-		ids = append(ids, "dian")
-		ids = append(ids, prompts.Digits(fmt.Sprintf("%02d", rest))...)
-	}
-	return append(ids, "yuan")
-}
-
-// date speaks a day; in English digit by digit: year, month, day.
-func date(t time.Time, english bool) []string {
-	if !english {
-		return prompts.Date(t)
-	}
-	ids := append(prompts.Digits(strconv.Itoa(t.Year())), "nian")
-	ids = append(append(ids, prompts.Digits(strconv.Itoa(int(t.Month())))...), "yue")
-	return append(append(ids, prompts.Digits(strconv.Itoa(t.Day()))...), "ri")
 }
 
 // choiceNames label the main-menu keys in metrics.
@@ -266,7 +237,7 @@ func endReason(c *call, out menus.Outcome) string {
 // queueCaller is the caller as the agents' queue sees it.
 func (f *Flow) queueCaller(c *call, queue string) agents.Caller {
 	caller := agents.Caller{CallID: c.id, Phone: c.phone, Queue: queue, Priority: c.prio, Joined: f.cfg.Now(),
-		TicketID: c.ticket, MenuPath: c.menuPath()}
+		TicketID: c.ticket, MenuPath: c.menuPath(), Voice: c.voice()}
 	if caller.TicketID == "" {
 		caller.TicketID = c.open
 	}

@@ -76,6 +76,12 @@ type Config struct {
 	// ReplicaID names this controller replica (HOTLINE_REPLICA_ID); it must
 	// be stable across restarts and unique among replicas. Default: hostname.
 	ReplicaID string
+
+	// PprofAddr is where Go's profiler (net/http/pprof) listens, on a
+	// listener of its own, never on the API (HOTLINE_PPROF_ADDR). "" (the
+	// default) serves no profiler; only a loopback address is accepted,
+	// since a profile shows the process's memory and code to whoever asks.
+	PprofAddr string
 }
 
 // Defaults returns the configuration a development machine runs with.
@@ -203,6 +209,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	str("HOTLINE_REPLICA_ID", &c.ReplicaID)
 	str("HOTLINE_POLICY_FILE", &c.PolicyFile)
 	dur("HOTLINE_ESCALATION_POLL", &c.EscalationPoll)
+	str("HOTLINE_PPROF_ADDR", &c.PprofAddr)
 	if len(errs) == 0 {
 		if err := c.Validate(); err != nil {
 			errs = append(errs, err)
@@ -357,6 +364,15 @@ func (c Config) Validate() error {
 	}
 	if c.ReplicaID == "" {
 		bad("HOTLINE_REPLICA_ID: must not be empty")
+	}
+	if c.PprofAddr != "" {
+		// The profiler has no authentication: it must not be reachable
+		// from anywhere but this machine.
+		if host, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
+			bad("HOTLINE_PPROF_ADDR: %q is not host:port", c.PprofAddr)
+		} else if !isLoopbackHost(host) {
+			bad("HOTLINE_PPROF_ADDR: %q is not a loopback address; the profiler has no authentication, so it listens only on 127.0.0.1, ::1 or localhost", c.PprofAddr)
+		}
 	}
 	if c.AgentTech == "" || c.CarrierEndpoint == "" || c.CallbackCallerID == "" || c.MOHClass == "" {
 		bad("HOTLINE_AGENT_TECH, HOTLINE_CARRIER_ENDPOINT, HOTLINE_CALLBACK_CALLER_ID and HOTLINE_MOH_CLASS: must not be empty")

@@ -25,6 +25,8 @@ func FuzzReadEnvFileLoad(f *testing.F) {
 		"HOTLINE_HTTP_ADDR=:8080\nHOTLINE_API_TOKEN=0123456789abcdefghijklmn\nHOTLINE_ARI_PASSWORD=x\n",
 		"HOTLINE_HTTP_ADDR=[fe80::1%eth0]:1\nHOTLINE_API_TOKEN=0123456789abcdefghijklmn\nHOTLINE_ARI_PASSWORD=x\n",
 		"HOTLINE_SIP_AGENTS=1001:a,1001:b\n",
+		"HOTLINE_API_TOKEN=test-token-123\nHOTLINE_ARI_PASSWORD=pw\nHOTLINE_PPROF_ADDR=[::1]:6060\n",
+		"HOTLINE_API_TOKEN=test-token-123\nHOTLINE_ARI_PASSWORD=pw\nHOTLINE_PPROF_ADDR=0.0.0.0:6060\n",
 		"HOTLINE_SIP_AGENTS=,,:,a:\n",
 		"HOTLINE_MENU_TIMEOUT=9223372036854775807ns\nHOTLINE_MENU_MAX_FAILURES=-9223372036854775808\n",
 		"HOTLINE_ARI_URL=http://[::1\nHOTLINE_REDIS_ADDR=::::\n",
@@ -62,6 +64,11 @@ func FuzzReadEnvFileLoad(f *testing.F) {
 			strings.HasPrefix(host, "::ffff:127.") || strings.HasPrefix(host, "0:0:0:0:0:")
 		if !loopback && (c.APIToken == DevAPIToken || len(c.APIToken) < 24 || c.ARIPassword == "hotline-dev" || c.ARIPassword == "hotline-test") {
 			t.Fatalf("weak secrets accepted on %q: token %q, ARI password %q", c.HTTPAddr, c.APIToken, c.ARIPassword)
+		}
+		if c.PprofAddr != "" {
+			if h, _, err := net.SplitHostPort(c.PprofAddr); err != nil || !(strings.EqualFold(h, "localhost") || net.ParseIP(h) != nil && net.ParseIP(h).IsLoopback()) {
+				t.Fatalf("profiler accepted beyond loopback: %q", c.PprofAddr)
+			}
 		}
 		// A second environment overriding nothing must not change the result.
 		again, err := ReadEnvFile(strings.NewReader(file), func(string) (string, bool) { return "", false })

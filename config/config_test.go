@@ -153,3 +153,23 @@ func TestNewTokenRoundTrip(t *testing.T) {
 		t.Fatalf("duplicate token: %v", err)
 	}
 }
+
+// The profiler is off by default and accepted on every loopback spelling;
+// testdata/bad_pprof_*.env hold its rejections.
+func TestPprofAddr(t *testing.T) {
+	c, err := Load(lookupWith(func(string) (string, bool) { return "", false }))
+	if err != nil || c.PprofAddr != "" {
+		t.Fatalf("default: %q %v; want off", c.PprofAddr, err)
+	}
+	for _, addr := range []string{"127.0.0.1:8193", "localhost:8193", "[::1]:8193", "127.0.0.1:0"} {
+		c, err := Load(lookupWith(func(k string) (string, bool) {
+			if k == "HOTLINE_PPROF_ADDR" {
+				return addr, true
+			}
+			return "", false
+		}))
+		if err != nil || c.PprofAddr != addr {
+			t.Errorf("%s: got %q %v", addr, c.PprofAddr, err)
+		}
+	}
+}

@@ -415,23 +415,27 @@ func assertTicketsIndexed(t *testing.T) {
 	t.Logf("%d tickets, all indexed", n)
 }
 
-// Asterisk restarted while a caller waits in the queue: the controller
-// reconnects to ARI by itself (/healthz ok again) and the caller, whose call
-// died with Asterisk, is owed a callback.
+// Asterisk restarted while one caller waits in the queue and another is in
+// the menu: the controller reconnects to ARI by itself (/healthz ok again);
+// both callers were cut off, not hung up, so the waiting one is called back
+// keeping their place and the other gets a cut-off callback.
 func TestFaultAsteriskRestart(t *testing.T) {
 	env := loadEnv(t)
 	rdb := redisClient(t)
 	prefix := redisPrefix(t)
 	env.agentsOnly(t)
-	phone := uniquePhone(831)
-	quietCallbacks(t, env, phone)
-	// Asterisk hangs the caller up when it stops: the scenario takes the BYE.
+	phone, inMenu := uniquePhone(831), uniquePhone(832)
+	quietCallbacks(t, env, phone, inMenu)
+	// Asterisk hangs the callers up when it stops: the scenarios take the BYE.
 	c := caller(t, env, phone, pause(1500*time.Millisecond), press("0"), awaitBye)
 	id := channelOf(t, env, phone)
 	queuePlace(t, rdb, prefix, id)
+	m := caller(t, env, inMenu, awaitBye) // still hearing the welcome
+	menuID := channelOf(t, env, inMenu)
 	// The caller joins the queue as soon as the key is in; let their
 	// scenario reach the step that takes the BYE.
 	time.Sleep(time.Second)
+	cutOffs := env.metric(t, `hotline_calls_ended_total{reason="cut_off"}`)
 
 	restarted := false
 	t.Cleanup(func() {
@@ -447,22 +451,29 @@ func TestFaultAsteriskRestart(t *testing.T) {
 		return code == 503 && !h.Parts["ari"].OK
 	})
 	c.wait(t, 20*time.Second)
+	m.wait(t, 20*time.Second)
 	stackCmd(t, "stack.sh", "asterisk-up")
 	restarted = true
 	back := time.Now()
 	took := awaitHealthy(t, env.HTTP, 60*time.Second)
 	t.Logf("Asterisk down %.1f s; controller reconnected %.1f s after Asterisk was ready", back.Sub(stopped).Seconds(), took.Seconds())
 
-	var cbs []callbackView
-	eventually(t, 20*time.Second, "callback for the caller cut off by Asterisk", func() bool {
-		cbs = env.callbacksOf(t, phone)
-		return len(cbs) == 1
+	// Asterisk hangs every channel up as it stops (a soft hangup with the
+	// shutdown flag): those callers did not hang up. The one waiting keeps
+	// their place in the queue; the one in the menu is called back.
+	var cbs, menuCbs []callbackView
+	eventually(t, 20*time.Second, "callbacks for the callers cut off by Asterisk", func() bool {
+		cbs, menuCbs = env.callbacksOf(t, phone), env.callbacksOf(t, inMenu)
+		return len(cbs) == 1 && len(menuCbs) == 1
 	})
-	// Asterisk hangs its channels up as it stops, so the controller sees the
-	// caller leave the queue and promises the abandoned-call callback
-	// (README: Operations). It does not keep their place: see the notes.
-	if cbs[0].Kind != "abandoned" || cbs[0].CallID != id {
-		t.Errorf("callback %+v, want abandoned for call %s", cbs[0], id)
+	if cbs[0].Kind != "virtual_hold" || cbs[0].CallID != id || cbs[0].QueuedAt.IsZero() || !cbs[0].QueuedAt.Before(stopped) {
+		t.Errorf("callback %+v, want virtual_hold for call %s keeping the place taken before the stop", cbs[0], id)
+	}
+	if menuCbs[0].Kind != "cut_off" || menuCbs[0].CallID != menuID {
+		t.Errorf("callback %+v, want cut_off for call %s", menuCbs[0], menuID)
+	}
+	if got := env.metric(t, `hotline_calls_ended_total{reason="cut_off"}`) - cutOffs; got != 2 {
+		t.Errorf("calls ended cut_off: %v, want 2", got)
 	}
 	// The caller left the queue.
 	eventually(t, 15*time.Second, "queue entry gone", func() bool {

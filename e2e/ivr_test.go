@@ -99,9 +99,16 @@ func TestElderlyServiceByKey(t *testing.T) {
 	phone := uniquePhone(602)
 	c := caller(t, env, phone, pause(1500*time.Millisecond), press("4"), pause(25*time.Second), hangUp)
 	env.awaitMedia(t, phone, "sound:hotline/slow/senior_transfer", 8*time.Second)
+	// The caller's own leg: the agent's leg, rung already, carries the
+	// caller's number too.
 	var vol struct{ Value string }
-	if chans := env.channelsOf(t, phone); len(chans) == 0 ||
-		env.ari(t, "/channels/"+chans[0]+"/variable?variable=VOLUME(TX)", &vol) != 200 {
+	chans, leg := env.channelsOf(t, phone), ""
+	for _, ch := range chans {
+		if !strings.Contains(ch, "-agent") {
+			leg = ch
+		}
+	}
+	if leg == "" || env.ari(t, "/channels/"+leg+"/variable?variable=VOLUME(TX)", &vol) != 200 {
 		t.Fatalf("cannot read the caller's volume (channels %v)", chans)
 	}
 	if v, err := strconv.ParseFloat(vol.Value, 64); err != nil || v != 2 {
@@ -236,4 +243,31 @@ func TestMenuReloadDuringCalls(t *testing.T) {
 		t.Fatalf("refused reloads %v, want 1", got)
 	}
 	t.Logf("menu reloaded under 3 calls; the broken file was refused; %d fault reports", len(phones)+1)
+}
+
+// A prompt list is heard whole: the work order number after a fault report
+// is one playback of many media (the accepted message, each digit, the
+// repeat offer), and every one of them must reach the caller. (Asterisk
+// takes a repeated media= as the last one only; sent that way, the caller
+// heard just the closing offer.)
+func TestWholePromptListIsHeard(t *testing.T) {
+	env := loadEnv(t)
+	phone := uniquePhone(611)
+	c := caller(t, env, phone, pause(1500*time.Millisecond), press("1"), pause(20*time.Second), hangUp)
+	heard := map[string]bool{}
+	digits := 0
+	deadline := time.Now().Add(18 * time.Second)
+	for time.Now().Before(deadline) && !heard["sound:hotline/ticket_repeat_or_agent"] {
+		for _, m := range env.playing(t, phone) {
+			if !heard[m] && strings.HasPrefix(m, "sound:hotline/d") {
+				digits++
+			}
+			heard[m] = true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.wait(t, 40*time.Second)
+	if !heard["sound:hotline/fault_accepted"] || digits < 4 || !heard["sound:hotline/ticket_repeat_or_agent"] {
+		t.Fatalf("heard %v (%d different digits); want fault_accepted, the ticket number's digits and ticket_repeat_or_agent", heard, digits)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/hotline95598/hotline/config"
 )
@@ -126,6 +127,30 @@ type credential struct {
 	who Principal
 }
 
+// Keys are the tokens the API accepts: HOTLINE_API_TOKEN, fixed for the
+// process's life, and the tokens file, which Replace swaps whole (on
+// SIGHUP) so that a token is revoked or added without a restart and no
+// request ever sees half a file.
+type Keys struct {
+	single string
+	cs     atomic.Pointer[[]credential]
+}
+
+// NewKeys returns the keys of the single admin token and a tokens file.
+func NewKeys(single string, file []config.APIToken) *Keys {
+	k := &Keys{single: single}
+	k.Replace(file)
+	return k
+}
+
+// Replace swaps in a freshly read tokens file.
+func (k *Keys) Replace(file []config.APIToken) {
+	cs := credentials(k.single, file)
+	k.cs.Store(&cs)
+}
+
+func (k *Keys) lookup(token string) (Principal, bool) { return lookup(*k.cs.Load(), token) }
+
 func credentials(single string, file []config.APIToken) []credential {
 	var cs []credential
 	if single != "" {
@@ -158,12 +183,12 @@ func lookup(cs []credential, token string) (Principal, bool) {
 // guard authenticates every /api/ request, applies the rate limit (per
 // token, or per client address without a valid token), and checks the
 // route's access before rt serves it.
-func guard(cs []credential, lim *limiter, rt *Router) http.Handler {
+func guard(keys *Keys, lim *limiter, rt *Router) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, hasBearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		p, ok := Principal{}, false
 		if hasBearer {
-			p, ok = lookup(cs, strings.TrimSpace(got))
+			p, ok = keys.lookup(strings.TrimSpace(got))
 		}
 		key := "token:" + p.Name
 		if !ok {

@@ -136,7 +136,7 @@ func TestUnlistedRouteIsAdminOnly(t *testing.T) {
 	rt.mux.HandleFunc("GET /api/v1/secret", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"ok": "yes"})
 	})
-	srv := httptest.NewServer(guard(credentials(token, testTokens(t)), nil, rt))
+	srv := httptest.NewServer(guard(NewKeys(token, testTokens(t)), nil, rt))
 	defer srv.Close()
 	e := &env{srv: srv}
 	for tok, want := range map[string]int{token: 200, supervisorToken: 403, agent1001Token: 403, "": 401} {
@@ -144,6 +144,35 @@ func TestUnlistedRouteIsAdminOnly(t *testing.T) {
 			t.Errorf("token %q: %d %s; want %d", tok, code, body, want)
 		}
 	}
+}
+
+// A re-read tokens file takes effect at once: a removed token is refused,
+// an added one accepted, and HOTLINE_API_TOKEN stays.
+func TestKeysReplace(t *testing.T) {
+	rt := newRouter()
+	rt.Handle("GET /api/v1/thing", Supervisor, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"ok": "yes"})
+	})
+	keys := NewKeys(token, testTokens(t))
+	srv := httptest.NewServer(guard(keys, nil, rt))
+	defer srv.Close()
+	e := &env{srv: srv}
+	const newcomer = "n3wc0mer-supervisor-token-0123456789"
+	check := func(when string, want map[string]int) {
+		t.Helper()
+		for tok, code := range want {
+			if got, body, _ := e.as(t, tok, "GET", "/api/v1/thing", ""); got != code {
+				t.Errorf("%s: token %.8s…: %d %s; want %d", when, tok, got, body, code)
+			}
+		}
+	}
+	check("before", map[string]int{token: 200, supervisorToken: 200, newcomer: 401})
+	toks, err := config.ParseTokens(strings.NewReader(config.TokenLine(newcomer, config.RoleSupervisor, "", "night-lead")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys.Replace(toks)
+	check("after", map[string]int{token: 200, supervisorToken: 401, newcomer: 200})
 }
 
 func TestRouteWithoutAccessPanics(t *testing.T) {

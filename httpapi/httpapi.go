@@ -50,9 +50,12 @@ type Part struct {
 
 // Deps is what the API serves from.
 type Deps struct {
-	Token     string            // HOTLINE_API_TOKEN: one admin token; may be empty with Tokens
-	Tokens    []config.APIToken // HOTLINE_TOKENS_FILE: hashed tokens with roles (access.go)
-	RateLimit RateLimit         // per token, or per client address without one; zero: none
+	Token  string            // HOTLINE_API_TOKEN: one admin token; may be empty with Tokens
+	Tokens []config.APIToken // HOTLINE_TOKENS_FILE: hashed tokens with roles (access.go)
+	// Keys, when set, replaces Token and Tokens: the service keeps them to
+	// swap in a re-read tokens file on SIGHUP.
+	Keys      *Keys
+	RateLimit RateLimit // per token, or per client address without one; zero: none
 	Health    func(ctx context.Context) map[string]Part
 	Metrics   http.Handler
 	Tickets   Tickets
@@ -62,6 +65,7 @@ type Deps struct {
 	Events    AgentEvents // agent event streams (events.go); nil: no such routes
 	Monitor   Monitor     // supervisor listen/whisper/barge (monitor.go); nil: none
 	IVR       MenuHolder  // the IVR menu, reloaded through the API (ivr.go); nil: no such route
+	Notices   Notices     // timed notices before the menu (notices.go); nil: no such routes
 	// Wallboard, when set, is served at /wallboard/ without a token: it
 	// shows aggregate numbers only, never a caller's number.
 	Wallboard http.Handler
@@ -86,10 +90,15 @@ func New(d Deps) http.Handler {
 	d.agentEventRoutes(rt)
 	d.skillRoutes(rt)
 	d.ivrRoutes(rt)
+	d.noticeRoutes(rt)
 	rt.Handle("/api/", AnyToken, func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
 	})
-	mux.Handle("/api/", guard(credentials(d.Token, d.Tokens), newLimiter(d.RateLimit), rt))
+	keys := d.Keys
+	if keys == nil {
+		keys = NewKeys(d.Token, d.Tokens)
+	}
+	mux.Handle("/api/", guard(keys, newLimiter(d.RateLimit), rt))
 	if d.Wallboard != nil {
 		mux.Handle("/wallboard/", http.StripPrefix("/wallboard", d.Wallboard))
 		mux.Handle("GET /wallboard", http.RedirectHandler("/wallboard/", http.StatusMovedPermanently))

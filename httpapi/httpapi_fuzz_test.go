@@ -14,6 +14,7 @@ import (
 
 	"github.com/hotline95598/hotline/agents"
 	"github.com/hotline95598/hotline/callbacks"
+	"github.com/hotline95598/hotline/notices"
 	"github.com/hotline95598/hotline/outages"
 	"github.com/hotline95598/hotline/report"
 	"github.com/hotline95598/hotline/tickets"
@@ -70,6 +71,21 @@ func (fuzzCallbacks) Schedule(context.Context, callbacks.Request) (string, bool,
 	return "cb-1", true, nil
 }
 
+// fuzzNotices accepts every notice, so that a 4xx comes from decoding.
+type fuzzNotices struct{}
+
+func (fuzzNotices) Create(_ context.Context, n notices.Notice) (notices.Notice, error) {
+	n.ID = "N20261122001"
+	return n, nil
+}
+func (fuzzNotices) Get(_ context.Context, id string) (notices.Notice, error) {
+	return notices.Notice{ID: id}, nil
+}
+func (fuzzNotices) List(context.Context, bool) ([]notices.Notice, error) { return nil, nil }
+func (fuzzNotices) Withdraw(_ context.Context, id, _ string) (notices.Notice, error) {
+	return notices.Notice{ID: id}, nil
+}
+
 func fuzzHandler() http.Handler {
 	return New(Deps{
 		Token:     token,
@@ -79,6 +95,7 @@ func fuzzHandler() http.Handler {
 		Orders:    fuzzFakes{},
 		Agents:    fuzzAgents{},
 		Callbacks: fuzzCallbacks{},
+		Notices:   fuzzNotices{},
 		Log:       zerolog.Nop(),
 	})
 }
@@ -89,6 +106,7 @@ var fuzzBodyRoutes = []string{
 	"/api/v1/agents/1001/pause",
 	"/api/v1/callbacks",
 	"/api/v1/outages",
+	"/api/v1/notices",
 	"/api/v1/tickets/X/actions",
 	"/api/v1/tickets/X/notes",
 	"/api/v1/tickets/X/assign",
@@ -137,6 +155,8 @@ func FuzzPostBodies(f *testing.F) {
 		`{"phone":"13800138000","at":"tomorrow"}`, `{"kind":"planned","area":"西湖","expected_restore":"2026-11-22T18:00:00+08:00"}`,
 		`{"action":"resolve","result":"fixed"}`, `{"Note":"n"}`, `{"to":"a1"}`, `{"reason":"` + strings.Repeat("x", 65) + `"}`,
 		`{} trailing`, `{"a":`, "\xff\xfe", `{"reason":"\ud800"}`, `{"phone":12}`, strings.Repeat("[", 10000),
+		`{"kind":"storm","end":"2026-11-23T18:00:00+08:00","text":"台风"}`, `{"kind":"planned","area":"海淀区","start":"2026-11-23","end":1}`,
+		`{"kind":"holiday","sound":"../x","end":"2026-11-23T18:00:00Z","prompt":null}`,
 	} {
 		f.Add(uint8(i), []byte(body))
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/hotline95598/hotline/callbacks"
 	"github.com/hotline95598/hotline/internal/redistest"
 	"github.com/hotline95598/hotline/metrics"
+	"github.com/hotline95598/hotline/notices"
 	"github.com/hotline95598/hotline/outages"
 	"github.com/hotline95598/hotline/policy"
 	"github.com/hotline95598/hotline/tickets"
@@ -54,6 +55,7 @@ func newEnvWith(t *testing.T, change func(*Deps)) *env {
 		Orders:    wo,
 		Agents:    reg,
 		Callbacks: cbs,
+		Notices:   notices.New(rdb, "t:", nil),
 		Log:       zerolog.Nop(),
 	}
 	if change != nil {

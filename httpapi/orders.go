@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hotline95598/hotline/accounts"
+	"github.com/hotline95598/hotline/notices"
 	"github.com/hotline95598/hotline/outages"
 	"github.com/hotline95598/hotline/report"
 	"github.com/hotline95598/hotline/tickets"
@@ -292,14 +293,15 @@ func (d Deps) complaintReport(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// orderError maps the back office's errors to HTTP statuses.
+// orderError maps the back office's errors (work orders, outages,
+// notices) to HTTP statuses.
 func orderError(err error) (int, bool) {
 	switch {
-	case errors.Is(err, tickets.ErrIllegalTransition), errors.Is(err, outages.ErrConflict):
+	case errors.Is(err, tickets.ErrIllegalTransition), errors.Is(err, outages.ErrConflict), errors.Is(err, notices.ErrConflict):
 		return http.StatusConflict, true
-	case errors.Is(err, tickets.ErrInvalid), errors.Is(err, outages.ErrInvalid):
+	case errors.Is(err, tickets.ErrInvalid), errors.Is(err, outages.ErrInvalid), errors.Is(err, notices.ErrInvalid):
 		return http.StatusBadRequest, true
-	case errors.Is(err, outages.ErrNotFound):
+	case errors.Is(err, outages.ErrNotFound), errors.Is(err, notices.ErrNotFound):
 		return http.StatusNotFound, true
 	}
 	return 0, false

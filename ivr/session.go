@@ -14,6 +14,10 @@ import (
 var (
 	// ErrHangup: the caller hung up. What was accepted before stays accepted.
 	ErrHangup = errors.New("caller hung up")
+	// ErrCutOff is the cause of a call's context cancelled because the
+	// switch lost the call (it vanished while the link to Asterisk was
+	// down): the caller did not hang up, they were cut off.
+	ErrCutOff = errors.New("call cut off by the switch")
 	// ErrNoInput: no key within the timeout.
 	ErrNoInput = errors.New("no input")
 	// ErrInvalid: the keys pressed can never match.
@@ -63,6 +67,7 @@ type Session struct {
 	typeahead string // keys pressed while nothing was collecting
 	bg        string // playback started by Background, until it finishes
 	hungup    bool
+	cutOff    bool // the switch ended the call, not the caller
 	playSeq   int
 	closeOnce sync.Once
 }
@@ -92,8 +97,19 @@ func (s *Session) Events() <-chan Event { return s.events }
 // (e.g. during an announcement): they already chose.
 func (s *Session) HasTypeahead() bool { return s.typeahead != "" }
 
-// MarkHungUp records a hang-up seen through Events.
-func (s *Session) MarkHungUp() { s.hungup = true }
+// MarkHungUp records a hang-up seen through Events (ev is the zero Event
+// when the stream closed).
+func (s *Session) MarkHungUp(ev Event) {
+	s.hungup = true
+	if ev.Kind == EvHangup && ev.SwitchDown {
+		s.cutOff = true
+	}
+}
+
+// CutOff reports whether the call ended because the switch went down (e.g.
+// Asterisk shutting down hangs up every channel) rather than by the
+// caller's choice: such a caller is owed a callback that keeps their place.
+func (s *Session) CutOff() bool { return s.cutOff }
 
 // Close hangs the channel up (first, so the caller is never left connected
 // to nobody) and ends the subscription. It is idempotent.
@@ -147,7 +163,7 @@ func (s *Session) Say(ctx context.Context, media ...string) error {
 			}
 			switch ev.Kind {
 			case EvHangup:
-				s.hungup = true
+				s.MarkHungUp(ev)
 				return ErrHangup
 			case EvDTMF:
 				s.log.Debug().Str("digit", ev.Digit).Msg("key during announcement, kept as type-ahead")
@@ -275,7 +291,7 @@ func (s *Session) Collect(ctx context.Context, c Collect) (string, error) {
 			}
 			switch ev.Kind {
 			case EvHangup:
-				s.hungup = true
+				s.MarkHungUp(ev)
 				return digits, ErrHangup
 			case EvPlaybackFinished:
 				s.BackgroundOver(ev.PlaybackID)
@@ -326,7 +342,7 @@ func (s *Session) Wait(ctx context.Context, d time.Duration) error {
 			return nil
 		case ev, ok := <-s.events:
 			if !ok || ev.Kind == EvHangup {
-				s.hungup = true
+				s.MarkHungUp(ev)
 				return ErrHangup
 			}
 			if ev.Kind == EvDTMF {

@@ -46,6 +46,9 @@ type Event struct {
 	Digit      string
 	PlaybackID string
 	Cause      int
+	// SwitchDown, on EvHangup: the switch itself hung the channel up as it
+	// shut down; the caller did not hang up.
+	SwitchDown bool
 	Args       []string // Stasis application arguments, on EvAnswered
 }
 

@@ -54,6 +54,7 @@ const (
 // naming any other step is refused: it would fail only on a live call.
 var KnownSteps = []string{
 	"identify_caller",  // find the caller's account by phone number
+	"notices",          // play the timed notices for the caller's area, or for all (barge-in)
 	"outage_notice",    // tell a caller in an outage area about it (barge-in)
 	"open_ticket",      // an open work order? say its status; results: open, none
 	"urge_open_ticket", // urge (催办) the open work order just read out

@@ -219,7 +219,7 @@ func TestRunnerPaths(t *testing.T) {
 				if st.Input != "1000000001" {
 					t.Errorf("input %q", st.Input)
 				}
-				if got := strings.Join(r.steps.calls, ","); got != "identify_caller,outage_notice,senior_check,open_ticket,billing_balance,billing_lookup,billing_balance" {
+				if got := strings.Join(r.steps.calls, ","); got != "identify_caller,notices,outage_notice,senior_check,open_ticket,billing_balance,billing_lookup,billing_balance" {
 					t.Errorf("steps %s", got)
 				}
 			}},

@@ -15,6 +15,7 @@ const (
 	EndOrphaned    = "orphaned"     // found in Stasis with no owner after a restart
 	EndKeptPlace   = "kept_place"   // took a callback that keeps their place in the queue
 	EndOverflow    = "overflow"     // waited the queue's longest wait; a callback keeps their place
+	EndCutOff      = "cut_off"      // Asterisk ended the call (it stopped or lost it), not the caller
 )
 
 // Metrics holds every metric of the controller.
@@ -59,6 +60,7 @@ type Metrics struct {
 	RepeatCalls      prometheus.Counter     // calls from customers with an open ticket
 	Urges            prometheus.Counter     // 催办 pressed by callers
 	OutageNotices    prometheus.Counter     // callers told of an outage before the menu
+	NoticesPlayed    *prometheus.CounterVec // kind: timed notices started before the menu
 }
 
 // New registers the metrics with reg.
@@ -101,6 +103,8 @@ func New(reg prometheus.Registerer) *Metrics {
 		RepeatCalls:       prometheus.NewCounter(prometheus.CounterOpts{Name: "hotline_repeat_calls_total", Help: "Calls from customers who already have an open work order."}),
 		Urges:             prometheus.NewCounter(prometheus.CounterOpts{Name: "hotline_urges_total", Help: "Work orders urged (催办) by callers."}),
 		OutageNotices:     prometheus.NewCounter(prometheus.CounterOpts{Name: "hotline_outage_notices_total", Help: "Callers told of a known outage before the menu."}),
+		NoticesPlayed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_notices_played_total",
+			Help: "Timed notices started to callers before the menu, by kind (one per notice per call, heard to the end or cut short by a key)."}, []string{"kind"}),
 		QueueOverflows: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_queue_overflows_total",
 			Help: "Callers moved on after a queue's longest wait, by queue and destination (a queue, or callback)."}, []string{"queue", "to"}),
 		QueueEstimatedWait: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hotline_queue_estimated_wait_seconds",
@@ -114,9 +118,12 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.CallbacksSched, m.CallbacksDeduped, m.CallbacksPlaced, m.CallbacksFinal, m.CallbacksPending, m.RedisErrors,
 		m.QueueLongestWait, m.QueueTalkSeconds, m.IVRSelections, m.AgentsPaused, m.CallbacksOverdue, m.CallbacksDue, m.CallbacksOnTime, m.RedisSeconds,
 		m.TicketsOpen, m.TicketsOverdue, m.TicketsDueSoon, m.TicketsEscalated, m.FollowUps, m.RepeatCalls, m.Urges, m.OutageNotices,
-		m.QueueOverflows, m.QueueEstimatedWait, m.QueueCallbackOffers)
+		m.NoticesPlayed, m.QueueOverflows, m.QueueEstimatedWait, m.QueueCallbackOffers)
 	for _, op := range redisOps {
 		m.RedisErrors.WithLabelValues(op)
+	}
+	for _, kind := range noticeKinds {
+		m.NoticesPlayed.WithLabelValues(kind)
 	}
 	return m
 }
@@ -124,8 +131,12 @@ func New(reg prometheus.Registerer) *Metrics {
 // redisOps are the operations whose Redis failures are counted; each is
 // exported at zero from the start, so no errors reads as 0, not as nothing.
 var redisOps = []string{"account_lookup", "agents_sweep", "callback_claim", "callback_finish", "callback_recover",
-	"callback_schedule", "calls_refresh", "open_tickets", "outage_lookup", "queue_claim", "queue_heartbeat",
+	"callback_schedule", "calls_refresh", "notice_lookup", "open_tickets", "outage_lookup", "queue_claim",
 	"queue_join", "queue_leave", "queue_stats", "ticket_create", "watcher_lock"}
+
+// noticeKinds are notices.Kinds (not imported: metrics depends on nothing
+// of ours), exported at zero from the start like redisOps.
+var noticeKinds = []string{"storm", "planned", "holiday", "general"}
 
 // Discard returns metrics registered nowhere, for tests that do not look at them.
 func Discard() *Metrics { return New(prometheus.NewRegistry()) }

@@ -37,8 +37,8 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode"
 
+	"github.com/hotline95598/hotline/internal/ids"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -123,19 +123,9 @@ func (o Outage) Overrun(now time.Time) bool {
 	return o.Active() && !o.ExpectedRestore.IsZero() && now.After(o.ExpectedRestore.Add(o.OverrunGrace))
 }
 
-// seqTTL keeps a day's counter a little past midnight, so a replica whose
-// clock lags behind still increments yesterday's counter (as in tickets).
-const seqTTL = 3 * 24 * time.Hour
-
 // startSkew is how far in the future StartedAt may lie: replicas' clocks
 // and the operator's console differ a little.
 const startSkew = 5 * time.Minute
-
-// maxNameLen bounds Area and Transformer, which become parts of keys.
-const maxNameLen = 128
-
-// china is the zone outage IDs are dated in (no DST since 1991).
-var china = time.FixedZone("CST", 8*3600)
 
 // Store reads and writes outages in Redis. It is safe for concurrent use.
 type Store struct {
@@ -173,26 +163,14 @@ func (s *Store) activeTrKey(tr string) string   { return s.prefix + "outages:act
 func (s *Store) historyAreaKey(a string) string { return s.prefix + "outages:by_area:" + a }
 
 // ValidID reports whether id has the shape of an outage ID.
-func ValidID(id string) bool { return len(id) >= 12 && id[0] == 'O' && digits(id[1:]) }
-
-func digits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
+func ValidID(id string) bool { return ids.Valid(id, 'O') }
 
 // cleanName trims an area or transformer name and checks that it can be
-// part of a key.
+// part of a key (ids.CleanName: the same rules as every store).
 func cleanName(what, v string) (string, error) {
-	v = strings.TrimSpace(v)
-	if len(v) > maxNameLen {
-		return "", fmt.Errorf("%w: %s longer than %d bytes", ErrInvalid, what, maxNameLen)
-	}
-	if strings.IndexFunc(v, unicode.IsControl) >= 0 {
-		return "", fmt.Errorf("%w: %s %q has control characters", ErrInvalid, what, v)
+	v, err := ids.CleanName(what, v)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return v, nil
 }
@@ -334,20 +312,13 @@ func scriptReply(res []any) (int64, string, error) {
 	return code, str, nil
 }
 
-// nextID allocates the next ID for the day of now (China time). INCR and
-// EXPIRE go in one MULTI so that a counter never survives without expiry.
+// nextID allocates the next ID for the day of now (China time).
 func (s *Store) nextID(ctx context.Context, now time.Time) (string, error) {
-	day := now.In(china).Format("20060102")
-	var incr *redis.IntCmd
-	_, err := s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		incr = pipe.Incr(ctx, s.seqKey(day))
-		pipe.Expire(ctx, s.seqKey(day), seqTTL)
-		return nil
-	})
+	id, err := ids.Next(ctx, s.rdb, 'O', s.seqKey, now)
 	if err != nil {
-		return "", fmt.Errorf("outages: allocate id: %w", err)
+		return "", fmt.Errorf("outages: %w", err)
 	}
-	return fmt.Sprintf("O%s%03d", day, incr.Val()), nil
+	return id, nil
 }
 
 // Get returns the outage with the given ID, active or cleared.

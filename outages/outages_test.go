@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hotline95598/hotline/internal/clocktest"
+	"github.com/hotline95598/hotline/internal/ids"
 	"github.com/hotline95598/hotline/internal/redistest"
 	"github.com/redis/go-redis/v9"
 )
@@ -39,7 +40,7 @@ func declare(t *testing.T, s *Store, o Outage) Outage {
 	return got
 }
 
-func ids(outs []Outage) []string {
+func idsOf(outs []Outage) []string {
 	var r []string
 	for _, o := range outs {
 		r = append(r, o.ID)
@@ -113,7 +114,7 @@ func TestDeclareValidation(t *testing.T) {
 		"no area nor trafo":     {Kind: KindFault, DeclaredBy: "op"},
 		"blank area and trafo":  {Kind: KindFault, Area: "  ", Transformer: "\t", DeclaredBy: "op"},
 		"control char in area":  {Kind: KindFault, Area: "A\nB", DeclaredBy: "op"},
-		"transformer too long":  {Kind: KindFault, Transformer: strings.Repeat("t", maxNameLen+1), DeclaredBy: "op"},
+		"transformer too long":  {Kind: KindFault, Transformer: strings.Repeat("t", ids.MaxNameLen+1), DeclaredBy: "op"},
 		"no declarer":           {Kind: KindFault, Area: "A"},
 		"restore in the past":   {Kind: KindFault, Area: "A", DeclaredBy: "op", ExpectedRestore: start.Add(-time.Minute)},
 		"restore now":           {Kind: KindFault, Area: "A", DeclaredBy: "op", ExpectedRestore: start},
@@ -185,7 +186,7 @@ func TestConflictRace(t *testing.T) {
 	}
 	act, err := s.Active(ctx)
 	if err != nil || len(act) != 1 {
-		t.Errorf("Active = %v, %v", ids(act), err)
+		t.Errorf("Active = %v, %v", idsOf(act), err)
 	}
 }
 
@@ -276,7 +277,7 @@ func TestOverrun(t *testing.T) {
 	}
 	act, err := s.Active(ctx)
 	if err != nil || len(act) != 2 {
-		t.Errorf("Active = %v, %v", ids(act), err)
+		t.Errorf("Active = %v, %v", idsOf(act), err)
 	}
 	cleared, _ := s.Clear(ctx, o.ID, "op")
 	if cleared.Overrun(clk.Now()) {
@@ -302,7 +303,7 @@ func TestClear(t *testing.T) {
 	}
 	act, err := s.Active(ctx)
 	if err != nil || len(act) != 1 || act[0].ID != keep.ID {
-		t.Errorf("Active = %v, %v; want [%s]", ids(act), err, keep.ID)
+		t.Errorf("Active = %v, %v; want [%s]", idsOf(act), err, keep.ID)
 	}
 	if n, _ := rdb.Exists(ctx, "test:outages:active:transformer:T-1").Result(); n != 0 {
 		t.Error("transformer index survived the clear")
@@ -502,8 +503,8 @@ func TestHistoryAndFrequency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(ids(h), ",") != strings.Join(want, ",") {
-		t.Errorf("History = %v, want %v", ids(h), want)
+	if strings.Join(idsOf(h), ",") != strings.Join(want, ",") {
+		t.Errorf("History = %v, want %v", idsOf(h), want)
 	}
 	if !h[len(h)-1].Active() || h[0].Active() {
 		t.Error("History lost the active/cleared state")
@@ -514,7 +515,7 @@ func TestHistoryAndFrequency(t *testing.T) {
 	}
 	all, err := s.History(ctx, "A", time.Time{})
 	if err != nil || len(all) != 7 || all[0].ID != old.ID {
-		t.Errorf("History since zero = %v, %v", ids(all), err)
+		t.Errorf("History since zero = %v, %v", idsOf(all), err)
 	}
 	if Frequency(all)["T-1"] != 4 {
 		t.Errorf("Frequency(all) = %v", Frequency(all))

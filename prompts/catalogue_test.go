@@ -32,9 +32,13 @@ var briefIDs = []string{
 	"queue_position_ahead", "queue_position_callers", "queue_position_next", "queue_wait_about",
 	"queue_wait_minutes", "queue_wait_under_minute", "queue_vhold_offer", "queue_vhold_confirm",
 	"queue_overflow_callback", "senior_transfer",
+	// Timed notices before the menu: each kind's default prompt.
+	"notice_storm", "notice_planned", "notice_holiday", "notice_general",
 }
 
 func TestCatalogueHasBriefPrompts(t *testing.T) {
+	// The English number words are listed once, in english.go.
+	briefIDs := append(briefIDs[:len(briefIDs):len(briefIDs)], englishIDs()...)
 	for _, id := range briefIDs {
 		if !Has(id) {
 			t.Errorf("catalogue lacks %q", id)

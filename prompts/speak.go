@@ -41,9 +41,10 @@ var digitIDs = [10]string{"d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", 
 // the pieces callers compose by hand, such as hao and shi_hour).
 func composedIDs() []string {
 	ids := append([]string(nil), digitIDs[:]...)
-	return append(ids, idYao, idShi, idBai, idQian, idWan, idYi, idLiang,
+	ids = append(ids, idYao, idShi, idBai, idQian, idWan, idYi, idLiang,
 		idYuan, idJiao, idFen, idZheng, idFu, idNian, idYue, idRi,
 		idDian, idHao, idShiHour, idFenMin, idDi, idWei, idHours, idMinutes, idSeconds)
+	return append(ids, englishIDs()...)
 }
 
 // Digits reads s digit by digit, the way Chinese read out phone, account and

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hotline95598/hotline/ivr"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 )
@@ -15,7 +16,7 @@ import (
 // replica dies, the calls it left in Asterisk can be found and followed up.
 type calls struct {
 	mu      sync.Mutex
-	active  map[string]context.CancelFunc
+	active  map[string]context.CancelCauseFunc
 	ended   map[string]time.Time // calls of ours that ended lately: see wasLocal
 	rdb     redis.UniversalClient
 	p       string
@@ -27,7 +28,7 @@ type calls struct {
 const callTTL = time.Minute
 
 func newCalls(rdb redis.UniversalClient, prefix, replica string, log zerolog.Logger) *calls {
-	return &calls{active: map[string]context.CancelFunc{}, ended: map[string]time.Time{}, rdb: rdb, p: prefix, replica: replica, log: log}
+	return &calls{active: map[string]context.CancelCauseFunc{}, ended: map[string]time.Time{}, rdb: rdb, p: prefix, replica: replica, log: log}
 }
 
 func (c *calls) key(id string) string { return c.p + "call:" + id }
@@ -44,7 +45,7 @@ func (c *calls) replicasKey() string { return c.p + "replicas" }
 // start registers a call this replica now owns; done must be called when
 // the call's goroutine ends.
 func (c *calls) start(ctx context.Context, id, phone string) (context.Context, func()) {
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancelCause(ctx)
 	c.mu.Lock()
 	c.active[id] = cancel
 	c.mu.Unlock()
@@ -59,7 +60,7 @@ func (c *calls) start(ctx context.Context, id, phone string) (context.Context, f
 		c.log.Warn().Err(err).Str("call_id", id).Msg("record call owner")
 	}
 	return ctx, func() {
-		cancel()
+		cancel(nil)
 		c.mu.Lock()
 		delete(c.active, id)
 		c.ended[id] = time.Now()
@@ -122,7 +123,7 @@ func (c *calls) cancelMissing(present map[string]bool) int {
 	n := 0
 	for id, cancel := range c.active {
 		if !present[id] {
-			cancel()
+			cancel(ivr.ErrCutOff) // the caller did not hang up: Asterisk lost the call
 			n++
 		}
 	}

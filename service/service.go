@@ -28,6 +28,7 @@ import (
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/hotline95598/hotline/menus"
 	"github.com/hotline95598/hotline/metrics"
+	"github.com/hotline95598/hotline/notices"
 	"github.com/hotline95598/hotline/outages"
 	"github.com/hotline95598/hotline/policy"
 	"github.com/hotline95598/hotline/prompts"
@@ -73,12 +74,14 @@ type Service struct {
 	accounts  *accounts.Store
 	callbacks *callbacks.Store
 	outages   *outages.Store
+	notices   *notices.Store
 	orders    *workorders.Service
 	flow      *callflow.Flow
 	worker    *callbacks.Worker
 	calls     *calls
 	wg        sync.WaitGroup // call goroutines
 	draining  atomic.Bool    // set on the stop signal: no new calls
+	keys      *httpapi.Keys  // API tokens; the tokens file is re-read on SIGHUP
 }
 
 // New builds a replica. sw may be nil, in which case the real ARI edge is
@@ -105,7 +108,8 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	rdb := redis.NewClient(ropt) // password and TLS from HOTLINE_REDIS_*
 	rdb.AddHook(redisTimer{m})
 	replica := cfg.ReplicaID
-	s := &Service{cfg: cfg, log: log, m: m, gather: reg, rdb: rdb, sw: sw, replica: replica}
+	s := &Service{cfg: cfg, log: log, m: m, gather: reg, rdb: rdb, sw: sw, replica: replica,
+		keys: httpapi.NewKeys(cfg.APIToken, cfg.APITokens)}
 	p := cfg.RedisPrefix
 	s.agents = agents.NewRegistry(rdb, p, nil)
 	s.agents.SetWrapUp(cfg.WrapUp)
@@ -120,6 +124,7 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	s.accounts = accounts.New(rdb, p)
 	s.callbacks = callbacks.NewStore(rdb, p, pol.Callbacks(), nil)
 	s.outages = outages.New(rdb, p, nil)
+	s.notices = notices.New(rdb, p, nil)
 	s.orders = workorders.New(s.tickets, pol, s.callbacks, s.outages, rdb, p, replica,
 		workorders.Config{WatchEvery: cfg.EscalationPoll}, m,
 		log.With().Str("component", "workorders").Logger(), nil)
@@ -135,6 +140,7 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	}
 	s.flow = callflow.New(fcfg,
 		s.orders, s.accounts, s.disp, s.callbacks, s.calls, m, log.With().Str("component", "callflow").Logger())
+	s.flow.SetNotices(s.notices)
 	s.worker = callbacks.NewWorker(s.callbacks, sw, callbacks.Dial{Carrier: cfg.CarrierEndpoint, CallerID: cfg.CallbackCallerID,
 		RingTimeout: cfg.CallbackRingTimeout}, m, log.With().Str("component", "callbacks").Logger(), s.serveCallback)
 	s.worker.OnGiveUp = s.callbackGaveUp
@@ -157,8 +163,7 @@ func (s *Service) callbackGaveUp(ctx context.Context, cb callbacks.Callback) {
 // Handler returns the HTTP API.
 func (s *Service) Handler() http.Handler {
 	return httpapi.New(httpapi.Deps{
-		Token:     s.cfg.APIToken,
-		Tokens:    s.cfg.APITokens,
+		Keys:      s.keys,
 		RateLimit: httpapi.RateLimit{PerSecond: s.cfg.APIRate, Burst: s.cfg.APIBurst},
 		Health:    s.health,
 		Metrics:   promhttp.HandlerFor(s.gather, promhttp.HandlerOpts{}),
@@ -169,6 +174,7 @@ func (s *Service) Handler() http.Handler {
 		Events:    s.feed,
 		Monitor:   s.monitor,
 		IVR:       s.flow.Menus(),
+		Notices:   s.notices,
 		Wallboard: wallboard.Handler(wallboardSource{s}, 250*time.Millisecond, s.log.With().Str("component", "wallboard").Logger()),
 		Log:       s.log.With().Str("component", "http").Logger(),
 	})
@@ -199,6 +205,12 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	defer s.rdb.Close()
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
+	if s.cfg.PprofAddr != "" {
+		if err := startPprof(ctx, s.cfg.PprofAddr, s.log); err != nil {
+			_ = ln.Close()
+			return err
+		}
+	}
 	// Calls, the ARI connection they need, wrap-ups and the ownership
 	// records outlive ctx while the replica drains; callsCtx ends them.
 	callsCtx, stopCalls := context.WithCancel(context.WithoutCancel(ctx))
@@ -227,6 +239,21 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	go s.flow.Menus().ReloadOn(ctx, hup, s.log.With().Str("component", "menus").Logger())
+	// It also re-reads HOTLINE_TOKENS_FILE: a token is revoked or added
+	// without a restart (each channel gets its own copy of the signal).
+	hupTokens := make(chan os.Signal, 1)
+	signal.Notify(hupTokens, syscall.SIGHUP)
+	defer signal.Stop(hupTokens)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hupTokens:
+				_ = s.ReloadTokens()
+			}
+		}
+	}()
 
 	var srvErr error
 	select {
@@ -243,6 +270,24 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	_ = srv.Shutdown(shut)
 	return srvErr
+}
+
+// ReloadTokens re-reads HOTLINE_TOKENS_FILE and swaps it in whole. A file
+// that does not parse is refused and the tokens in force stay, as with a
+// broken menu file.
+func (s *Service) ReloadTokens() error {
+	if s.cfg.TokensFile == "" {
+		return nil
+	}
+	log := s.log.With().Str("component", "tokens").Str("file", s.cfg.TokensFile).Logger()
+	toks, err := config.LoadTokens(s.cfg.TokensFile, s.cfg.AgentIDs)
+	if err != nil {
+		log.Error().Err(err).Msg("tokens file reload refused; the tokens in force stay")
+		return fmt.Errorf("HOTLINE_TOKENS_FILE: %w", err)
+	}
+	s.keys.Replace(toks)
+	log.Info().Int("tokens", len(toks)).Msg("tokens file reloaded")
+	return nil
 }
 
 // drain lets the calls in progress finish, for up to the shutdown grace,

@@ -3,6 +3,9 @@ package service
 import (
 	"context"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -271,5 +274,57 @@ func TestSweepDeadReplicaCalls(t *testing.T) {
 	}
 	if ok, _ := s.rdb.SIsMember(ctx, s.calls.replicasKey(), "b").Result(); ok {
 		t.Error("a dead replica with no calls left is still listed")
+	}
+}
+
+// SIGHUP re-reads the tokens file: a revoked token is refused at once, a
+// new one accepted; a broken file is refused and the tokens in force stay.
+func TestReloadTokens(t *testing.T) {
+	s, _ := newService(t)
+	const old, fresh = "0ld-supervisor-token-0123456789abcdef", "fr3sh-supervisor-token-0123456789abcdef"
+	file := t.TempDir() + "/tokens"
+	write := func(body string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(config.TokenLine(old, config.RoleSupervisor, "", "day-lead") + "\n")
+	s.cfg.TokensFile = file
+	if err := s.ReloadTokens(); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	status := func(tok string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/outages", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if a, b := status(old), status(fresh); a != 200 || b != 401 {
+		t.Fatalf("before: old %d, fresh %d", a, b)
+	}
+	write(config.TokenLine(fresh, config.RoleSupervisor, "", "night-lead") + "\n")
+	if err := s.ReloadTokens(); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := status(old), status(fresh); a != 401 || b != 200 {
+		t.Fatalf("after reload: old %d, fresh %d", a, b)
+	}
+	write("sha256:not-a-hash role=admin\n")
+	if err := s.ReloadTokens(); err == nil {
+		t.Fatal("a broken tokens file was accepted")
+	}
+	if b := status(fresh); b != 200 {
+		t.Fatalf("after a refused reload the tokens in force must stay: %d", b)
+	}
+	if code := status(s.cfg.APIToken); code != 200 {
+		t.Fatalf("HOTLINE_API_TOKEN after reloads: %d", code)
 	}
 }

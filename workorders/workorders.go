@@ -363,6 +363,11 @@ func (s *Service) RepeatCall(ctx context.Context, id string) error {
 	return s.Tickets.AddRepeatCall(ctx, id, "ivr")
 }
 
+// AddNote adds a note to a ticket (e.g. that its call was cut off).
+func (s *Service) AddNote(ctx context.Context, id, actor, note string) error {
+	return s.Tickets.AddNote(ctx, id, actor, note)
+}
+
 // Urge records the caller's 催办 on an open ticket.
 func (s *Service) Urge(ctx context.Context, id string) error {
 	s.m.Urges.Inc()

@@ -120,6 +120,12 @@ func (s *Switch) Press(channelID, keys string) {
 	}
 }
 
+// Shutdown hangs a channel up the way Asterisk does as it stops: the
+// switch ended the call, not the caller.
+func (s *Switch) Shutdown(channelID string) {
+	s.Emit(ivr.Event{Kind: ivr.EvHangup, ChannelID: channelID, SwitchDown: true})
+}
+
 // HangUp makes the far end of a channel hang up.
 func (s *Switch) HangUp(channelID string) {
 	s.Emit(ivr.Event{Kind: ivr.EvHangup, ChannelID: channelID, Cause: 16})
