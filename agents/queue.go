@@ -630,13 +630,7 @@ func (d *Dispatcher) announce(ctx context.Context, sess *ivr.Session, c Caller, 
 	if e.Known() {
 		d.m.QueueEstimatedWait.WithLabelValues(c.Queue).Set(e.Wait.Seconds())
 	}
-	say := func(ids ...string) []string {
-		out := make([]string, len(ids))
-		for i, id := range ids {
-			out[i] = prompts.MediaIn(c.Voice, id)
-		}
-		return out
-	}
+	say := func(ids ...string) []string { return prompts.MediaList(c.Voice, ids...) }
 	var speech []string
 	if e.Ahead == 0 {
 		speech = say("queue_position_next")

@@ -168,25 +168,10 @@ func (c *call) voice() string {
 }
 
 // media maps prompt ids to media in the call's voice (English, slow).
-func (c *call) media(ids ...string) []string {
-	if c.st != nil {
-		return c.st.Media(ids...)
-	}
-	out := make([]string, len(ids))
-	for i, id := range ids {
-		out[i] = prompts.MediaIn(c.cbVoice, id)
-	}
-	return out
-}
+func (c *call) media(ids ...string) []string { return prompts.MediaList(c.voice(), ids...) }
 
-// media maps prompt ids to Asterisk media.
-func media(ids ...string) []string {
-	out := make([]string, len(ids))
-	for i, id := range ids {
-		out[i] = prompts.Media(id)
-	}
-	return out
-}
+// media maps prompt ids to Asterisk media in the Mandarin voice.
+func media(ids ...string) []string { return prompts.MediaList("", ids...) }
 
 func join(parts ...[]string) []string {
 	var out []string
@@ -232,18 +217,9 @@ func cutOff(ctx context.Context, c *call) bool {
 func (f *Flow) cutOffInMenu(ctx context.Context, c *call) string {
 	ctx = context.WithoutCancel(ctx)
 	note := "call cut off by Asterisk in the menu"
-	if c.phone != "" && c.phone != "anonymous" {
-		id, created, err := f.callbacks.Schedule(ctx, callbacks.Request{Phone: c.phone, Kind: callbacks.KindCutOff,
-			Reason: "call cut off by Asterisk", CallID: c.id, TicketID: c.ticket, Voice: c.voice()})
-		if err != nil {
-			f.m.RedisErrors.WithLabelValues("callback_schedule").Inc()
-			c.log.Error().Err(err).Msg("schedule a callback for a call cut off")
-		} else {
-			if created {
-				f.m.CallbacksSched.Inc()
-			}
-			note += "; cut_off callback " + id + " scheduled"
-		}
+	if id, ok := f.promise(ctx, c, callbacks.Request{Kind: callbacks.KindCutOff, Reason: "call cut off by Asterisk",
+		TicketID: c.ticket}); ok {
+		note += "; cut_off callback " + id + " scheduled"
 	}
 	f.noteCutOff(ctx, c, note)
 	return metrics.EndCutOff
@@ -447,24 +423,37 @@ func (f *Flow) serve(ctx context.Context, c *call, queue string, intro []string)
 // keepPlace promises a virtual-hold callback: when it is answered the
 // customer queues with the join time of this call.
 func (f *Flow) keepPlace(ctx context.Context, c *call, caller agents.Caller, reason string) bool {
+	_, ok := f.promise(ctx, c, callbacks.Request{Kind: callbacks.KindVirtualHold, Reason: reason,
+		TicketID: caller.TicketID, QueuedAt: caller.Joined})
+	return ok
+}
+
+// promise schedules a callback to the caller of c about this call, in the
+// voice they heard, and counts it. It reports false when nothing could be
+// promised: no number to call, or Redis failed (counted and logged). The
+// caller may hang up at any moment: the promise is still written.
+func (f *Flow) promise(ctx context.Context, c *call, r callbacks.Request) (string, bool) {
 	if c.phone == "" || c.phone == "anonymous" {
-		return false
+		return "", false
 	}
-	id, created, err := f.callbacks.Schedule(context.WithoutCancel(ctx), callbacks.Request{Phone: c.phone,
-		Kind: callbacks.KindVirtualHold, Reason: reason, CallID: c.id,
-		TicketID: caller.TicketID, QueuedAt: caller.Joined, Voice: c.voice()})
+	r.Phone, r.CallID, r.Voice = c.phone, c.id, c.voice()
+	id, created, err := f.callbacks.Schedule(context.WithoutCancel(ctx), r)
 	if err != nil {
 		f.m.RedisErrors.WithLabelValues("callback_schedule").Inc()
-		c.log.Error().Err(err).Msg("schedule a kept-place callback")
-		return false
+		c.log.Error().Err(err).Str("kind", r.Kind).Msg("schedule callback")
+		return "", false
 	}
 	if created {
 		f.m.CallbacksSched.Inc()
 	} else {
 		f.m.CallbacksDeduped.Inc()
 	}
-	c.log.Info().Str("callback_id", id).Time("queued_at", caller.Joined).Msg("kept-place callback promised")
-	return true
+	ev := c.log.Info().Str("callback_id", id).Str("kind", r.Kind).Bool("new", created)
+	if !r.QueuedAt.IsZero() {
+		ev = ev.Time("queued_at", r.QueuedAt)
+	}
+	ev.Msg("callback promised")
+	return id, true
 }
 
 // served cancels callbacks still pending for a caller an agent has just
@@ -485,23 +474,8 @@ func (f *Flow) served(ctx context.Context, c *call) {
 }
 
 func (f *Flow) promiseCallback(ctx context.Context, c *call) {
-	if c.phone == "" || c.phone == "anonymous" {
-		return
-	}
-	id, created, err := f.callbacks.Schedule(context.WithoutCancel(ctx), callbacks.Request{Phone: c.phone,
-		Kind: callbacks.KindAbandoned, Reason: "hung up while waiting for an agent", CallID: c.id, TicketID: c.ticket,
-		Voice: c.voice()})
-	if err != nil {
-		f.m.RedisErrors.WithLabelValues("callback_schedule").Inc()
-		c.log.Error().Err(err).Msg("schedule callback")
-		return
-	}
-	if created {
-		f.m.CallbacksSched.Inc()
-	} else {
-		f.m.CallbacksDeduped.Inc()
-	}
-	c.log.Info().Str("callback_id", id).Bool("new", created).Msg("callback promised")
+	f.promise(ctx, c, callbacks.Request{Kind: callbacks.KindAbandoned, Reason: "hung up while waiting for an agent",
+		TicketID: c.ticket})
 }
 
 // Callback serves a customer who answered our callback: they are told who

@@ -101,14 +101,11 @@ func channelOf(t *testing.T, env *Env, phone string) string {
 	t.Helper()
 	var id string
 	eventually(t, 15*time.Second, "channel of "+phone, func() bool {
-		var chs []struct {
-			ID     string
-			Caller struct{ Number string }
-		}
-		env.ari(t, "/channels", &chs)
-		for _, ch := range chs {
-			if ch.Caller.Number == phone {
-				id = ch.ID
+		// The caller's own leg: agent legs ("<call>-agent-…", rung while
+		// the caller still hears the transfer prompt) carry their number too.
+		for _, ch := range env.channelsOf(t, phone) {
+			if !strings.Contains(ch, "-agent") {
+				id = ch
 				return true
 			}
 		}

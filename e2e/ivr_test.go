@@ -99,17 +99,9 @@ func TestElderlyServiceByKey(t *testing.T) {
 	phone := uniquePhone(602)
 	c := caller(t, env, phone, pause(1500*time.Millisecond), press("4"), pause(25*time.Second), hangUp)
 	env.awaitMedia(t, phone, "sound:hotline/slow/senior_transfer", 8*time.Second)
-	// The caller's own leg: the agent's leg, rung already, carries the
-	// caller's number too.
 	var vol struct{ Value string }
-	chans, leg := env.channelsOf(t, phone), ""
-	for _, ch := range chans {
-		if !strings.Contains(ch, "-agent") {
-			leg = ch
-		}
-	}
-	if leg == "" || env.ari(t, "/channels/"+leg+"/variable?variable=VOLUME(TX)", &vol) != 200 {
-		t.Fatalf("cannot read the caller's volume (channels %v)", chans)
+	if leg := channelOf(t, env, phone); env.ari(t, "/channels/"+leg+"/variable?variable=VOLUME(TX)", &vol) != 200 {
+		t.Fatalf("cannot read the caller's volume (channel %s)", leg)
 	}
 	if v, err := strconv.ParseFloat(vol.Value, 64); err != nil || v != 2 {
 		t.Fatalf("VOLUME(TX) = %q, want 2 (HOTLINE_ELDERLY_VOLUME's default)", vol.Value)

@@ -60,19 +60,11 @@ type State struct {
 // menu plays, in the same playback: a key pressed during them is the
 // caller's answer to that prompt, as if it were one sentence.
 func (st *State) Say(ids ...string) {
-	for _, id := range ids {
-		st.pending = append(st.pending, prompts.MediaIn(st.Voice, id))
-	}
+	st.pending = append(st.pending, prompts.MediaList(st.Voice, ids...)...)
 }
 
 // Media maps prompt ids to Asterisk media in the call's voice.
-func (st *State) Media(ids ...string) []string {
-	out := make([]string, len(ids))
-	for i, id := range ids {
-		out[i] = prompts.MediaIn(st.Voice, id)
-	}
-	return out
-}
+func (st *State) Media(ids ...string) []string { return prompts.MediaList(st.Voice, ids...) }
 
 // MenuPath joins the keys taken, for work orders and agents.
 func (st *State) MenuPath() string { return strings.Join(st.Path, ">") }

@@ -73,6 +73,16 @@ func MediaIn(voice, id string) string {
 	return mediaPrefix + voice + "/" + id
 }
 
+// MediaList returns the media of prompt ids in a voice, in order: what a
+// playback of several prompts is given.
+func MediaList(voice string, ids ...string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = MediaIn(voice, id)
+	}
+	return out
+}
+
 // Has reports whether id is in the embedded catalogue.
 func Has(id string) bool {
 	_, ok := byID[id]
