@@ -8,13 +8,15 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/hotline95598/hotline/internal/china"
 	"github.com/hotline95598/hotline/internal/logx"
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/hotline95598/hotline/metrics"
 	"github.com/hotline95598/hotline/policy"
 	"github.com/hotline95598/hotline/prompts"
-	"github.com/redis/go-redis/v9"
-	"github.com/rs/zerolog"
 )
 
 // Priority orders callers: a higher priority is served first whatever the
@@ -135,10 +137,8 @@ return math.floor(x)
 // answered_20s, answered_30s, abandoned. Every replica adds to the same
 // hash, so the wallboard's service level is the whole hotline's.
 func (d *Dispatcher) statsKey(q string, t time.Time) string {
-	return d.reg.p + "queue:" + q + ":stats:" + t.In(china).Format("20060102")
+	return d.reg.p + "queue:" + q + ":stats:" + t.In(china.Zone).Format("20060102")
 }
-
-var china = time.FixedZone("CST", 8*3600)
 
 // Stats is one queue's counts for today.
 type Stats struct {

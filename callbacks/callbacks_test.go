@@ -7,14 +7,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/hotline95598/hotline/agents"
+	"github.com/hotline95598/hotline/internal/china"
 	"github.com/hotline95598/hotline/internal/clocktest"
 	"github.com/hotline95598/hotline/internal/redistest"
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/hotline95598/hotline/ivr/ivrtest"
 	"github.com/hotline95598/hotline/metrics"
 	"github.com/hotline95598/hotline/policy"
-	"github.com/rs/zerolog"
 )
 
 // testPolicy: the abandoned kind as in the default policy, any hour, and
@@ -259,13 +261,13 @@ func withHours(p policy.CallbackPolicy, kind, hours string) policy.CallbackPolic
 // follow-up (AnyHour) is placed at once.
 func TestDialingHoursAcrossMidnight(t *testing.T) {
 	rdb := redistest.Start(t).Client(t)
-	at23 := time.Date(2026, 11, 23, 23, 0, 0, 0, policy.ChinaTime)
+	at23 := time.Date(2026, 11, 23, 23, 0, 0, 0, china.Zone)
 	clk := clocktest.New(at23)
 	st := NewStore(rdb, "t:", withHours(testPolicy(), KindAbandoned, "08:00-21:00"), clk.Now)
 	ctx := context.Background()
 	id, _, _ := st.Schedule(ctx, Request{Phone: "13800138000", Kind: KindAbandoned})
 	cb, _ := st.Get(ctx, id)
-	morning := time.Date(2026, 11, 24, 8, 0, 0, 0, policy.ChinaTime)
+	morning := time.Date(2026, 11, 24, 8, 0, 0, 0, china.Zone)
 	if !cb.DueAt.Equal(morning) || !cb.Deferred || !cb.Deadline.Equal(morning.Add(10*time.Minute-30*time.Second)) {
 		t.Fatalf("night callback due %s deadline %s deferred %v", cb.DueAt, cb.Deadline, cb.Deferred)
 	}
@@ -283,7 +285,7 @@ func TestDialingHoursAcrossMidnight(t *testing.T) {
 // callback instead of ringing at night.
 func TestRetryNeverAtNight(t *testing.T) {
 	rdb := redistest.Start(t).Client(t)
-	clk := clocktest.New(time.Date(2026, 11, 23, 20, 58, 0, 0, policy.ChinaTime))
+	clk := clocktest.New(time.Date(2026, 11, 23, 20, 58, 0, 0, china.Zone))
 	st := NewStore(rdb, "t:", withHours(testPolicy(), KindAbandoned, "08:00-21:00"), clk.Now)
 	ctx := context.Background()
 	st.Schedule(ctx, Request{Phone: "13800138000", Kind: KindAbandoned})
@@ -301,7 +303,7 @@ func TestRetryNeverAtNight(t *testing.T) {
 // and no more attempts ring at once than the line limit allows.
 func TestNearestDeadlineFirstWithinLineLimit(t *testing.T) {
 	rdb := redistest.Start(t).Client(t)
-	clk := clocktest.New(time.Date(2026, 11, 23, 10, 0, 0, 0, policy.ChinaTime))
+	clk := clocktest.New(time.Date(2026, 11, 23, 10, 0, 0, 0, china.Zone))
 	pol := testPolicy()
 	pol.MaxConcurrent = 2
 	st := NewStore(rdb, "t:", pol, clk.Now)
@@ -399,7 +401,7 @@ func agentFirstPolicy() policy.CallbackPolicy {
 
 func TestAgentFirst(t *testing.T) {
 	rdb := redistest.Start(t).Client(t)
-	clk := clocktest.New(time.Date(2026, 11, 23, 10, 0, 0, 0, policy.ChinaTime))
+	clk := clocktest.New(time.Date(2026, 11, 23, 10, 0, 0, 0, china.Zone))
 	st := NewStore(rdb, "t:", agentFirstPolicy(), clk.Now)
 	reg := agents.NewRegistry(rdb, "t:", clk.Now)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -465,7 +467,7 @@ func TestAgentFirst(t *testing.T) {
 // A kind may show its own number; the others show the controller's.
 func TestCallerIDPerKind(t *testing.T) {
 	rdb := redistest.Start(t).Client(t)
-	clk := clocktest.New(time.Date(2026, 11, 23, 10, 0, 0, 0, policy.ChinaTime))
+	clk := clocktest.New(time.Date(2026, 11, 23, 10, 0, 0, 0, china.Zone))
 	pol := testPolicy()
 	k := pol.Kinds[KindScheduled]
 	k.CallerID = "01065001234"

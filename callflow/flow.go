@@ -11,9 +11,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/hotline95598/hotline/accounts"
 	"github.com/hotline95598/hotline/agents"
 	"github.com/hotline95598/hotline/callbacks"
+	"github.com/hotline95598/hotline/internal/china"
 	"github.com/hotline95598/hotline/internal/logx"
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/hotline95598/hotline/menus"
@@ -21,7 +24,6 @@ import (
 	"github.com/hotline95598/hotline/outages"
 	"github.com/hotline95598/hotline/prompts"
 	"github.com/hotline95598/hotline/tickets"
-	"github.com/rs/zerolog"
 )
 
 // The flow depends on these small interfaces only; the Redis stores
@@ -263,9 +265,6 @@ func (f *Flow) track(ctx context.Context, c *call, what string) func(reason stri
 	}
 }
 
-// china is the zone times are spoken in.
-var china = time.FixedZone("CST", 8*3600)
-
 // tellOutage tells a caller in an area with a declared outage about it
 // before the menu: most would otherwise report it again. Keys pressed
 // meanwhile go straight to the menu.
@@ -293,7 +292,7 @@ func (f *Flow) tellOutage(ctx context.Context, c *call) error {
 	if o.ExpectedRestore.IsZero() {
 		speech = append(speech, c.media("outage_unknown_restore")...)
 	} else {
-		speech = append(speech, c.media(prompts.WhenIn(c.voice(), o.ExpectedRestore.In(china))...)...)
+		speech = append(speech, c.media(prompts.WhenIn(c.voice(), o.ExpectedRestore.In(china.Zone))...)...)
 	}
 	// A key cuts the notice short and counts as the menu choice.
 	return c.sess.Announce(ctx, join(speech, c.media("outage_still_report"))...)
@@ -305,7 +304,7 @@ func (f *Flow) senior(c *call) bool {
 	if f.cfg.SeniorAge <= 0 || c.account == nil || c.sess.HasTypeahead() {
 		return false
 	}
-	age := c.account.Age(f.cfg.Now().In(china))
+	age := c.account.Age(f.cfg.Now().In(china.Zone))
 	return age >= f.cfg.SeniorAge
 }
 

@@ -9,17 +9,19 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/rs/zerolog"
+
 	"github.com/hotline95598/hotline/accounts"
 	"github.com/hotline95598/hotline/agents"
 	"github.com/hotline95598/hotline/callbacks"
+	"github.com/hotline95598/hotline/internal/china"
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/hotline95598/hotline/ivr/ivrtest"
 	"github.com/hotline95598/hotline/metrics"
 	"github.com/hotline95598/hotline/outages"
 	"github.com/hotline95598/hotline/prompts"
 	"github.com/hotline95598/hotline/tickets"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/rs/zerolog"
 )
 
 type fakeTickets struct {
@@ -370,7 +372,7 @@ func TestOutageNoticeAndMergedReport(t *testing.T) {
 	restore := time.Date(2026, 11, 22, 6, 30, 0, 0, time.UTC) // 14:30 in China
 	r.tk.outage = &outages.Outage{ID: "O1", Kind: outages.KindFault, Transformer: "TX-0101", ExpectedRestore: restore, ParentTicket: "20261122009999"}
 	r.run("13800138000")
-	want := "outage_notice " + strings.Join(prompts.When(restore.In(china)), " ") + " outage_still_report"
+	want := "outage_notice " + strings.Join(prompts.When(restore.In(china.Zone)), " ") + " outage_still_report"
 	if !strings.Contains(r.played(), want) {
 		t.Fatalf("played %s; want %s", r.played(), want)
 	}

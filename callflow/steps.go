@@ -8,6 +8,7 @@ import (
 
 	"github.com/hotline95598/hotline/accounts"
 	"github.com/hotline95598/hotline/agents"
+	"github.com/hotline95598/hotline/internal/china"
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/hotline95598/hotline/menus"
 	"github.com/hotline95598/hotline/metrics"
@@ -136,7 +137,7 @@ func (f *Flow) openTicket(ctx context.Context, c *call, st *menus.State) string 
 	}
 	if !t.AnswerBy.IsZero() {
 		st.Say("open_ticket_deadline")
-		st.Say(prompts.WhenIn(st.Voice, t.AnswerBy.In(china))...)
+		st.Say(prompts.WhenIn(st.Voice, t.AnswerBy.In(china.Zone))...)
 	}
 	return "open"
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hotline95598/hotline/accounts"
+	"github.com/hotline95598/hotline/internal/china"
 	"github.com/hotline95598/hotline/notices"
 	"github.com/hotline95598/hotline/outages"
 	"github.com/hotline95598/hotline/report"
@@ -59,7 +60,7 @@ func parseTime(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	return time.ParseInLocation("2006-01-02", s, time.FixedZone("CST", 8*3600))
+	return time.ParseInLocation("2006-01-02", s, china.Zone)
 }
 
 // listTickets filters work orders: ?phone= &type= &status= &area= &overdue=true

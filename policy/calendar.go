@@ -3,12 +3,9 @@ package policy
 import (
 	"sort"
 	"time"
-)
 
-// ChinaTime is the zone every working-day question is asked in. Mainland
-// China has one zone and no daylight saving, so a fixed UTC+8 zone is exact
-// and does not depend on the host's tzdata.
-var ChinaTime = time.FixedZone("CST", 8*60*60)
+	"github.com/hotline95598/hotline/internal/china"
+)
 
 // civil is a date on the China calendar, used as a map key.
 type civil struct {
@@ -18,7 +15,7 @@ type civil struct {
 }
 
 func civilOf(t time.Time) civil {
-	y, m, d := t.In(ChinaTime).Date()
+	y, m, d := t.In(china.Zone).Date()
 	return civil{y, m, d}
 }
 
@@ -79,7 +76,7 @@ func (c *Calendar) working(d civil) bool {
 }
 
 // AddWorkingDays returns the time n working days after t, at the same China
-// wall-clock time, in ChinaTime.
+// wall-clock time, in china.Zone.
 //
 // The rule, chosen to match how a utility reads "answer within N working days
 // of acceptance":
@@ -94,9 +91,9 @@ func (c *Calendar) working(d civil) bool {
 //
 // Years the calendar does not cover count Monday–Friday; it never panics.
 func (c *Calendar) AddWorkingDays(t time.Time, n int) time.Time {
-	t = t.In(ChinaTime)
+	t = t.In(china.Zone)
 	y, m, d := t.Date()
-	midnight := time.Date(y, m, d, 0, 0, 0, 0, ChinaTime)
+	midnight := time.Date(y, m, d, 0, 0, 0, 0, china.Zone)
 	clock := t.Sub(midnight) // fixed zone: every day is exactly 24h
 	day := midnight
 	step := 1
@@ -115,14 +112,14 @@ func (c *Calendar) AddWorkingDays(t time.Time, n int) time.Time {
 	return day.Add(clock)
 }
 
-// Deadline returns from + s in ChinaTime, using the arithmetic of s's unit:
+// Deadline returns from + s in china.Zone, using the arithmetic of s's unit:
 // Clock adds the duration (the calendar is irrelevant: the hotline runs 24
 // hours), CalendarDays adds whole days at the same wall-clock time, and
 // WorkingDays uses AddWorkingDays. covered is false when a working-day count
 // crossed a year the calendar has no data for, so the result assumed
 // Monday–Friday there. The zero Span returns from.
 func (c *Calendar) Deadline(from time.Time, s Span) (due time.Time, covered bool) {
-	from = from.In(ChinaTime)
+	from = from.In(china.Zone)
 	switch s.Unit {
 	case Clock:
 		return from.Add(s.Clock), true

@@ -3,11 +3,13 @@ package policy
 import (
 	"testing"
 	"time"
+
+	"github.com/hotline95598/hotline/internal/china"
 )
 
 // cst builds a China wall-clock time.
 func cst(y int, m time.Month, d, hh, mm int) time.Time {
-	return time.Date(y, m, d, hh, mm, 0, 0, ChinaTime)
+	return time.Date(y, m, d, hh, mm, 0, 0, china.Zone)
 }
 
 func mustSpan(t *testing.T, s string) Span {
@@ -108,8 +110,8 @@ func TestDeadline(t *testing.T) {
 			if !got.Equal(tt.want) || covered != tt.covered {
 				t.Errorf("Deadline(%s, %s) = %s, %v; want %s, %v", tt.from, tt.span, got, covered, tt.want, tt.covered)
 			}
-			if got.Location() != ChinaTime {
-				t.Errorf("result in %v, want ChinaTime", got.Location())
+			if got.Location() != china.Zone {
+				t.Errorf("result in %v, want china.Zone", got.Location())
 			}
 			if due := p.Due(tt.from, s); !due.Equal(got) {
 				t.Errorf("Due = %s, Deadline = %s", due, got)

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hotline95598/hotline/internal/china"
 )
 
 // Callback kinds the policy must define.
@@ -61,7 +63,7 @@ func (h DialingHours) Allowed(t time.Time) bool {
 	if h.always() {
 		return true
 	}
-	t = t.In(ChinaTime)
+	t = t.In(china.Zone)
 	m := t.Hour()*60 + t.Minute()
 	if h.From < h.To {
 		return m >= h.From && m < h.To
@@ -74,8 +76,8 @@ func (h DialingHours) Next(t time.Time) time.Time {
 	if h.Allowed(t) {
 		return t
 	}
-	ct := t.In(ChinaTime)
-	day := time.Date(ct.Year(), ct.Month(), ct.Day(), 0, 0, 0, 0, ChinaTime)
+	ct := t.In(china.Zone)
+	day := time.Date(ct.Year(), ct.Month(), ct.Day(), 0, 0, 0, 0, china.Zone)
 	open := day.Add(time.Duration(h.From) * time.Minute)
 	if !open.After(ct) {
 		open = open.AddDate(0, 0, 1)

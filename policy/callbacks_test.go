@@ -3,10 +3,12 @@ package policy
 import (
 	"testing"
 	"time"
+
+	"github.com/hotline95598/hotline/internal/china"
 )
 
 func TestDialingHours(t *testing.T) {
-	at := func(h, m int) time.Time { return time.Date(2026, 11, 23, h, m, 0, 0, ChinaTime) }
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 23, h, m, 0, 0, china.Zone) }
 	day, _ := ParseDialingHours("08:00-21:00")
 	night, _ := ParseDialingHours("22:00-06:00") // crosses midnight
 	for _, tc := range []struct {
@@ -52,7 +54,7 @@ func TestDefaultCallbackPolicy(t *testing.T) {
 	if !cb.Kinds["first_contact"].AgentFirst || cb.Kinds["abandoned"].AgentFirst {
 		t.Fatal("modes")
 	}
-	if cb.Kinds["abandoned"].Hours.Allowed(time.Date(2026, 11, 23, 23, 0, 0, 0, ChinaTime)) {
+	if cb.Kinds["abandoned"].Hours.Allowed(time.Date(2026, 11, 23, 23, 0, 0, 0, china.Zone)) {
 		t.Fatal("abandoned callbacks dialled at 23:00")
 	}
 }

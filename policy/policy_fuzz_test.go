@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/hotline95598/hotline/internal/china"
 )
 
 // FuzzParse: any bytes either load as a policy or are rejected with a
@@ -24,7 +26,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("version: x\n---\nversion: y\n"))
 	f.Add([]byte("a: &a [*a, *a]\n"))
 	f.Add([]byte("version: \"1\"\nlimits: {fault: {contact_within: 1s, answer_within: 99999 working days}}\n"))
-	from := time.Date(2026, 11, 22, 14, 30, 0, 0, ChinaTime)
+	from := time.Date(2026, 11, 22, 14, 30, 0, 0, china.Zone)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// Parse runs on its own goroutine so that an input that makes it
 		// hang is reported (and saved) instead of stalling the fuzzer.
@@ -93,7 +95,7 @@ func FuzzParseSpan(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	from := time.Date(2026, 2, 14, 9, 0, 0, 0, ChinaTime)
+	from := time.Date(2026, 2, 14, 9, 0, 0, 0, china.Zone)
 	f.Fuzz(func(t *testing.T, s string) {
 		sp, err := ParseSpan(s)
 		if err != nil {

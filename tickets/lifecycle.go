@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hotline95598/hotline/internal/china"
 )
 
 // Action is a step of the work-order closed loop (seed 001, §7: accept →
@@ -360,11 +362,11 @@ func (c Change) apply(t *Ticket, now time.Time) error {
 
 	if !c.ContactBy.IsZero() {
 		t.ContactBy = c.ContactBy
-		details = append(details, "contact by "+c.ContactBy.In(china).Format(time.DateTime))
+		details = append(details, "contact by "+c.ContactBy.In(china.Zone).Format(time.DateTime))
 	}
 	if !c.AnswerBy.IsZero() {
 		t.AnswerBy = c.AnswerBy
-		details = append(details, "answer by "+c.AnswerBy.In(china).Format(time.DateTime))
+		details = append(details, "answer by "+c.AnswerBy.In(china.Zone).Format(time.DateTime))
 	}
 	if c.FollowUp != "" {
 		details = append(details, "follow-up: "+c.FollowUp)

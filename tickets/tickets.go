@@ -36,8 +36,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hotline95598/hotline/accounts"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/hotline95598/hotline/accounts"
+	"github.com/hotline95598/hotline/internal/china"
 )
 
 // DefaultPrefix is the key prefix used when New is given an empty one.
@@ -301,11 +303,6 @@ const seqTTL = 3 * 24 * time.Hour
 // maxSeq: the sequence has six digits; a seventh would change the ID
 // length that agents and callers rely on.
 const maxSeq = 999999
-
-// china is the zone ticket IDs are dated in. Mainland China has had no
-// daylight saving since 1991, so a fixed offset is exact and needs no tzdata
-// in the container.
-var china = time.FixedZone("CST", 8*3600)
 
 // Store reads and writes tickets in Redis.
 type Store struct {
@@ -639,7 +636,7 @@ func (s *Store) mergeInto(ctx context.Context, tx *redis.Tx, t Ticket, actor str
 // nextID allocates the next ID for the day of now (China time). INCR and
 // EXPIRE go in one MULTI so that a counter never survives without expiry.
 func (s *Store) nextID(ctx context.Context, now time.Time) (string, error) {
-	day := now.In(china).Format("20060102")
+	day := now.In(china.Zone).Format("20060102")
 	var incr *redis.IntCmd
 	_, err := s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		incr = pipe.Incr(ctx, s.seqKey(day))

@@ -11,18 +11,17 @@ import (
 	"slices"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
 	"github.com/hotline95598/hotline/callbacks"
+	"github.com/hotline95598/hotline/internal/china"
 	"github.com/hotline95598/hotline/metrics"
 	"github.com/hotline95598/hotline/outages"
 	"github.com/hotline95598/hotline/policy"
 	"github.com/hotline95598/hotline/report"
 	"github.com/hotline95598/hotline/tickets"
-	"github.com/redis/go-redis/v9"
-	"github.com/rs/zerolog"
 )
-
-// china is the zone deadlines are spoken and counted in.
-var china = time.FixedZone("CST", 8*3600)
 
 // Config is the back office's own timing; the figures of the work-order
 // rules themselves are in the policy file.
@@ -221,7 +220,7 @@ func (s *Service) escalate(ctx context.Context, t tickets.Ticket, why string) (t
 	t, err := s.Tickets.Apply(ctx, t.ID, tickets.Change{Action: tickets.ActionEscalate, Actor: "system",
 		Level: next.ID, Grade: next.Grade, AnswerBy: answerBy, ContactBy: contactBy,
 		Note: fmt.Sprintf("%s; escalated to %s (%s), grade %s, answer by %s", why, next.ID, next.Name, next.Grade,
-			answerBy.In(china).Format("2006-01-02 15:04"))})
+			answerBy.In(china.Zone).Format("2006-01-02 15:04"))})
 	if err == nil {
 		s.m.TicketsEscalated.WithLabelValues(next.ID).Inc()
 		s.log.Info().Str("ticket_id", t.ID).Str("level", next.ID).Str("grade", next.Grade).Msg("ticket escalated")
@@ -272,8 +271,8 @@ func (s *Service) WatchOnce(ctx context.Context) error {
 		if t.Type != tickets.TypeComplaint {
 			continue // counted as overdue; only complaints climb the ladder
 		}
-		why := "deadline passed at level " + t.EscalationLevel + " (contact by " + t.ContactBy.In(china).Format("2006-01-02 15:04") +
-			", answer by " + t.AnswerBy.In(china).Format("2006-01-02 15:04") + ")"
+		why := "deadline passed at level " + t.EscalationLevel + " (contact by " + t.ContactBy.In(china.Zone).Format("2006-01-02 15:04") +
+			", answer by " + t.AnswerBy.In(china.Zone).Format("2006-01-02 15:04") + ")"
 		if _, err := s.escalate(ctx, t, why); err != nil && !errors.Is(err, tickets.ErrNotFound) {
 			errs = append(errs, fmt.Errorf("escalate %s: %w", t.ID, err))
 		}

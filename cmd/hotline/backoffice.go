@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hotline95598/hotline/internal/china"
 	"github.com/hotline95598/hotline/internal/logx"
 	"github.com/hotline95598/hotline/outages"
 	"github.com/hotline95598/hotline/service"
@@ -145,7 +146,7 @@ func ticketsList(ctx context.Context, wo *workorders.Service, args []string) err
 		dst *time.Time
 	}{{*since, &f.Since}, {*until, &f.Until}} {
 		if p.s != "" {
-			t, err := time.ParseInLocation("2006-01-02", p.s, time.FixedZone("CST", 8*3600))
+			t, err := time.ParseInLocation("2006-01-02", p.s, china.Zone)
 			if err != nil {
 				return fmt.Errorf("dates are YYYY-MM-DD: %w", err)
 			}
@@ -161,7 +162,7 @@ func ticketsList(ctx context.Context, wo *workorders.Service, args []string) err
 	for _, t := range ts {
 		answer := ""
 		if !t.AnswerBy.IsZero() {
-			answer = t.AnswerBy.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04")
+			answer = t.AnswerBy.In(china.Zone).Format("2006-01-02 15:04")
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Type, t.Status, t.EscalationLevel, t.Grade, t.Phone, t.Area, answer)
 	}
@@ -199,7 +200,7 @@ func reportComplaints(ctx context.Context, wo *workorders.Service, args []string
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cst := time.FixedZone("CST", 8*3600)
+	cst := china.Zone
 	f, err1 := time.ParseInLocation("2006-01-02", *from, cst)
 	t, err2 := time.ParseInLocation("2006-01-02", *to, cst)
 	if err1 != nil || err2 != nil || !f.Before(t) {

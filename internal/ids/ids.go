@@ -12,6 +12,8 @@ import (
 	"unicode"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/hotline95598/hotline/internal/china"
 )
 
 // MaxNameLen bounds a name that becomes part of a key.
@@ -21,11 +23,8 @@ const MaxNameLen = 128
 // clock lags behind still increments yesterday's counter.
 const seqTTL = 3 * 24 * time.Hour
 
-// china is the zone IDs are dated in (no DST since 1991).
-var china = time.FixedZone("CST", 8*3600)
-
 // Day is the China date of t as the IDs and counter keys spell it.
-func Day(t time.Time) string { return t.In(china).Format("20060102") }
+func Day(t time.Time) string { return t.In(china.Zone).Format("20060102") }
 
 // Next allocates the next ID of the day of now: letter, date, then the
 // day's sequence (at least three digits) counted in seqKey(day). INCR and
