@@ -325,3 +325,18 @@ func (f *Feed) run(cursor string) {
 		f.mu.Unlock()
 	}
 }
+
+// ScreenPop is what an agent's desk shows when their phone rings: it is
+// published (EventScreenPop) before the phone rings.
+type ScreenPop struct {
+	Agent    string  `json:"agent"`
+	CallID   string  `json:"call_id"`
+	Phone    string  `json:"phone"`
+	Account  string  `json:"account,omitempty"`
+	Name     string  `json:"name,omitempty"`
+	TicketID string  `json:"ticket_id,omitempty"`
+	MenuPath string  `json:"menu_path,omitempty"`
+	Queue    string  `json:"queue"`
+	Priority string  `json:"priority"`
+	WaitedS  float64 `json:"waited_s"`
+}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotline95598/hotline/metrics"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -60,10 +61,11 @@ type Agent struct {
 // MaxLevel is the lowest skill level an agent may have.
 const MaxLevel = 9
 
-// leaseTTL: an agent ringing or on a call is held by the replica that owns
-// the call; if that replica dies the lease runs out and a sweep frees the
-// agent instead of leaving them "on call" for ever.
-const leaseTTL = 15 * time.Second
+// LeaseTTL: an agent ringing or on a call is held by the replica that owns
+// the call, which renews the lease (KeepLease); if that replica dies the
+// lease runs out and a sweep frees the agent instead of leaving them "on
+// call" for ever.
+const LeaseTTL = 15 * time.Second
 
 // Registry stores agents in Redis.
 type Registry struct {
@@ -84,6 +86,19 @@ func NewRegistry(rdb redis.UniversalClient, prefix string, now func() time.Time)
 	}
 	return &Registry{rdb: rdb, p: prefix, now: now}
 }
+
+// Prefix is the Redis key prefix; the queue's claim script names agents'
+// keys from it.
+func (r *Registry) Prefix() string { return r.p }
+
+// Now is the registry's clock.
+func (r *Registry) Now() time.Time { return r.now() }
+
+// WrapUp is the controller-wide after-call work time.
+func (r *Registry) WrapUp() time.Duration { return r.wrapUp }
+
+// AvailKey orders the available agents by how long they have been idle.
+func (r *Registry) AvailKey() string { return r.availKey() }
 
 func (r *Registry) agentKey(id string) string  { return r.p + "agent:" + id }
 func (r *Registry) leaseKey(id string) string  { return r.p + "agent:" + id + ":lease" }
@@ -285,7 +300,52 @@ func (r *Registry) EndWrapUps(ctx context.Context) (int, error) {
 
 // Renew extends the lease on an agent held by callID.
 func (r *Registry) Renew(ctx context.Context, id, callID string) error {
-	return r.rdb.Set(ctx, r.leaseKey(id), callID, leaseTTL).Err()
+	return r.rdb.Set(ctx, r.leaseKey(id), callID, LeaseTTL).Err()
+}
+
+// KeepLease renews the lease on an agent held by callID until the returned
+// function is called: while the agent's phone rings and while they talk.
+func (r *Registry) KeepLease(ctx context.Context, id, callID string) (stop func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(LeaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				_ = r.Renew(ctx, id, callID)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// MarkBusy keeps an agent whose phone is busy with a call we did not place
+// out of the claims for d; then the phone is asked again.
+func (r *Registry) MarkBusy(ctx context.Context, id string, d time.Duration) error {
+	return r.rdb.Set(ctx, r.busyKey(id), "1", d).Err()
+}
+
+// RunWrapUps ends agents' after-call work when it is over, every second
+// until ctx ends: an agent's wrap-up lasts what the configuration says, not
+// up to a slower housekeeping period more. onErr hears of Redis failures.
+func (r *Registry) RunWrapUps(ctx context.Context, onErr func(error)) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := r.EndWrapUps(ctx); err != nil && ctx.Err() == nil && onErr != nil {
+				onErr(err)
+			}
+		}
+	}
 }
 
 // Get returns one agent.
@@ -419,7 +479,7 @@ return id
 // ClaimIdle reserves the longest-idle available agent for callID, or
 // ok=false when nobody is free. Release, Answered or NoAnswer follow.
 func (r *Registry) ClaimIdle(ctx context.Context, callID string) (string, bool, error) {
-	id, err := claimIdle.Run(ctx, r.rdb, []string{r.availKey()}, r.p, r.now().UnixMilli(), callID, leaseTTL.Milliseconds(), isoMillis(r.now())).Text()
+	id, err := claimIdle.Run(ctx, r.rdb, []string{r.availKey()}, r.p, r.now().UnixMilli(), callID, LeaseTTL.Milliseconds(), isoMillis(r.now())).Text()
 	if errors.Is(err, redis.Nil) {
 		return "", false, nil
 	}
@@ -427,4 +487,30 @@ func (r *Registry) ClaimIdle(ctx context.Context, callID string) (string, bool, 
 		return "", false, fmt.Errorf("claim an idle agent: %w", err)
 	}
 	return id, true, nil
+}
+
+// UpdateGauges sets the agents-by-state and paused-by-reason gauges from
+// Redis, so every replica reports the whole hotline.
+func (r *Registry) UpdateGauges(ctx context.Context, m *metrics.Metrics) {
+	list, err := r.List(ctx)
+	if err != nil {
+		return
+	}
+	counts := map[State]int{}
+	paused := map[string]int{}
+	for _, a := range list {
+		counts[a.State]++
+		if a.State == Paused {
+			paused[a.Reason]++
+		}
+	}
+	for _, st := range States {
+		m.AgentsByState.WithLabelValues(string(st)).Set(float64(counts[st]))
+	}
+	// Reasons are bounded: the system's own plus what supervisors allow; a
+	// reason no agent has any more reads zero.
+	m.AgentsPaused.Reset()
+	for reason, n := range paused {
+		m.AgentsPaused.WithLabelValues(reason).Set(float64(n))
+	}
 }

@@ -421,7 +421,7 @@ func TestAgentFirst(t *testing.T) {
 		metrics.Discard(), zerolog.Nop(), func(ctx context.Context, sess *ivr.Session, cb Callback) {
 			t.Error("agent-first must not go to the customer-first flow")
 		})
-	w.AgentFirst = &AgentFirst{Agents: reg, Tech: "PJSIP", RingTimeout: time.Second, Retry: 15 * time.Second}
+	w.AgentFirst = &AgentFirst{Agents: reg, Phones: agents.SwitchPhones{Switch: sw}, RingTimeout: time.Second, Retry: 15 * time.Second}
 	id, _, _ := st.Schedule(ctx, Request{Phone: "13800138000", Kind: KindFirstContact, TicketID: "t1"})
 	go w.Run(ctx)
 

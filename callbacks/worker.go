@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hotline95598/hotline/internal/legs"
 	"github.com/hotline95598/hotline/internal/logx"
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/hotline95598/hotline/metrics"
@@ -48,10 +49,16 @@ type Agents interface {
 	Renew(ctx context.Context, agent, callID string) error
 }
 
+// Phones reaches agents' softphones (agents.Phones).
+type Phones interface {
+	Endpoint(id string) string
+	Status(ctx context.Context, id string) (online, busy bool, err error)
+}
+
 // AgentFirst is how agents are rung for agent-first callbacks.
 type AgentFirst struct {
 	Agents      Agents
-	Tech        string        // agents are rung at Tech/ID
+	Phones      Phones
 	RingTimeout time.Duration // how long an agent is rung
 	Retry       time.Duration // when no agent is free, look again this much later
 }
@@ -125,52 +132,42 @@ func (w *Worker) tick(ctx context.Context) {
 // place makes one attempt.
 func (w *Worker) place(ctx context.Context, cb Callback) {
 	log := w.log.With().Str("callback_id", cb.ID).Str("phone", logx.MaskPhone(cb.Phone)).Int("attempt", cb.Attempts).Logger()
-	chID := "cb-" + cb.ID + "-" + itoa(cb.Attempts)
-	// Subscribe before we originate so the answer cannot be missed.
-	sess := ivr.NewSession(w.sw, chID, log)
-	err := w.sw.Originate(ctx, ivr.OriginateRequest{
-		ChannelID: chID,
-		Endpoint:  "PJSIP/" + cb.Phone + "@" + w.dial.Carrier,
+	sess, err := ivr.Dial(ctx, w.sw, ivr.OriginateRequest{
+		ChannelID: legs.Callback(cb.ID, cb.Attempts),
+		Endpoint:  w.customer(cb),
 		CallerID:  w.callerID(cb),
 		Timeout:   w.dial.RingTimeout,
 		AppArgs:   []string{"callback", cb.ID},
-	})
+	}, log)
 	if err != nil {
 		log.Error().Err(err).Msg("place callback")
-		sess.Close(ctx)
 		w.finish(ctx, cb, false, "originate_failed", log)
 		return
 	}
 	w.m.CallbacksPlaced.WithLabelValues(cb.Kind, "dialled").Inc()
 	w.countFirstAttempt(cb)
-	timer := time.NewTimer(w.dial.RingTimeout + 5*time.Second)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			sess.Close(ctx)
-			return // the lease runs out and another replica retries
-		case <-timer.C:
-			sess.Close(ctx)
-			w.finish(ctx, cb, false, "no_answer", log)
-			return
-		case ev, ok := <-sess.Events():
-			if !ok || ev.Kind == ivr.EvHangup {
-				sess.MarkHungUp(ev)
-				sess.Close(ctx)
-				w.finish(ctx, cb, false, Outcome(ev.Cause), log)
-				return
-			}
-			if ev.Kind == ivr.EvAnswered {
-				// Record the answer before serving: the promise is kept
-				// the moment the customer picks up.
-				w.finish(ctx, cb, true, "answered", log)
-				w.answer(ctx, sess, cb)
-				return
-			}
+	r, err := sess.AwaitAnswer(ctx, w.dial.RingTimeout+5*time.Second)
+	switch {
+	case err != nil:
+		sess.Close(ctx)
+		return // the lease runs out and another replica retries
+	case !r.Answered:
+		sess.Close(ctx)
+		outcome := Outcome(r.Cause)
+		if r.TimedOut {
+			outcome = "no_answer"
 		}
+		w.finish(ctx, cb, false, outcome, log)
+		return
 	}
+	// Record the answer before serving: the promise is kept the moment
+	// the customer picks up.
+	w.finish(ctx, cb, true, "answered", log)
+	w.answer(ctx, sess, cb)
 }
+
+// customer is the dial string of a callback's customer, through the carrier.
+func (w *Worker) customer(cb Callback) string { return "PJSIP/" + cb.Phone + "@" + w.dial.Carrier }
 
 func (w *Worker) finish(ctx context.Context, cb Callback, answered bool, outcome string, log zerolog.Logger) {
 	w.m.CallbacksPlaced.WithLabelValues(cb.Kind, outcome).Inc()
@@ -188,8 +185,6 @@ func (w *Worker) finish(ctx context.Context, cb Callback, answered bool, outcome
 	}
 	log.Info().Str("outcome", outcome).Str("status", string(st)).Msg("callback attempt finished")
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // Outcome names why an outbound call ended unanswered, from its Q.850
 // cause (Asterisk maps SIP responses onto these: 486 → 17, 480 → 18 or 19,
@@ -214,7 +209,7 @@ func Outcome(cause int) string {
 func (w *Worker) placeAgentFirst(ctx context.Context, cb Callback) {
 	af := w.AgentFirst
 	log := w.log.With().Str("callback_id", cb.ID).Str("phone", logx.MaskPhone(cb.Phone)).Int("attempt", cb.Attempts).Logger()
-	callID := "cb-" + cb.ID + "-" + itoa(cb.Attempts)
+	callID := legs.Callback(cb.ID, cb.Attempts)
 	bg := context.WithoutCancel(ctx)
 	agent, ok, err := af.Agents.ClaimIdle(ctx, callID)
 	if err != nil || !ok {
@@ -225,16 +220,19 @@ func (w *Worker) placeAgentFirst(ctx context.Context, cb Callback) {
 		return
 	}
 	log = log.With().Str("agent", agent).Logger()
-	if online, err := w.sw.EndpointOnline(ctx, af.Tech, agent); err != nil || !online {
+	if online, _, err := af.Phones.Status(ctx, agent); err != nil || !online {
 		_ = af.Agents.NoAnswer(bg, agent, callID, "unregistered")
 		_ = w.st.Defer(bg, cb, w.st.now(), "agent softphone not registered")
 		return
 	}
-	agentLeg := ivr.NewSession(w.sw, callID+"-agent-1", log)
-	defer agentLeg.Close(bg)
-	err = w.sw.Originate(ctx, ivr.OriginateRequest{ChannelID: agentLeg.ID(), Endpoint: af.Tech + "/" + agent,
-		CallerID: w.dial.CallerID, Timeout: af.RingTimeout, AppArgs: []string{"agent", callID, agent}})
-	if err != nil || !awaitAnswer(ctx, agentLeg, af.RingTimeout+5*time.Second) {
+	agentLeg, err := ivr.Dial(ctx, w.sw, ivr.OriginateRequest{ChannelID: legs.Agent(callID, 1), Endpoint: af.Phones.Endpoint(agent),
+		CallerID: w.dial.CallerID, Timeout: af.RingTimeout, AppArgs: []string{"agent", callID, agent}}, log)
+	var r ivr.Ring
+	if err == nil {
+		defer agentLeg.Close(bg)
+		r, err = agentLeg.AwaitAnswer(ctx, af.RingTimeout+5*time.Second)
+	}
+	if err != nil || !r.Answered {
 		log.Info().Err(err).Msg("agent did not take the callback; trying another")
 		_ = af.Agents.NoAnswer(bg, agent, callID, "no_answer")
 		_ = w.st.Defer(bg, cb, w.st.now(), "agent did not answer")
@@ -243,101 +241,57 @@ func (w *Worker) placeAgentFirst(ctx context.Context, cb Callback) {
 	_ = af.Agents.Answered(bg, agent, callID)
 	talked := false
 	defer func() { _ = af.Agents.Release(bg, agent, callID, talked) }()
+	stopRenew := renew(ctx, af.Agents, agent, callID)
+	defer stopRenew()
 	// The agent hears why the phone rang while the customer is dialled.
-	_ = agentLeg.Channel().Play(ctx, callID+"-whisper", "sound:hotline/agent_whisper")
-	customer := ivr.NewSession(w.sw, callID, log)
-	defer customer.Close(bg)
-	err = w.sw.Originate(ctx, ivr.OriginateRequest{ChannelID: customer.ID(), Endpoint: "PJSIP/" + cb.Phone + "@" + w.dial.Carrier,
-		CallerID: w.callerID(cb), Timeout: w.dial.RingTimeout, AppArgs: []string{"callback", cb.ID}})
+	_ = agentLeg.Background(ctx, "sound:hotline/agent_whisper")
+	customer, err := ivr.Dial(ctx, w.sw, ivr.OriginateRequest{ChannelID: callID, Endpoint: w.customer(cb),
+		CallerID: w.callerID(cb), Timeout: w.dial.RingTimeout, AppArgs: []string{"callback", cb.ID}}, log)
 	if err != nil {
 		w.finish(ctx, cb, false, "failed", log)
 		return
 	}
+	defer customer.Close(bg)
 	w.m.CallbacksPlaced.WithLabelValues(cb.Kind, "dialled").Inc()
 	w.countFirstAttempt(cb)
-	cause, answered := awaitCustomer(ctx, customer, agentLeg, w.dial.RingTimeout+5*time.Second)
-	if !answered {
-		w.finish(ctx, cb, false, Outcome(cause), log)
+	r, err = customer.AwaitAnswer(ctx, w.dial.RingTimeout+5*time.Second, agentLeg)
+	switch {
+	case err != nil:
+		return
+	case r.Gone != nil: // the agent hung up while the customer's phone rang
+		w.finish(ctx, cb, false, Outcome(16), log)
+		return
+	case !r.Answered:
+		w.finish(ctx, cb, false, Outcome(r.Cause), log)
 		return
 	}
 	w.finish(ctx, cb, true, "answered", log)
 	talked = true
-	bridge := "br-" + callID
-	if err := w.sw.CreateBridge(ctx, bridge); err == nil {
-		defer w.sw.DestroyBridge(bg, bridge)
-		_ = w.sw.AddToBridge(ctx, bridge, customer.ID(), agentLeg.ID())
+	if destroy, err := ivr.Bridge(ctx, w.sw, legs.CallBridge(callID), customer.ID(), agentLeg.ID()); err == nil {
+		defer destroy()
 	}
 	log.Info().Msg("agent and customer connected")
-	renew := time.NewTicker(10 * time.Second)
-	defer renew.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-renew.C:
-			_ = af.Agents.Renew(bg, agent, callID)
-		case ev, ok := <-customer.Events():
-			if !ok || ev.Kind == ivr.EvHangup {
-				customer.MarkHungUp(ev)
-				return
-			}
-		case ev, ok := <-agentLeg.Events():
-			if !ok || ev.Kind == ivr.EvHangup {
-				agentLeg.MarkHungUp(ev)
-				return
-			}
-		}
-	}
+	_, _ = ivr.FirstHangup(ctx, customer, agentLeg)
 }
 
-// awaitAnswer waits for an originated leg to be answered.
-func awaitAnswer(ctx context.Context, leg *ivr.Session, within time.Duration) bool {
-	t := time.NewTimer(within)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-t.C:
-			return false
-		case ev, ok := <-leg.Events():
-			if !ok || ev.Kind == ivr.EvHangup {
-				leg.MarkHungUp(ev)
-				return false
-			}
-			if ev.Kind == ivr.EvAnswered {
-				return true
+// renew keeps an agent's lease while an agent-first callback holds them.
+func renew(ctx context.Context, a Agents, agent, callID string) (stop func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				_ = a.Renew(ctx, agent, callID)
 			}
 		}
-	}
-}
-
-// awaitCustomer waits for the customer to answer while the agent holds;
-// the agent hanging up abandons the attempt.
-func awaitCustomer(ctx context.Context, customer, agent *ivr.Session, within time.Duration) (cause int, answered bool) {
-	t := time.NewTimer(within)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return 0, false
-		case <-t.C:
-			return 19, false
-		case ev, ok := <-customer.Events():
-			if !ok || ev.Kind == ivr.EvHangup {
-				customer.MarkHungUp(ev)
-				return ev.Cause, false
-			}
-			if ev.Kind == ivr.EvAnswered {
-				return 0, true
-			}
-		case ev, ok := <-agent.Events():
-			if !ok || ev.Kind == ivr.EvHangup {
-				agent.MarkHungUp(ev)
-				return 16, false
-			}
-		}
-	}
+	}()
+	return func() { cancel(); <-done }
 }
 
 func (w *Worker) countFirstAttempt(cb Callback) {

@@ -1,28 +1,31 @@
-// Package callflow is the 95598 hotline as a caller hears it. The IVR
-// itself (welcome, main menu, fault report, billing, complaint, the ways to
-// a human agent) is data: a menus.Menu run by a menus.Runner, for which
-// this package does the domain work (steps.go). The callback to a caller
-// who gave up waiting and the follow-up call are code here.
+// Package callflow is the 95598 hotline as a caller hears it, from the
+// moment a channel enters our application (router.go) to its hang-up. Each
+// call is one value owned by its goroutine (call.go). The IVR itself
+// (welcome, main menu, fault report, billing, complaint, the ways to a
+// human agent) is data: a menus.Menu run by a menus.Runner, for which this
+// package does the domain work (steps.go). The callback to a caller who
+// gave up waiting, the follow-up call and what happens to a caller the
+// switch or a dead controller cut off (cutoff.go) are code here.
 package callflow
 
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/hotline95598/hotline/accounts"
-	"github.com/hotline95598/hotline/agents"
 	"github.com/hotline95598/hotline/callbacks"
+	"github.com/hotline95598/hotline/hold"
 	"github.com/hotline95598/hotline/internal/china"
-	"github.com/hotline95598/hotline/internal/logx"
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/hotline95598/hotline/menus"
 	"github.com/hotline95598/hotline/metrics"
 	"github.com/hotline95598/hotline/outages"
+	"github.com/hotline95598/hotline/policy"
 	"github.com/hotline95598/hotline/prompts"
+	"github.com/hotline95598/hotline/queue"
 	"github.com/hotline95598/hotline/tickets"
 )
 
@@ -48,9 +51,9 @@ type Accounts interface {
 	ByNumber(ctx context.Context, number string) (accounts.Account, error)
 }
 
-// Queue connects a caller to a human agent.
+// Queue connects a caller to a human agent (package hold).
 type Queue interface {
-	Serve(ctx context.Context, sess *ivr.Session, c agents.Caller) (agents.Outcome, error)
+	Serve(ctx context.Context, sess *ivr.Session, c queue.Caller) (hold.Result, error)
 }
 
 // Callbacks promises a call back.
@@ -59,9 +62,13 @@ type Callbacks interface {
 	CancelServed(ctx context.Context, phone string, kinds ...string) ([]string, error)
 }
 
-// Tracker links a call to what it produced, so a call cut off by a
-// controller restart can be followed up.
+// Tracker records which replica owns a call and what it produced, so a
+// call cut off by a controller restart or a dead replica can be followed
+// up (package recovery).
 type Tracker interface {
+	// Start records the call as ours; the context it returns ends when
+	// the switch lost the call; done gives up the record.
+	Start(ctx context.Context, callID, phone string) (context.Context, func())
 	Attach(ctx context.Context, callID, ticketID string)
 }
 
@@ -84,16 +91,6 @@ type Config struct {
 	MenuMetrics *menus.Metrics
 	Now         func() time.Time
 }
-
-// The agent queues, one per skill (policy.QueueNames).
-const (
-	QueueFault     = "fault"
-	QueueBilling   = "billing"
-	QueueComplaint = "complaint"
-	QueueGeneral   = "general"
-	QueueCallback  = "callback"
-	QueueSenior    = "senior"
-)
 
 // Flow serves calls. It holds no per-call state: each call's goroutine
 // keeps its own in a call value.
@@ -118,9 +115,9 @@ func New(cfg Config, o Orders, a Accounts, q Queue, cb Callbacks, tr Tracker, m 
 	}
 	f := &Flow{cfg: cfg, orders: o, accounts: a, queue: q, callbacks: cb, tracker: tr, m: m, log: log, menus: cfg.Menus}
 	if f.menus == nil {
-		f.menus = menus.NewHolder(BuiltinMenu(cfg), cfg.MenuMetrics)
+		f.menus = menus.NewHolder(BuiltinMenu(cfg), MenuNames(), cfg.MenuMetrics)
 	}
-	f.runner = &menus.Runner{Steps: steps{f}, Metrics: cfg.MenuMetrics, Log: log, OnChoice: f.onChoice, OnFailure: f.onFailure}
+	f.runner = &menus.Runner{Metrics: cfg.MenuMetrics, Log: log}
 	return f
 }
 
@@ -128,69 +125,17 @@ func New(cfg Config, o Orders, a Accounts, q Queue, cb Callbacks, tr Tracker, m 
 // the configuration (HOTLINE_MENU_TIMEOUT, HOTLINE_INTERDIGIT_TIMEOUT,
 // HOTLINE_MENU_MAX_FAILURES); a menu file states its own.
 func BuiltinMenu(cfg Config) *menus.Menu {
-	return menus.Default().Tuned(cfg.MenuTimeout, cfg.InterDigit, cfg.MaxFailures)
+	return menus.Default(MenuNames()).Tuned(cfg.MenuTimeout, cfg.InterDigit, cfg.MaxFailures)
 }
 
 // Menus returns the holder of the menu new calls run, for reloads.
 func (f *Flow) Menus() *menus.Holder { return f.menus }
 
-// call is one caller's state, owned by the call's goroutine.
-type call struct {
-	sess    *ivr.Session
-	id      string
-	phone   string
-	account *accounts.Account
-	path    []string // what the call is (callback, follow-up), when no menu runs
-	st      *menus.State
-	ticket  string // last ticket created on this call
-	open    string // the caller's open work order, if they have one
-	prio    agents.Priority
-	outage  *outages.Outage
-	unknown int    // unknown account numbers entered
-	served  bool   // a ticket was written or the balance read
-	end     string // the call-end reason the queue decided
-	cbVoice string // a callback's voice: the one the customer chose before
-	log     zerolog.Logger
-}
-
-// menuPath is the menu keys taken, for tickets and agents.
-func (c *call) menuPath() string {
-	if c.st != nil {
-		return c.st.MenuPath()
-	}
-	return strings.Join(c.path, ">")
-}
-
-// voice is the set of prompts the caller hears ("" Mandarin).
-func (c *call) voice() string {
-	if c.st != nil {
-		return c.st.Voice
-	}
-	return c.cbVoice
-}
-
-// media maps prompt ids to media in the call's voice (English, slow).
-func (c *call) media(ids ...string) []string { return prompts.MediaList(c.voice(), ids...) }
-
-// media maps prompt ids to Asterisk media in the Mandarin voice.
-func media(ids ...string) []string { return prompts.MediaList("", ids...) }
-
-func join(parts ...[]string) []string {
-	var out []string
-	for _, p := range parts {
-		out = append(out, p...)
-	}
-	return out
-}
-
 // Inbound serves a customer who dialled 95598, from answer to hang-up.
 func (f *Flow) Inbound(ctx context.Context, sess *ivr.Session, info ivr.ChannelInfo) {
-	c := &call{sess: sess, id: sess.ID(), phone: info.CallerNum,
-		log: f.log.With().Str("call_id", sess.ID()).Str("phone", logx.MaskPhone(info.CallerNum)).Logger()}
+	c, ctx := f.begin(ctx, sess, KindInbound, info.CallerNum, f.log)
+	defer c.finish(ctx)
 	f.m.CallsStarted.Inc()
-	reason := metrics.EndError
-	end := f.track(ctx, c, "call")
-	defer func() { end(reason) }()
 	if err := sess.Answer(ctx); err != nil {
 		c.log.Error().Err(err).Msg("answer")
 		return
@@ -198,70 +143,10 @@ func (f *Flow) Inbound(ctx context.Context, sess *ivr.Session, info ivr.ChannelI
 	// The menu is taken once: a reload meanwhile does not change this call's.
 	m := f.menus.Load()
 	c.log.Info().Str("menu", m.Version).Msg("call answered")
-	c.st = &menus.State{Sess: sess, CallID: c.id, Data: c}
-	out, _ := f.runner.Run(ctx, m, c.st) // the runner logs its errors
-	reason = endReason(c, out)
-	if reason != metrics.EndSelfService && c.end == "" && cutOff(ctx, c) {
-		reason = f.cutOffInMenu(ctx, c)
-	}
-}
-
-// cutOff reports whether Asterisk ended the call rather than the caller:
-// it hung every channel up as it stopped, or the channel vanished while the
-// link to it was down.
-func cutOff(ctx context.Context, c *call) bool {
-	return c.sess.CutOff() || errors.Is(context.Cause(ctx), ivr.ErrCutOff)
-}
-
-// cutOffInMenu: a caller Asterisk cut off in the menu is called back (as
-// after a controller restart), and their work order, if one was written,
-// says what happened.
-func (f *Flow) cutOffInMenu(ctx context.Context, c *call) string {
-	ctx = context.WithoutCancel(ctx)
-	note := "call cut off by Asterisk in the menu"
-	if id, ok := f.promise(ctx, c, callbacks.Request{Kind: callbacks.KindCutOff, Reason: "call cut off by Asterisk",
-		TicketID: c.ticket}); ok {
-		note += "; cut_off callback " + id + " scheduled"
-	}
-	f.noteCutOff(ctx, c, note)
-	return metrics.EndCutOff
-}
-
-// cutOffInQueue: a caller Asterisk cut off while waiting did not give up;
-// they are called back keeping their place in the queue.
-func (f *Flow) cutOffInQueue(ctx context.Context, c *call, caller agents.Caller) string {
-	ctx = context.WithoutCancel(ctx)
-	note := "call cut off by Asterisk while waiting in the " + caller.Queue + " queue"
-	if f.keepPlace(ctx, c, caller, "cut off by Asterisk while waiting in the "+caller.Queue+" queue; kept place") {
-		note += "; kept-place callback scheduled"
-	}
-	f.noteCutOff(ctx, c, note)
-	return metrics.EndCutOff
-}
-
-func (f *Flow) noteCutOff(ctx context.Context, c *call, note string) {
-	c.log.Warn().Msg(note)
-	id := c.ticket
-	if id == "" {
-		id = c.open
-	}
-	if id == "" {
-		return
-	}
-	if err := f.orders.AddNote(ctx, id, "system", note); err != nil {
-		c.log.Error().Err(err).Str("ticket_id", id).Msg("note the cut-off on the ticket")
-	}
-}
-
-// track counts a call as active; the function it returns ends the call:
-// it always hangs up first, then records why the call ended.
-func (f *Flow) track(ctx context.Context, c *call, what string) func(reason string) {
-	f.m.CallsActive.Inc()
-	return func(reason string) {
-		c.sess.Close(ctx)
-		f.m.CallsActive.Dec()
-		f.m.CallsEnded.WithLabelValues(reason).Inc()
-		c.log.Info().Str("reason", reason).Str("menu_path", c.menuPath()).Msg(what + " ended")
+	out, _ := f.runner.Run(ctx, m, &c.menu, steps{f, c}) // the runner logs its errors
+	c.end = endReason(c, out)
+	if c.end != metrics.EndSelfService && !c.queued && cutOff(ctx, c) {
+		c.end = f.cutOffInMenu(ctx, c)
 	}
 }
 
@@ -325,8 +210,8 @@ func (f *Flow) markOpenTicket(ctx context.Context, c *call) (tickets.Ticket, boo
 	}
 	t := open[0]
 	c.open = t.ID
-	if c.prio < agents.Repeat {
-		c.prio = agents.Repeat
+	if c.prio < queue.Repeat {
+		c.prio = queue.Repeat
 	}
 	if err := f.orders.RepeatCall(ctx, t.ID); err != nil {
 		c.log.Warn().Err(err).Str("ticket_id", t.ID).Msg("count repeat call")
@@ -344,7 +229,7 @@ func (f *Flow) identify(ctx context.Context, c *call) {
 		c.account = &a
 		c.log = c.log.With().Str("account", a.Number).Logger()
 		if a.Class == accounts.ClassImportant {
-			c.prio = agents.Important
+			c.prio = queue.Important
 		}
 	case errors.Is(err, accounts.ErrNotFound):
 	default:
@@ -387,24 +272,25 @@ func (f *Flow) newTicket(ctx context.Context, c *call, typ tickets.Type) (ticket
 // promised a callback, and one who takes the offer of a callback that
 // keeps their place (or waits the queue's longest wait) gets one with
 // their place kept.
-func (f *Flow) serve(ctx context.Context, c *call, queue string, intro []string) string {
-	caller := f.queueCaller(c, queue)
+func (f *Flow) serve(ctx context.Context, c *call, queueName string, intro []string) string {
+	caller := f.queueCaller(c, queueName)
 	caller.Intro = intro // played while the agent is already rung
-	out, err := f.queue.Serve(ctx, c.sess, caller)
+	c.queued = true
+	res, err := f.queue.Serve(ctx, c.sess, caller)
 	if err != nil {
 		c.log.Error().Err(err).Msg("queue")
 		return metrics.EndError
 	}
-	switch out {
-	case agents.Connected:
+	switch res.Outcome {
+	case hold.Connected:
 		f.served(ctx, c)
 		return metrics.EndAgent
-	case agents.KeptPlace, agents.Overflowed:
+	case hold.KeptPlace, hold.Overflowed:
 		say, reason := "queue_vhold_confirm", metrics.EndKeptPlace
-		if out == agents.Overflowed {
+		if res.Outcome == hold.Overflowed {
 			say, reason = "queue_overflow_callback", metrics.EndOverflow
 		}
-		if !f.keepPlace(ctx, c, caller, "kept place in the "+caller.Queue+" queue") {
+		if !f.keepPlace(ctx, c, caller, "kept place in the "+res.Queue+" queue") {
 			// Promise nothing we could not record.
 			_ = c.sess.Say(ctx, c.media("error_try_later")...)
 			return metrics.EndError
@@ -413,7 +299,9 @@ func (f *Flow) serve(ctx context.Context, c *call, queue string, intro []string)
 		return reason
 	}
 	if cutOff(ctx, c) {
-		return f.cutOffInQueue(ctx, c, caller)
+		// Asterisk cut a waiting caller off: they did not give up.
+		f.CutOff(ctx, f.lost(c, &queue.Place{Queue: res.Queue, Joined: caller.Joined}))
+		return metrics.EndCutOff
 	}
 	f.promiseCallback(ctx, c)
 	return metrics.EndAbandoned
@@ -421,7 +309,7 @@ func (f *Flow) serve(ctx context.Context, c *call, queue string, intro []string)
 
 // keepPlace promises a virtual-hold callback: when it is answered the
 // customer queues with the join time of this call.
-func (f *Flow) keepPlace(ctx context.Context, c *call, caller agents.Caller, reason string) bool {
+func (f *Flow) keepPlace(ctx context.Context, c *call, caller queue.Caller, reason string) bool {
 	_, ok := f.promise(ctx, c, callbacks.Request{Kind: callbacks.KindVirtualHold, Reason: reason,
 		TicketID: caller.TicketID, QueuedAt: caller.Joined})
 	return ok
@@ -436,10 +324,19 @@ func (f *Flow) promise(ctx context.Context, c *call, r callbacks.Request) (strin
 		return "", false
 	}
 	r.Phone, r.CallID, r.Voice = c.phone, c.id, c.voice()
+	return f.schedule(ctx, r, c.log)
+}
+
+// schedule writes a callback promise and counts it; the caller may hang up
+// at any moment, the promise is still written.
+func (f *Flow) schedule(ctx context.Context, r callbacks.Request, log zerolog.Logger) (string, bool) {
+	if r.Phone == "" || r.Phone == "anonymous" {
+		return "", false
+	}
 	id, created, err := f.callbacks.Schedule(context.WithoutCancel(ctx), r)
 	if err != nil {
 		f.m.RedisErrors.WithLabelValues("callback_schedule").Inc()
-		c.log.Error().Err(err).Str("kind", r.Kind).Msg("schedule callback")
+		log.Error().Err(err).Str("kind", r.Kind).Msg("schedule callback")
 		return "", false
 	}
 	if created {
@@ -447,7 +344,7 @@ func (f *Flow) promise(ctx context.Context, c *call, r callbacks.Request) (strin
 	} else {
 		f.m.CallbacksDeduped.Inc()
 	}
-	ev := c.log.Info().Str("callback_id", id).Str("kind", r.Kind).Bool("new", created)
+	ev := log.Info().Str("callback_id", id).Str("kind", r.Kind).Bool("new", created)
 	if !r.QueuedAt.IsZero() {
 		ev = ev.Time("queued_at", r.QueuedAt)
 	}
@@ -481,17 +378,15 @@ func (f *Flow) promiseCallback(ctx context.Context, c *call) {
 // is calling and join the queue ahead of new callers, in the place they had
 // when they first called.
 func (f *Flow) Callback(ctx context.Context, sess *ivr.Session, cb callbacks.Callback) {
-	c := &call{sess: sess, id: sess.ID(), phone: cb.Phone, ticket: cb.TicketID, path: []string{"callback"}, cbVoice: cb.Voice,
-		log: f.log.With().Str("call_id", sess.ID()).Str("callback_id", cb.ID).Str("phone", logx.MaskPhone(cb.Phone)).Logger()}
-	reason := metrics.EndError
-	end := f.track(ctx, c, "callback call")
-	defer func() { end(reason) }()
+	c, ctx := f.begin(ctx, sess, KindCallback, cb.Phone, f.log.With().Str("callback_id", cb.ID).Logger())
+	defer c.finish(ctx)
+	c.ticket, c.menu.Path, c.menu.Voice = cb.TicketID, []string{"callback"}, cb.Voice
 	intro := "callback_intro"
 	if k := "callback_intro_" + cb.Kind; prompts.Has(k) {
 		intro = k
 	}
 	if err := sess.Say(ctx, c.media(intro, "callback_connecting")...); err != nil {
-		reason = metrics.EndHangupMenu
+		c.end = metrics.EndHangupMenu
 		return
 	}
 	// The customer's place: when they first joined the queue (virtual hold),
@@ -500,29 +395,27 @@ func (f *Flow) Callback(ctx context.Context, sess *ivr.Session, cb callbacks.Cal
 	if !cb.QueuedAt.IsZero() {
 		joined = cb.QueuedAt
 	}
-	caller := agents.Caller{CallID: c.id, Phone: c.phone, Queue: QueueCallback, Joined: joined,
-		TicketID: cb.TicketID, MenuPath: c.menuPath(), Voice: cb.Voice}
 	f.identify(ctx, c)
-	if a := c.account; a != nil {
-		caller.Account, caller.Name, caller.Priority = a.Number, a.Name, c.prio
-	}
-	out, err := f.queue.Serve(ctx, sess, caller)
+	caller := f.queueCaller(c, policy.QueueCallback)
+	caller.Joined = joined
+	c.queued = true
+	res, err := f.queue.Serve(ctx, sess, caller)
 	switch {
 	case err != nil:
 		c.log.Error().Err(err).Msg("queue")
-	case out == agents.Connected:
-		reason = metrics.EndAgent
-	case out == agents.KeptPlace || out == agents.Overflowed:
-		reason = metrics.EndKeptPlace
+	case res.Outcome == hold.Connected:
+		c.end = metrics.EndAgent
+	case res.Outcome == hold.KeptPlace || res.Outcome == hold.Overflowed:
+		c.end = metrics.EndKeptPlace
 		if !f.keepPlace(ctx, c, caller, "kept place in the callback queue") {
 			_ = sess.Say(ctx, c.media("error_try_later")...)
-			reason = metrics.EndError
+			c.end = metrics.EndError
 			return
 		}
 		_ = sess.Say(ctx, c.media("queue_vhold_confirm")...)
 	default:
 		// Not promised again: the customer hung up on the callback itself.
-		reason = metrics.EndAbandoned
+		c.end = metrics.EndAbandoned
 	}
 }
 
@@ -538,12 +431,9 @@ var results = map[string]string{
 // FollowUp serves the follow-up call (回访) of a resolved work order: the
 // ticket number, the short result, then 1 satisfied or 2 not satisfied.
 func (f *Flow) FollowUp(ctx context.Context, sess *ivr.Session, cb callbacks.Callback) {
-	c := &call{sess: sess, id: sess.ID(), phone: cb.Phone, ticket: cb.TicketID, path: []string{"follow_up"},
-		log: f.log.With().Str("call_id", sess.ID()).Str("callback_id", cb.ID).Str("ticket_id", cb.TicketID).
-			Str("phone", logx.MaskPhone(cb.Phone)).Logger()}
-	reason := metrics.EndError
-	end := f.track(ctx, c, "follow-up call")
-	defer func() { end(reason) }()
+	c, ctx := f.begin(ctx, sess, KindFollowUp, cb.Phone, f.log.With().Str("callback_id", cb.ID).Str("ticket_id", cb.TicketID).Logger())
+	defer c.finish(ctx)
+	c.ticket, c.menu.Path = cb.TicketID, []string{"follow_up"}
 	t, err := f.orders.Get(ctx, cb.TicketID)
 	if err != nil {
 		c.log.Error().Err(err).Msg("follow-up of a ticket we cannot read")
@@ -563,11 +453,11 @@ func (f *Flow) FollowUp(ctx context.Context, sess *ivr.Session, cb callbacks.Cal
 		key, err := sess.Collect(ctx, ivr.Collect{Media: prompt, Match: ivr.OneOf("12"), Timeout: f.cfg.MenuTimeout})
 		switch {
 		case errors.Is(err, ivr.ErrHangup):
-			reason = metrics.EndHangupMenu
+			c.end = metrics.EndHangupMenu
 			return
 		case err != nil:
 			if sess.Say(ctx, media("invalid_input")...) != nil {
-				reason = metrics.EndHangupMenu
+				c.end = metrics.EndHangupMenu
 				return
 			}
 			continue
@@ -579,7 +469,7 @@ func (f *Flow) FollowUp(ctx context.Context, sess *ivr.Session, cb callbacks.Cal
 			return
 		}
 		c.log.Info().Bool("satisfied", satisfied).Msg("follow-up verdict recorded")
-		reason = metrics.EndSelfService
+		c.end = metrics.EndSelfService
 		if satisfied {
 			_ = sess.Say(ctx, media("followup_thanks")...)
 		} else {
@@ -587,6 +477,6 @@ func (f *Flow) FollowUp(ctx context.Context, sess *ivr.Session, cb callbacks.Cal
 		}
 		return
 	}
-	reason = metrics.EndSelfService
+	c.end = metrics.EndSelfService
 	_ = sess.Say(ctx, media("goodbye")...)
 }

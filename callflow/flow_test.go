@@ -13,14 +13,15 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hotline95598/hotline/accounts"
-	"github.com/hotline95598/hotline/agents"
 	"github.com/hotline95598/hotline/callbacks"
+	"github.com/hotline95598/hotline/hold"
 	"github.com/hotline95598/hotline/internal/china"
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/hotline95598/hotline/ivr/ivrtest"
 	"github.com/hotline95598/hotline/metrics"
 	"github.com/hotline95598/hotline/outages"
 	"github.com/hotline95598/hotline/prompts"
+	"github.com/hotline95598/hotline/queue"
 	"github.com/hotline95598/hotline/tickets"
 )
 
@@ -101,24 +102,24 @@ func (f fakeAccounts) ByNumber(ctx context.Context, n string) (accounts.Account,
 
 type fakeQueue struct {
 	mu      sync.Mutex
-	callers []agents.Caller
-	outcome agents.Outcome
+	callers []queue.Caller
+	outcome hold.Outcome
 	cutOff  bool // Asterisk stops while the caller waits
 }
 
-func (q *fakeQueue) Serve(ctx context.Context, sess *ivr.Session, c agents.Caller) (agents.Outcome, error) {
+func (q *fakeQueue) Serve(ctx context.Context, sess *ivr.Session, c queue.Caller) (hold.Result, error) {
 	q.mu.Lock()
 	q.callers = append(q.callers, c)
 	q.mu.Unlock()
 	// The real queue plays the intro while it rings an agent.
 	if err := sess.Say(ctx, c.Intro...); err != nil {
-		return agents.Abandoned, nil
+		return hold.Result{Outcome: hold.Abandoned, Queue: c.Queue}, nil
 	}
 	if q.cutOff {
 		sess.MarkHungUp(ivr.Event{Kind: ivr.EvHangup, ChannelID: sess.ID(), SwitchDown: true})
-		return agents.Abandoned, nil
+		return hold.Result{Outcome: hold.Abandoned, Queue: c.Queue}, nil
 	}
-	return q.outcome, nil
+	return hold.Result{Outcome: q.outcome, Queue: c.Queue}, nil
 }
 
 type fakeCallbacks struct {
@@ -164,7 +165,7 @@ type rig struct {
 // script answers prompts: when a playback contains the prompt id given as
 // key, the caller presses the value ("" = silence, "hangup" = hang up).
 func newRig(script map[string][]string) *rig {
-	r := &rig{sw: ivrtest.New(), tk: &fakeTickets{}, queue: &fakeQueue{outcome: agents.Connected}, cbs: &fakeCallbacks{}}
+	r := &rig{sw: ivrtest.New(), tk: &fakeTickets{}, queue: &fakeQueue{outcome: hold.Connected}, cbs: &fakeCallbacks{}}
 	fa := fakeAccounts{"phone:13800138000": acct, "acct:1000000001": acct, "phone:13600136000": elder, "phone:13700137000": important}
 	r.flow = New(Config{MenuTimeout: 40 * time.Millisecond, InterDigit: 40 * time.Millisecond, MaxFailures: 3, AccountMaxDigits: 16,
 		SeniorAge: 65, Now: func() time.Time { return testNow }},
@@ -259,7 +260,7 @@ func TestMenu(t *testing.T) {
 			hangsUp := strings.Contains(fmt.Sprint(tc.script), "hangup")
 			r := newRig(tc.script)
 			if tc.abandon {
-				r.queue.outcome = agents.Abandoned
+				r.queue.outcome = hold.Abandoned
 			}
 			r.run(tc.phone)
 			played := r.played()
@@ -346,7 +347,7 @@ func TestCallbackKeepsPlace(t *testing.T) {
 // promise keeps the voice, and the callback's prompts and queue use it.
 func TestEnglishCallerCalledBackInEnglish(t *testing.T) {
 	r := newRig(map[string][]string{"main_menu": {"6"}, "en/main_menu": {"0"}})
-	r.queue.outcome = agents.Abandoned
+	r.queue.outcome = hold.Abandoned
 	r.run("13800138000")
 	if len(r.queue.callers) != 1 || r.queue.callers[0].Voice != prompts.VoiceEnglish {
 		t.Fatalf("queued %+v, want the English voice", r.queue.callers)
@@ -476,7 +477,7 @@ func TestAsteriskCutsCallersOff(t *testing.T) {
 	}
 	// A caller who hangs up is no cut-off: the plain abandoned callback.
 	r := newRig(map[string][]string{"main_menu": {"0"}})
-	r.queue.outcome = agents.Abandoned
+	r.queue.outcome = hold.Abandoned
 	r.run("13800138000")
 	if len(r.cbs.reqs) != 1 || r.cbs.reqs[0].Kind != callbacks.KindAbandoned {
 		t.Fatalf("callbacks %+v, want one abandoned", r.cbs.reqs)

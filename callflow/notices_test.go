@@ -129,8 +129,8 @@ func TestNoticesInTheCallersVoice(t *testing.T) {
 		a := acct
 		a.Area = area
 		c := &call{sess: sess, id: "call1", account: &a, log: zerolog.Nop()}
-		st := &menus.State{Sess: sess, CallID: "call1", Data: c, Voice: prompts.VoiceEnglish}
-		if _, err := (steps{r.flow}).Run(context.Background(), "notices", st); err != nil {
+		c.menu = menus.State{Sess: sess, CallID: "call1", Voice: prompts.VoiceEnglish}
+		if _, err := (steps{r.flow, c}).Run(context.Background(), StepNotices, &c.menu); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -4,9 +4,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hotline95598/hotline/agents"
 	"github.com/hotline95598/hotline/callbacks"
+	"github.com/hotline95598/hotline/hold"
 	"github.com/hotline95598/hotline/outages"
+	"github.com/hotline95598/hotline/queue"
 	"github.com/hotline95598/hotline/tickets"
 )
 
@@ -19,22 +20,22 @@ func TestQueueByBranchAndPriority(t *testing.T) {
 		script   map[string][]string
 		open     bool // the caller has an open work order
 		queue    string
-		priority agents.Priority
+		priority queue.Priority
 		path     string
 		notMenu  bool
 	}{
 		{"fault then agent", "13800138000", map[string][]string{"main_menu": {"1"}, "ticket_repeat_or_agent": {"1"}}, false,
-			"fault", agents.Normal, "1>1", false},
+			"fault", queue.Normal, "1>1", false},
 		{"billing then agent", "13800138000", map[string][]string{"main_menu": {"2"}, "ticket_repeat_or_agent": {"1"}}, false,
-			"billing", agents.Normal, "2>1", false},
-		{"complaint", "13800138000", map[string][]string{"main_menu": {"3"}}, false, "complaint", agents.Normal, "3", false},
-		{"agent key", "13800138000", map[string][]string{"main_menu": {"0"}}, false, "general", agents.Normal, "0", false},
-		{"menu failures", "13900000000", map[string][]string{"main_menu": {"9", "9", "9"}}, false, "general", agents.Normal, "fail", false},
-		{"important customer", "13700137000", map[string][]string{"main_menu": {"0"}}, false, "general", agents.Important, "0", false},
+			"billing", queue.Normal, "2>1", false},
+		{"complaint", "13800138000", map[string][]string{"main_menu": {"3"}}, false, "complaint", queue.Normal, "3", false},
+		{"agent key", "13800138000", map[string][]string{"main_menu": {"0"}}, false, "general", queue.Normal, "0", false},
+		{"menu failures", "13900000000", map[string][]string{"main_menu": {"9", "9", "9"}}, false, "general", queue.Normal, "fail", false},
+		{"important customer", "13700137000", map[string][]string{"main_menu": {"0"}}, false, "general", queue.Important, "0", false},
 		{"repeat caller", "13800138000", map[string][]string{"open_ticket_urge": {""}, "main_menu": {"0"}}, true,
-			"general", agents.Repeat, "0", false},
-		{"elderly caller skips the menu", "13600136000", nil, false, "senior", agents.Normal, "senior", true},
-		{"elderly repeat caller", "13600136000", nil, true, "senior", agents.Repeat, "senior", true},
+			"general", queue.Repeat, "0", false},
+		{"elderly caller skips the menu", "13600136000", nil, false, "senior", queue.Normal, "senior", true},
+		{"elderly repeat caller", "13600136000", nil, true, "senior", queue.Repeat, "senior", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(tc.script)
@@ -83,11 +84,11 @@ func TestElderWhoPressesAKeyGetsTheMenu(t *testing.T) {
 // promised a virtual-hold callback carrying their join time.
 func TestKeptPlaceIsPromised(t *testing.T) {
 	for _, tc := range []struct {
-		outcome agents.Outcome
+		outcome hold.Outcome
 		say     string
 	}{
-		{agents.KeptPlace, "queue_vhold_confirm"},
-		{agents.Overflowed, "queue_overflow_callback"},
+		{hold.KeptPlace, "queue_vhold_confirm"},
+		{hold.Overflowed, "queue_overflow_callback"},
 	} {
 		t.Run(string(tc.outcome), func(t *testing.T) {
 			r := newRig(map[string][]string{"main_menu": {"0"}})

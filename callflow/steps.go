@@ -7,35 +7,63 @@ import (
 	"strconv"
 
 	"github.com/hotline95598/hotline/accounts"
-	"github.com/hotline95598/hotline/agents"
 	"github.com/hotline95598/hotline/internal/china"
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/hotline95598/hotline/menus"
 	"github.com/hotline95598/hotline/metrics"
+	"github.com/hotline95598/hotline/policy"
 	"github.com/hotline95598/hotline/prompts"
+	"github.com/hotline95598/hotline/queue"
 	"github.com/hotline95598/hotline/tickets"
 )
 
-// steps is the domain work the menu (menus.Runner) calls on: the flow's
-// side of menus.Steps. Its State.Data is the call's *call.
-type steps struct{ f *Flow }
+// The self-service steps a menu may name (menus.Names.Steps).
+const (
+	StepIdentifyCaller = "identify_caller"  // find the caller's account by phone number
+	StepNotices        = "notices"          // play the timed notices for the caller's area, or for all (barge-in)
+	StepOutageNotice   = "outage_notice"    // tell a caller in an outage area about it (barge-in)
+	StepOpenTicket     = "open_ticket"      // an open work order? say its status; results: open, none
+	StepUrge           = "urge_open_ticket" // urge (催办) the open work order just read out
+	StepBalance        = "billing_balance"  // read balance and last bill; results: ok, need_account
+	StepLookup         = "billing_lookup"   // look up the number entered; results: found, unknown, too_many
+	StepSenior         = "senior_check"     // an elderly caller by profile who pressed no key; results: senior, no
+	StepElderly        = "elderly_service"  // slower, louder prompts for the rest of the call (a key on the welcome)
+	StepEnglish        = "english_service"  // English prompts for the rest of the call (a key on the welcome)
+)
+
+// MenuNames are what a menu may name: the steps this flow implements, the
+// agents' queues and the work-order types it can write. The wiring hands
+// them to the menu loader.
+func MenuNames() menus.Names {
+	return menus.Names{
+		Steps: []string{StepIdentifyCaller, StepNotices, StepOutageNotice, StepOpenTicket, StepUrge, StepBalance,
+			StepLookup, StepSenior, StepElderly, StepEnglish},
+		Queues:  policy.QueueNames,
+		Tickets: tickets.TypeNames(),
+	}
+}
+
+// steps is the domain work the menu (menus.Runner) calls on for one call:
+// the flow's side of menus.Steps, bound to that call's own state.
+type steps struct {
+	f *Flow
+	c *call
+}
 
 var _ menus.Steps = steps{}
 
-func callOf(st *menus.State) *call { return st.Data.(*call) }
-
 // Run runs a named self-service step of the menu.
 func (s steps) Run(ctx context.Context, step string, st *menus.State) (string, error) {
-	f, c := s.f, callOf(st)
+	f, c := s.f, s.c
 	switch step {
-	case "identify_caller":
+	case StepIdentifyCaller:
 		f.identify(ctx, c)
 		return "", nil
-	case "notices":
+	case StepNotices:
 		return "", f.playNotices(ctx, c, st)
-	case "outage_notice":
+	case StepOutageNotice:
 		return "", f.tellOutage(ctx, c)
-	case "senior_check":
+	case StepSenior:
 		if !f.senior(c) {
 			return "", nil
 		}
@@ -48,26 +76,25 @@ func (s steps) Run(ctx context.Context, step string, st *menus.State) (string, e
 		// in the queue, with their join time taken before it.
 		f.elderly(ctx, c, st, true)
 		return "senior", nil
-	case "elderly_service":
+	case StepElderly:
 		f.elderly(ctx, c, st, true)
 		return "", nil
-	case "english_service":
+	case StepEnglish:
 		st.Voice = prompts.VoiceEnglish
-		f.m.IVRSelections.WithLabelValues("english").Inc()
 		c.log.Info().Msg("caller chose English")
 		st.Say("welcome")
 		return "", nil
-	case "open_ticket":
+	case StepOpenTicket:
 		return f.openTicket(ctx, c, st), nil
-	case "urge_open_ticket":
+	case StepUrge:
 		return "", f.urge(ctx, c, st)
-	case "billing_balance":
+	case StepBalance:
 		if c.account == nil {
 			return "need_account", nil
 		}
 		f.balance(c, st)
 		return "ok", nil
-	case "billing_lookup":
+	case StepLookup:
 		return f.lookupAccount(ctx, c, st)
 	}
 	return "", fmt.Errorf("callflow: unknown step %q", step)
@@ -75,7 +102,7 @@ func (s steps) Run(ctx context.Context, step string, st *menus.State) (string, e
 
 // CreateTicket writes the work order a menu node asks for.
 func (s steps) CreateTicket(ctx context.Context, kind string, st *menus.State) error {
-	f, c := s.f, callOf(st)
+	f, c := s.f, s.c
 	t, err := f.newTicket(ctx, c, tickets.Type(kind))
 	if err != nil {
 		return err
@@ -90,9 +117,9 @@ func (s steps) CreateTicket(ctx context.Context, kind string, st *menus.State) e
 
 // Enqueue serves the caller in queue (the node has played its prompt) and
 // remembers how the call ended.
-func (s steps) Enqueue(ctx context.Context, queue, reason string, st *menus.State) error {
-	c := callOf(st)
-	c.end = s.f.serve(ctx, c, queue, st.Intro)
+func (s steps) Enqueue(ctx context.Context, name, reason string, st *menus.State) error {
+	c := s.c
+	c.end = s.f.serve(ctx, c, name, st.Intro)
 	if c.end == metrics.EndError {
 		return errors.New("callflow: serving the caller failed")
 	}
@@ -119,7 +146,6 @@ func (f *Flow) elderly(ctx context.Context, c *call, st *menus.State, slow bool)
 			}
 		}
 	}
-	f.m.IVRSelections.WithLabelValues("elderly").Inc()
 	c.log.Info().Bool("slow", slow).Msg("elderly service: louder prompts")
 }
 
@@ -190,34 +216,9 @@ func (f *Flow) lookupAccount(ctx context.Context, c *call, st *menus.State) (str
 	return "unknown", nil
 }
 
-// choiceNames label the main-menu keys in metrics.
-var choiceNames = map[string]string{"1": "fault", "2": "billing", "3": "complaint", "0": "agent", "*": "repeat",
-	"4": "elderly", "6": "english"}
-
-// onChoice keeps the flow's own metrics of the main menu's keys.
-func (f *Flow) onChoice(st *menus.State, node, key string) {
-	if node != mainNode {
-		return
-	}
-	if name, ok := choiceNames[key]; ok && key != "4" && key != "6" {
-		// 4 and 6 are counted by their steps, which a profile can reach too.
-		f.m.IVRSelections.WithLabelValues(name).Inc()
-	}
-	callOf(st).log.Info().Str("key", key).Msg("menu choice")
-}
-
-// onFailure counts a timeout or invalid key at any menu or number entry.
-func (f *Flow) onFailure(st *menus.State, node, kind string) {
-	f.m.MenuFailures.WithLabelValues(kind).Inc()
-}
-
-// mainNode is the main menu's node id in the built-in menu; its keys are
-// counted in hotline_ivr_selections_total.
-const mainNode = "main"
-
 // endReason maps how the menu ended to the call-end reason.
 func endReason(c *call, out menus.Outcome) string {
-	if c.end != "" {
+	if c.queued {
 		return c.end // the queue decided
 	}
 	switch out.Kind {
@@ -236,8 +237,8 @@ func endReason(c *call, out menus.Outcome) string {
 }
 
 // queueCaller is the caller as the agents' queue sees it.
-func (f *Flow) queueCaller(c *call, queue string) agents.Caller {
-	caller := agents.Caller{CallID: c.id, Phone: c.phone, Queue: queue, Priority: c.prio, Joined: f.cfg.Now(),
+func (f *Flow) queueCaller(c *call, name string) queue.Caller {
+	caller := queue.Caller{CallID: c.id, Phone: c.phone, Queue: name, Priority: c.prio, Joined: f.cfg.Now(),
 		TicketID: c.ticket, MenuPath: c.menuPath(), Voice: c.voice()}
 	if caller.TicketID == "" {
 		caller.TicketID = c.open

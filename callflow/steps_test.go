@@ -7,12 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hotline95598/hotline/agents"
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/hotline95598/hotline/ivr/ivrtest"
 	"github.com/hotline95598/hotline/menus"
 	"github.com/hotline95598/hotline/metrics"
+	"github.com/hotline95598/hotline/policy"
 	"github.com/hotline95598/hotline/prompts"
+	"github.com/hotline95598/hotline/queue"
 	"github.com/hotline95598/hotline/tickets"
 	"github.com/rs/zerolog"
 )
@@ -73,7 +74,7 @@ func TestElderlyService(t *testing.T) {
 			if len(r.queue.callers) != 1 {
 				t.Fatalf("queued %d; played %s", len(r.queue.callers), r.played())
 			}
-			if c := r.queue.callers[0]; c.Queue != QueueSenior || c.MenuPath != tc.path || c.Priority != agents.Normal || c.Voice != prompts.VoiceSlow {
+			if c := r.queue.callers[0]; c.Queue != policy.QueueSenior || c.MenuPath != tc.path || c.Priority != queue.Normal || c.Voice != prompts.VoiceSlow {
 				t.Fatalf("caller %+v", c)
 			}
 			if played := r.played(); played != tc.transfer && !strings.HasSuffix(played, " "+tc.transfer) {
@@ -88,20 +89,20 @@ func TestElderlyService(t *testing.T) {
 
 // How a menu run ends maps to the fixed call-end reasons.
 func TestEndReason(t *testing.T) {
-	for _, tc := range []struct {
-		c    call
+	for i, tc := range []struct {
+		c    *call
 		out  menus.Outcome
 		want string
 	}{
-		{call{}, menus.Outcome{Kind: menus.OutcomeContained}, metrics.EndSelfService},
-		{call{}, menus.Outcome{Kind: menus.OutcomeCallerHangup}, metrics.EndHangupMenu},
-		{call{served: true}, menus.Outcome{Kind: menus.OutcomeCallerHangup}, metrics.EndSelfService},
-		{call{end: metrics.EndKeptPlace}, menus.Outcome{Kind: menus.OutcomeAgent}, metrics.EndKeptPlace},
-		{call{}, menus.Outcome{Kind: menus.OutcomeAgent}, metrics.EndHangupMenu},
-		{call{}, menus.Outcome{Kind: menus.OutcomeError}, metrics.EndError},
+		{&call{}, menus.Outcome{Kind: menus.OutcomeContained}, metrics.EndSelfService},
+		{&call{}, menus.Outcome{Kind: menus.OutcomeCallerHangup}, metrics.EndHangupMenu},
+		{&call{served: true}, menus.Outcome{Kind: menus.OutcomeCallerHangup}, metrics.EndSelfService},
+		{&call{queued: true, end: metrics.EndKeptPlace}, menus.Outcome{Kind: menus.OutcomeAgent}, metrics.EndKeptPlace},
+		{&call{}, menus.Outcome{Kind: menus.OutcomeAgent}, metrics.EndHangupMenu},
+		{&call{}, menus.Outcome{Kind: menus.OutcomeError}, metrics.EndError},
 	} {
-		if got := endReason(&tc.c, tc.out); got != tc.want {
-			t.Errorf("%+v %+v: %s, want %s", tc.c, tc.out, got, tc.want)
+		if got := endReason(tc.c, tc.out); got != tc.want {
+			t.Errorf("case %d %+v: %s, want %s", i, tc.out, got, tc.want)
 		}
 	}
 }
@@ -114,7 +115,7 @@ func TestCallKeepsItsMenuOverReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newRig(map[string][]string{"main_menu": {"0", "0"}})
-	r.flow.menus = menus.NewHolder(nil, nil)
+	r.flow.menus = menus.NewHolder(nil, MenuNames(), nil)
 	if _, err := r.flow.menus.Reload(file); err != nil {
 		t.Fatal(err)
 	}

@@ -128,13 +128,13 @@ func TestInvalidKeysGoToAgent(t *testing.T) {
 	ag := env.phone(t, "2002")
 	env.agentsOnly(t, "2002")
 	agentCall := ag.answer(t, 300*time.Millisecond)
-	invalid := env.metric(t, `hotline_menu_failures_total{kind="invalid"}`)
+	invalid := env.metric(t, `hotline_menu_node_invalid_total{node="main"}`)
 	c := caller(t, env, uniquePhone(4),
 		pause(1500*time.Millisecond), press("7"), pause(2500*time.Millisecond), press("9"),
 		pause(2500*time.Millisecond), press("8"), pause(12*time.Second), hangUp)
 	c.wait(t, 60*time.Second)
 	agentCall.wait(t, 10*time.Second)
-	if got := env.metric(t, `hotline_menu_failures_total{kind="invalid"}`) - invalid; got != 3 {
+	if got := env.metric(t, `hotline_menu_node_invalid_total{node="main"}`) - invalid; got != 3 {
 		t.Fatalf("invalid-key failures counted %v, want 3", got)
 	}
 }
@@ -145,13 +145,13 @@ func TestSilentCallerGoesToAgent(t *testing.T) {
 	ag := env.phone(t, "2003")
 	env.agentsOnly(t, "2003")
 	agentCall := ag.answer(t, 300*time.Millisecond)
-	timeouts := env.metric(t, `hotline_menu_failures_total{kind="timeout"}`)
+	timeouts := env.metric(t, `hotline_menu_node_timeouts_total{node="main"}`)
 	// Three rounds of menu and timeout, then the transfer prompt: about 72 s
 	// with the rendered prompts; the caller stays on well past that.
 	c := caller(t, env, uniquePhone(5), pause(95*time.Second), hangUp)
 	agentCall.wait(t, 110*time.Second)
 	c.wait(t, 20*time.Second)
-	if got := env.metric(t, `hotline_menu_failures_total{kind="timeout"}`) - timeouts; got != 3 {
+	if got := env.metric(t, `hotline_menu_node_timeouts_total{node="main"}`) - timeouts; got != 3 {
 		t.Fatalf("timeouts counted %v, want 3", got)
 	}
 }

@@ -73,7 +73,7 @@ func (e *Env) awaitMedia(t *testing.T, phone, prefix string, within time.Duratio
 func TestEnglishService(t *testing.T) {
 	env := loadEnv(t)
 	phone := uniquePhone(601)
-	english := env.metric(t, `hotline_ivr_selections_total{choice="english"}`)
+	english := env.metric(t, `hotline_menu_node_selections_total{key="6",node="main"}`)
 	c := caller(t, env, phone, pause(1500*time.Millisecond), press("6"), pause(5*time.Second), press("1"), awaitBye)
 	m := env.awaitMedia(t, phone, "sound:hotline/en/", 8*time.Second)
 	t.Logf("English media playing: %s", m)
@@ -82,7 +82,7 @@ func TestEnglishService(t *testing.T) {
 	if len(tks) != 1 || tks[0].Type != "fault" {
 		t.Fatalf("tickets %+v, want one fault report", tks)
 	}
-	if got := env.metric(t, `hotline_ivr_selections_total{choice="english"}`) - english; got != 1 {
+	if got := env.metric(t, `hotline_menu_node_selections_total{key="6",node="main"}`) - english; got != 1 {
 		t.Fatalf("English selections %v, want 1", got)
 	}
 }
@@ -148,7 +148,7 @@ func TestMenuReloadDuringCalls(t *testing.T) {
 	// built-in menu.
 	base := string(menus.DefaultYAML())
 	for _, r := range [][2]string{{"timeout: 6s", "timeout: 2s"}, {"inter_digit: 4s", "inter_digit: 2s"},
-		{`version: "` + menus.Default().Version + `"`, `version: "e2e.a"`}} {
+		{`version: "` + menus.DefaultVersion() + `"`, `version: "e2e.a"`}} {
 		if !strings.Contains(base, r[0]) {
 			t.Fatalf("default menu lacks %q", r[0])
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hotline95598/hotline/agents"
+	"github.com/hotline95598/hotline/supervise"
 	"github.com/rs/zerolog"
 )
 
@@ -191,16 +192,16 @@ func TestAgentEventStreamRefusals(t *testing.T) {
 }
 
 type fakeMonitor struct {
-	got agents.MonitorRequest
+	got supervise.MonitorRequest
 	err error
 }
 
-func (f *fakeMonitor) Start(ctx context.Context, req agents.MonitorRequest) (agents.MonitorInfo, error) {
+func (f *fakeMonitor) Start(ctx context.Context, req supervise.MonitorRequest) (supervise.MonitorInfo, error) {
 	f.got = req
 	if f.err != nil {
-		return agents.MonitorInfo{}, f.err
+		return supervise.MonitorInfo{}, f.err
 	}
-	return agents.MonitorInfo{ID: "c1-agent-sup1", Agent: req.Agent, Supervisor: req.Supervisor, Mode: req.Mode, CallID: "c1", State: "ringing"}, nil
+	return supervise.MonitorInfo{ID: "c1-agent-sup1", Agent: req.Agent, Supervisor: req.Supervisor, Mode: req.Mode, CallID: "c1", State: "ringing"}, nil
 }
 
 func TestMonitorRoute(t *testing.T) {
@@ -212,9 +213,9 @@ func TestMonitorRoute(t *testing.T) {
 		{"listen", `{"mode":"listen","supervisor":"2003"}`, nil, 202},
 		{"missing supervisor", `{"mode":"listen"}`, nil, 400},
 		{"unknown field", `{"mode":"listen","supervisor":"2003","x":1}`, nil, 400},
-		{"bad mode", `{"mode":"spy","supervisor":"2003"}`, fmt.Errorf("x: %w", agents.ErrBadMonitor), 400},
-		{"not on call", `{"mode":"barge","supervisor":"2003"}`, fmt.Errorf("x: %w", agents.ErrNotOnCall), 409},
-		{"supervisor offline", `{"mode":"barge","supervisor":"2003"}`, fmt.Errorf("x: %w", agents.ErrSupervisorOffline), 409},
+		{"bad mode", `{"mode":"spy","supervisor":"2003"}`, fmt.Errorf("x: %w", supervise.ErrBadMonitor), 400},
+		{"not on call", `{"mode":"barge","supervisor":"2003"}`, fmt.Errorf("x: %w", supervise.ErrNotOnCall), 409},
+		{"supervisor offline", `{"mode":"barge","supervisor":"2003"}`, fmt.Errorf("x: %w", supervise.ErrSupervisorOffline), 409},
 		{"unknown agent", `{"mode":"barge","supervisor":"2003"}`, fmt.Errorf("x: %w", agents.ErrUnknownAgent), 404},
 		{"switch down", `{"mode":"barge","supervisor":"2003"}`, fmt.Errorf("ari: connection refused"), 502},
 	} {

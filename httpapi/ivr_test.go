@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotline95598/hotline/callflow"
 	"github.com/hotline95598/hotline/menus"
 )
 
@@ -18,7 +19,7 @@ func TestIVRReload(t *testing.T) {
 	if err := os.WriteFile(file, []byte(good), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	h := menus.NewHolder(nil, nil)
+	h := menus.NewHolder(nil, callflow.MenuNames(), nil)
 	if _, err := h.Reload(file); err != nil {
 		t.Fatal(err)
 	}

@@ -6,12 +6,13 @@ import (
 	"net/http"
 
 	"github.com/hotline95598/hotline/agents"
+	"github.com/hotline95598/hotline/supervise"
 )
 
 // Monitor lets a supervisor listen to, whisper to or barge into an agent's
 // call (agents.Monitor).
 type Monitor interface {
-	Start(ctx context.Context, req agents.MonitorRequest) (agents.MonitorInfo, error)
+	Start(ctx context.Context, req supervise.MonitorRequest) (supervise.MonitorInfo, error)
 }
 
 type monitorBody struct {
@@ -31,13 +32,13 @@ func (d Deps) monitor(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, `body must name mode ("listen", "whisper" or "barge") and supervisor (the supervisor's softphone id)`)
 		return
 	}
-	info, err := d.Monitor.Start(r.Context(), agents.MonitorRequest{Agent: r.PathValue("id"), Supervisor: b.Supervisor, Mode: agents.MonitorMode(b.Mode)})
+	info, err := d.Monitor.Start(r.Context(), supervise.MonitorRequest{Agent: r.PathValue("id"), Supervisor: b.Supervisor, Mode: supervise.MonitorMode(b.Mode)})
 	switch {
 	case err == nil:
 		writeJSON(w, http.StatusAccepted, info)
-	case errors.Is(err, agents.ErrBadMonitor):
+	case errors.Is(err, supervise.ErrBadMonitor):
 		writeError(w, http.StatusBadRequest, err.Error())
-	case errors.Is(err, agents.ErrNotOnCall), errors.Is(err, agents.ErrSupervisorOffline):
+	case errors.Is(err, supervise.ErrNotOnCall), errors.Is(err, supervise.ErrSupervisorOffline):
 		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, agents.ErrUnknownAgent):
 		writeError(w, http.StatusNotFound, err.Error())

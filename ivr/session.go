@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
+	"github.com/hotline95598/hotline/internal/legs"
 	"github.com/rs/zerolog"
 )
 
@@ -68,6 +68,7 @@ type Session struct {
 	bg        string // playback started by Background, until it finishes
 	hungup    bool
 	cutOff    bool // the switch ended the call, not the caller
+	passive   bool // watched only (Watch): Close never hangs it up
 	playSeq   int
 	closeOnce sync.Once
 }
@@ -112,10 +113,11 @@ func (s *Session) MarkHungUp(ev Event) {
 func (s *Session) CutOff() bool { return s.cutOff }
 
 // Close hangs the channel up (first, so the caller is never left connected
-// to nobody) and ends the subscription. It is idempotent.
+// to nobody) and ends the subscription. It is idempotent. A watched
+// channel (Watch) is only unsubscribed.
 func (s *Session) Close(ctx context.Context) {
 	s.closeOnce.Do(func() {
-		if !s.hungup {
+		if !s.hungup && !s.passive {
 			hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			if err := s.ch.Hangup(hctx); err != nil {
 				s.log.Warn().Err(err).Msg("hangup on close")
@@ -131,7 +133,19 @@ func (s *Session) Answer(ctx context.Context) error { return s.ch.Answer(ctx) }
 
 func (s *Session) nextPlaybackID() string {
 	s.playSeq++
-	return s.ch.ID() + "-pb-" + strconv.Itoa(s.playSeq)
+	return legs.Playback(s.ch.ID(), s.playSeq)
+}
+
+// absorb keeps the session's view current with an event read by code that
+// watches this leg and another at once: a key is kept as type-ahead, the
+// end of a background playback is noted. (Hang-ups: MarkHungUp.)
+func (s *Session) absorb(ev Event) {
+	switch ev.Kind {
+	case EvDTMF:
+		s.typeahead += ev.Digit
+	case EvPlaybackFinished:
+		s.BackgroundOver(ev.PlaybackID)
+	}
 }
 
 // Say plays media to the end. Keys pressed meanwhile are kept as type-ahead

@@ -17,16 +17,17 @@ type Holder struct {
 	mu      sync.Mutex // one reload at a time
 	path    string     // the file last loaded ("" for the compiled-in menu)
 	builtin *Menu      // what an empty path restores
+	names   Names      // what a reloaded file is checked against
 	metrics *Metrics
 }
 
-// NewHolder returns a holder serving m (Default() when m is nil). Metrics
-// may be nil.
-func NewHolder(m *Menu, metrics *Metrics) *Holder {
+// NewHolder returns a holder serving m (Default(names) when m is nil);
+// files it reloads are checked against names. Metrics may be nil.
+func NewHolder(m *Menu, names Names, metrics *Metrics) *Holder {
 	if m == nil {
-		m = Default()
+		m = Default(names)
 	}
-	h := &Holder{metrics: metrics, builtin: m}
+	h := &Holder{metrics: metrics, builtin: m, names: names}
 	h.cur.Store(m)
 	return h
 }
@@ -58,7 +59,7 @@ func (h *Holder) Reload(path string) (*Menu, error) {
 	m := h.builtin
 	if path != "" {
 		var err error
-		if m, err = Load(path); err != nil {
+		if m, err = Load(path, h.names); err != nil {
 			h.count("refused")
 			return nil, err
 		}

@@ -29,8 +29,8 @@ func TestHolderReload(t *testing.T) {
 	dir := t.TempDir()
 	path := writeFile(t, dir, "ivr.yaml", string(good))
 	met := NewMetrics(prometheus.NewRegistry())
-	h := NewHolder(nil, met)
-	if h.Load() != Default() || h.Path() != "" {
+	h := NewHolder(nil, testNames, met)
+	if h.Load().Version != DefaultVersion() || h.Path() != "" {
 		t.Fatal("a new holder serves the default menu")
 	}
 	started := h.Load() // a call in progress keeps this one
@@ -81,7 +81,7 @@ func TestHolderConcurrent(t *testing.T) {
 	a := writeFile(t, dir, "a.yaml", string(good))
 	b := writeFile(t, dir, "b.yaml", strings.Replace(string(good), `version: "1"`, `version: "b"`, 1))
 	bad := writeFile(t, dir, "bad.yaml", "version: x\n")
-	h := NewHolder(nil, nil)
+	h := NewHolder(nil, testNames, nil)
 	var wg sync.WaitGroup
 	var stop atomic.Bool
 	var loads atomic.Int64

@@ -23,7 +23,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hotline95598/hotline/policy"
 	"gopkg.in/yaml.v3"
 )
 
@@ -50,23 +49,16 @@ const (
 	TargetRepeat = "repeat" // play this menu again; not a failure
 )
 
-// KnownSteps are the self-service steps the call flow implements. A menu
-// naming any other step is refused: it would fail only on a live call.
-var KnownSteps = []string{
-	"identify_caller",  // find the caller's account by phone number
-	"notices",          // play the timed notices for the caller's area, or for all (barge-in)
-	"outage_notice",    // tell a caller in an outage area about it (barge-in)
-	"open_ticket",      // an open work order? say its status; results: open, none
-	"urge_open_ticket", // urge (催办) the open work order just read out
-	"billing_balance",  // read balance and last bill; results: ok, need_account
-	"billing_lookup",   // look up st.Input; results: found, unknown, too_many (the step counts)
-	"senior_check",     // an elderly caller by profile who pressed no key; results: senior, no
-	"elderly_service",  // slower, louder prompts for the rest of the call (a key on the welcome)
-	"english_service",  // English prompts for the rest of the call (a key on the welcome)
+// Names are the names a menu may use that other parts of the hotline
+// define: the self-service steps the call flow implements, the agents'
+// queues and the work-order types. The wiring hands them in, so a menu
+// naming a step, queue or ticket type the running controller does not
+// have is refused when it is loaded, not when a caller reaches the node.
+type Names struct {
+	Steps   []string
+	Queues  []string
+	Tickets []string
 }
-
-// Queues are the agents' queues a menu may send callers to.
-var Queues = policy.QueueNames
 
 // Reasons label why a caller leaves the menu for a human: a fixed set, so
 // it can be a metric label.
@@ -192,21 +184,30 @@ func (e *Error) Error() string {
 var defaultYAML []byte
 
 var (
-	defaultOnce sync.Once
-	defaultMenu *Menu
+	defaultOnce    sync.Once
+	defaultVersion string
 )
 
 // Default returns the compiled-in menu (default.yaml), which expresses the
-// 95598 flow. It panics if that file is invalid, which the tests rule out.
-func Default() *Menu {
+// 95598 flow, checked against names. It panics if that file is invalid,
+// which the call flow's tests rule out.
+func Default(names Names) *Menu {
+	m, err := Parse(defaultYAML, "default.yaml", names)
+	if err != nil {
+		panic("menus: embedded default.yaml is invalid: " + err.Error())
+	}
+	return m
+}
+
+// DefaultVersion is the version of the compiled-in menu.
+func DefaultVersion() string {
 	defaultOnce.Do(func() {
-		m, err := Parse(defaultYAML, "default.yaml")
-		if err != nil {
-			panic("menus: embedded default.yaml is invalid: " + err.Error())
+		m, _ := decode(defaultYAML, "default.yaml")
+		if m != nil {
+			defaultVersion = m.Version
 		}
-		defaultMenu = m
 	})
-	return defaultMenu
+	return defaultVersion
 }
 
 // Tuned returns a copy of m in which every node that leaves its timeout,
@@ -240,20 +241,20 @@ func (m *Menu) Tuned(timeout, interDigit time.Duration, retries int) *Menu {
 func DefaultYAML() []byte { return append([]byte(nil), defaultYAML...) }
 
 // Load reads, decodes and validates the menu file at path.
-func Load(path string) (*Menu, error) {
+func Load(path string, names Names) (*Menu, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("menus: %w", err)
 	}
-	return Parse(data, path)
+	return Parse(data, path, names)
 }
 
 // Parse decodes and validates a menu; name labels the errors. All problems
 // are reported at once, each with its line, as an *Error.
-func Parse(data []byte, name string) (*Menu, error) {
+func Parse(data []byte, name string, names Names) (*Menu, error) {
 	m, probs := decode(data, name)
 	if m != nil {
-		probs = append(probs, Validate(m)...)
+		probs = append(probs, Validate(m, names)...)
 	}
 	if len(probs) > 0 {
 		sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })

@@ -17,7 +17,7 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := Parse(data, "fuzz.yaml")
+		m, err := Parse(data, "fuzz.yaml", testNames)
 		if err != nil {
 			return
 		}

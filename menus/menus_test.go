@@ -74,7 +74,7 @@ func TestBadFiles(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.kind, func(t *testing.T) {
 			name := "testdata/bad_" + c.kind + ".yaml"
-			m, err := Load(name)
+			m, err := Load(name, testNames)
 			if err == nil {
 				t.Fatalf("loaded %d nodes; want %q", len(m.Nodes), c.want)
 			}
@@ -101,13 +101,13 @@ func TestBadFiles(t *testing.T) {
 }
 
 func TestGoodFiles(t *testing.T) {
-	if _, err := Load("testdata/good_minimal.yaml"); err != nil {
+	if _, err := Load("testdata/good_minimal.yaml", testNames); err != nil {
 		t.Fatalf("good_minimal: %v", err)
 	}
-	if _, err := Load("default.yaml"); err != nil {
+	if _, err := Load("default.yaml", testNames); err != nil {
 		t.Fatalf("default.yaml: %v", err)
 	}
-	m := Default()
+	m := Default(testNames)
 	if m.Start != "identify" || m.Version == "" {
 		t.Errorf("default menu: start %q version %q", m.Start, m.Version)
 	}
@@ -132,7 +132,7 @@ nodes:
     prompts: goodbye
     queue: general
 `
-	_, err := Parse([]byte(src), "t.yaml")
+	_, err := Parse([]byte(src), "t.yaml", testNames)
 	var me *Error
 	if !errors.As(err, &me) {
 		t.Fatalf("err = %v", err)
@@ -177,7 +177,7 @@ nodes:
   out:
     action: hangup
 `
-	_, err := Parse([]byte(src), "t.yaml")
+	_, err := Parse([]byte(src), "t.yaml", testNames)
 	var me *Error
 	if !errors.As(err, &me) || len(me.Problems) != 1 || me.Problems[0].Line != 15 ||
 		!strings.Contains(me.Problems[0].Msg, "loop without exit (b → c)") {
@@ -193,7 +193,7 @@ func TestDefaultPromptsCatalogued(t *testing.T) {
 	for _, p := range prompts.Catalogue() {
 		byID[p.ID] = p
 	}
-	ids := Default().PromptIDs()
+	ids := Default(testNames).PromptIDs()
 	if len(ids) < 10 {
 		t.Fatalf("only %d prompt ids: %v", len(ids), ids)
 	}
@@ -210,7 +210,7 @@ func TestDefaultPromptsCatalogued(t *testing.T) {
 	}
 	// And the check can fail: a menu using an id the catalogue lacks is refused.
 	bad := strings.Replace(string(DefaultYAML()), "prompts: goodbye", "prompts: goodbye_forever", 1)
-	if _, err := Parse([]byte(bad), "x.yaml"); err == nil || !strings.Contains(err.Error(), `unknown prompt id "goodbye_forever"`) {
+	if _, err := Parse([]byte(bad), "x.yaml", testNames); err == nil || !strings.Contains(err.Error(), `unknown prompt id "goodbye_forever"`) {
 		t.Errorf("menu with a missing prompt: err = %v", err)
 	}
 }
@@ -218,7 +218,7 @@ func TestDefaultPromptsCatalogued(t *testing.T) {
 func BenchmarkParseDefault(b *testing.B) {
 	data := DefaultYAML()
 	for b.Loop() {
-		if _, err := Parse(data, "default.yaml"); err != nil {
+		if _, err := Parse(data, "default.yaml", testNames); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -21,12 +21,12 @@ func TestRunnerUnderReload(t *testing.T) {
 	dir := t.TempDir()
 	def := string(DefaultYAML())
 	version := func(s, v string) string {
-		return strings.Replace(s, `version: "`+Default().Version+`"`, `version: "`+v+`"`, 1)
+		return strings.Replace(s, `version: "`+Default(testNames).Version+`"`, `version: "`+v+`"`, 1)
 	}
 	a := writeFile(t, dir, "a.yaml", version(def, "a"))
 	b := writeFile(t, dir, "b.yaml", version(strings.Replace(def, "intro: welcome", "intro: fault_merged", 1), "b"))
 	bad := writeFile(t, dir, "bad.yaml", version(strings.Replace(def, "prompts: goodbye", "prompts: good_bye", 1), "bad"))
-	h := NewHolder(nil, nil)
+	h := NewHolder(nil, testNames, nil)
 	if _, err := h.Reload(a); err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestRunnerUnderReload(t *testing.T) {
 		}
 	}
 	steps := &fakeSteps{results: map[string][]string{}}
-	run := &Runner{Steps: steps, Log: zerolog.Nop()}
+	run := &Runner{Log: zerolog.Nop()}
 
 	stop := make(chan struct{})
 	var reloads, refused atomic.Int64
@@ -70,7 +70,7 @@ func TestRunnerUnderReload(t *testing.T) {
 				m := h.Load() // once per call, as the call flow does
 				st := &State{Sess: ivr.NewSession(sw, id, zerolog.Nop()), CallID: id}
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				out, err := run.Run(ctx, m, st)
+				out, err := run.Run(ctx, m, st, steps)
 				cancel()
 				if err != nil || out.Kind != OutcomeAgent || out.Node != "agent" {
 					t.Errorf("%s on menu %s: %+v %v", id, m.Version, out, err)

@@ -12,15 +12,15 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Steps is the domain work a menu calls on. The call flow implements it;
-// each method gets the call's State, whose Data field carries the flow's
-// own per-call value.
+// Steps is the domain work a menu calls on. The call flow implements it
+// for each call: the value passed to Run is bound to that call's own state,
+// and each method also gets the menu's State of the call.
 //
 // A method that finds the caller gone returns an error wrapping
 // ivr.ErrHangup. Any other error sends the call to the node's on_fail, or,
 // without one, ends it with an apology.
 type Steps interface {
-	// Run runs a named self-service step (one of KnownSteps). Its result
+	// Run runs a named self-service step (one of Names.Steps). Its result
 	// picks the next node through the node's results; "" or a result the
 	// node does not list goes to next.
 	Run(ctx context.Context, step string, st *State) (result string, err error)
@@ -34,11 +34,11 @@ type Steps interface {
 	Transfer(ctx context.Context, to, reason string, st *State) error
 }
 
-// State is one call's walk through the menu, owned by the call's goroutine.
+// State is one call's walk through the menu, owned by the call's goroutine
+// (the call flow keeps it in its per-call value).
 type State struct {
 	Sess   *ivr.Session
 	CallID string
-	Data   any      // the call flow's own per-call value
 	Ticket string   // the work order created on this call, for $ticket
 	Input  string   // the digits last entered at a collect node, without '#'
 	Path   []string // keys taken, e.g. 2>1
@@ -85,9 +85,8 @@ type Outcome struct {
 }
 
 // Runner runs menus. One Runner serves every call; it keeps no per-call
-// state.
+// state. Its metrics are labelled with the menu's own node ids and keys.
 type Runner struct {
-	Steps   Steps
 	Metrics *Metrics // may be nil in tests
 	Log     zerolog.Logger
 	// FloodQuiet is the silence that ends a DTMF flood: after an entry with
@@ -97,21 +96,16 @@ type Runner struct {
 	// MaxSteps bounds the nodes one call may pass through; it stops a
 	// caller (or a robot) going round a loop for ever. Zero means 500.
 	MaxSteps int
-	// OnChoice, when set, is told of every key taken at a menu node (the
-	// call flow keeps its own metrics with it).
-	OnChoice func(st *State, node, key string)
-	// OnFailure, when set, is told of every timeout or invalid entry at a
-	// menu or collect node; kind is "timeout" or "invalid".
-	OnFailure func(st *State, node, kind string)
 }
 
 // errSorry marks a failure the runner has already apologised for.
 var errSorry = errors.New("menus: step failed")
 
 // Run executes m for one call from its start node until the call leaves
-// the menu. The error is nil whenever the outcome is a normal end (served,
-// queued, transferred, the caller hung up); it explains an OutcomeError.
-func (r *Runner) Run(ctx context.Context, m *Menu, st *State) (Outcome, error) {
+// the menu, calling on steps (bound to that call) for the domain work. The
+// error is nil whenever the outcome is a normal end (served, queued,
+// transferred, the caller hung up); it explains an OutcomeError.
+func (r *Runner) Run(ctx context.Context, m *Menu, st *State, steps Steps) (Outcome, error) {
 	st.Menu = m
 	log := r.Log.With().Str("call_id", st.CallID).Str("menu", m.Version).Logger()
 	failures := map[string]int{} // per node, for the whole call
@@ -122,10 +116,10 @@ func (r *Runner) Run(ctx context.Context, m *Menu, st *State) (Outcome, error) {
 		maxSteps = 500
 	}
 	cur := m.Start
-	for steps := 0; ; steps++ {
+	for passed := 0; ; passed++ {
 		n := m.Nodes[cur]
-		if n == nil || steps >= maxSteps {
-			err := fmt.Errorf("menus: node %q after %d steps", cur, steps)
+		if n == nil || passed >= maxSteps {
+			err := fmt.Errorf("menus: node %q after %d steps", cur, passed)
 			return r.end(ctx, st, log, Outcome{Kind: OutcomeError, Node: cur}, err)
 		}
 		st.Node = cur
@@ -155,9 +149,9 @@ func (r *Runner) Run(ctx context.Context, m *Menu, st *State) (Outcome, error) {
 				Str("menu_path", st.MenuPath()).Msg("menu hands the caller to a person")
 			var err error
 			if n.Action == ActEnqueue {
-				err = r.Steps.Enqueue(ctx, n.Queue, n.Reason, st)
+				err = steps.Enqueue(ctx, n.Queue, n.Reason, st)
 			} else {
-				err = r.Steps.Transfer(ctx, n.To, n.Reason, st)
+				err = steps.Transfer(ctx, n.To, n.Reason, st)
 			}
 			if err != nil && !errors.Is(err, ivr.ErrHangup) {
 				out.Kind = OutcomeError
@@ -166,7 +160,7 @@ func (r *Runner) Run(ctx context.Context, m *Menu, st *State) (Outcome, error) {
 			return r.end(ctx, st, log, out, nil)
 
 		case ActSelfService:
-			res, err := r.Steps.Run(ctx, n.Step, st)
+			res, err := steps.Run(ctx, n.Step, st)
 			if err != nil {
 				next, ferr := r.failed(ctx, st, log, n, err)
 				if ferr != nil {
@@ -183,7 +177,7 @@ func (r *Runner) Run(ctx context.Context, m *Menu, st *State) (Outcome, error) {
 			}
 
 		case ActTicket:
-			if err := r.Steps.CreateTicket(ctx, n.Ticket, st); err != nil {
+			if err := steps.CreateTicket(ctx, n.Ticket, st); err != nil {
 				next, ferr := r.failed(ctx, st, log, n, err)
 				if ferr != nil {
 					return r.gone(ctx, st, log, n, ferr)
@@ -280,9 +274,6 @@ func (r *Runner) ask(ctx context.Context, st *State, log zerolog.Logger, n *Node
 			}
 			if ok {
 				r.selected(n, got)
-				if r.OnChoice != nil {
-					r.OnChoice(st, n.ID, got)
-				}
 				if got != "*" {
 					st.Path = append(st.Path, got)
 				}
@@ -292,9 +283,6 @@ func (r *Runner) ask(ctx context.Context, st *State, log zerolog.Logger, n *Node
 			kind, apology = "invalid", n.OnInvalid // a key, but not one offered here
 		}
 		failures[n.ID]++
-		if r.OnFailure != nil {
-			r.OnFailure(st, n.ID, kind)
-		}
 		if r.Metrics != nil {
 			if kind == "timeout" {
 				r.Metrics.Timeouts.WithLabelValues(n.ID).Inc()

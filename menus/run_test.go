@@ -74,7 +74,7 @@ func (f *fakeSteps) Transfer(ctx context.Context, to, reason string, st *State) 
 // fast is the default menu with short timeouts, so tests of silence are quick.
 func fast(t *testing.T) *Menu {
 	t.Helper()
-	m, err := Parse(DefaultYAML(), "default.yaml")
+	m, err := Parse(DefaultYAML(), "default.yaml", testNames)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,10 +121,10 @@ func (r *rig) run(t *testing.T, m *Menu) (Outcome, error, *State) {
 	t.Helper()
 	sess := ivr.NewSession(r.sw, "ch1", zerolog.Nop())
 	st := &State{Sess: sess, CallID: "ch1"}
-	run := &Runner{Steps: r.steps, Metrics: r.m, Log: zerolog.Nop(), FloodQuiet: 50 * time.Millisecond}
+	run := &Runner{Metrics: r.m, Log: zerolog.Nop(), FloodQuiet: 50 * time.Millisecond}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	out, err := run.Run(ctx, m, st)
+	out, err := run.Run(ctx, m, st, r.steps)
 	return out, err, st
 }
 
@@ -353,8 +353,8 @@ func TestRunnerStepFailureWithoutOnFail(t *testing.T) {
 func TestRunnerMaxSteps(t *testing.T) {
 	r := newRig(map[string][]string{"main_menu": strings.Split(strings.Repeat("*", 50), "")})
 	sess := ivr.NewSession(r.sw, "ch1", zerolog.Nop())
-	run := &Runner{Steps: r.steps, Log: zerolog.Nop(), MaxSteps: 10}
-	out, err := run.Run(context.Background(), fast(t), &State{Sess: sess, CallID: "ch1"})
+	run := &Runner{Log: zerolog.Nop(), MaxSteps: 10}
+	out, err := run.Run(context.Background(), fast(t), &State{Sess: sess, CallID: "ch1"}, r.steps)
 	if err == nil || out.Kind != OutcomeError {
 		t.Fatalf("out %+v err %v", out, err)
 	}
@@ -377,7 +377,7 @@ nodes:
     to: "PJSIP/senior-desk"
     reason: senior
 `
-	m, err := Parse([]byte(src), "t.yaml")
+	m, err := Parse([]byte(src), "t.yaml", testNames)
 	if err != nil {
 		t.Fatal(err)
 	}

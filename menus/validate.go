@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/hotline95598/hotline/prompts"
-	"github.com/hotline95598/hotline/tickets"
 )
 
 // validKeys are the keys a telephone keypad sends that a menu may offer.
@@ -49,7 +48,7 @@ func terminal(a Action) bool {
 // line it is on: unknown prompt ids, unknown node references, unreachable
 // nodes, loops without exit, keys out of range, missing actions and fields,
 // unknown steps, queues, reasons and ticket types.
-func Validate(m *Menu) []Problem {
+func Validate(m *Menu, names Names) []Problem {
 	var probs []Problem
 	errf := func(line int, format string, a ...any) {
 		probs = append(probs, Problem{File: m.Source, Line: line, Msg: fmt.Sprintf(format, a...)})
@@ -148,17 +147,17 @@ func Validate(m *Menu) []Problem {
 			}
 			ref("result "+r, t, n.keyLines["result:"+r])
 		}
-		if n.Step != "" && !slices.Contains(KnownSteps, n.Step) {
-			errf(n.line("step"), "node %s: unknown step %q (one of %s)", id, n.Step, strings.Join(KnownSteps, ", "))
+		if n.Step != "" && !slices.Contains(names.Steps, n.Step) {
+			errf(n.line("step"), "node %s: unknown step %q (one of %s)", id, n.Step, strings.Join(names.Steps, ", "))
 		}
-		if n.Queue != "" && !slices.Contains(Queues, n.Queue) {
-			errf(n.line("queue"), "node %s: unknown queue %q (one of %s)", id, n.Queue, strings.Join(Queues, ", "))
+		if n.Queue != "" && !slices.Contains(names.Queues, n.Queue) {
+			errf(n.line("queue"), "node %s: unknown queue %q (one of %s)", id, n.Queue, strings.Join(names.Queues, ", "))
 		}
 		if n.Reason != "" && !slices.Contains(Reasons, n.Reason) {
 			errf(n.line("reason"), "node %s: unknown reason %q (one of %s)", id, n.Reason, strings.Join(Reasons, ", "))
 		}
-		if n.Ticket != "" && !tickets.Type(n.Ticket).Known() {
-			errf(n.line("ticket"), "node %s: unknown ticket type %q", id, n.Ticket)
+		if n.Ticket != "" && !slices.Contains(names.Tickets, n.Ticket) {
+			errf(n.line("ticket"), "node %s: unknown ticket type %q (one of %s)", id, n.Ticket, strings.Join(names.Tickets, ", "))
 		}
 	}
 	if d := m.defaults; d != nil {

@@ -23,7 +23,6 @@ type Metrics struct {
 	CallsStarted     prometheus.Counter
 	CallsEnded       *prometheus.CounterVec // reason
 	CallsActive      prometheus.Gauge
-	MenuFailures     *prometheus.CounterVec // kind: timeout, invalid
 	QueueOffered     *prometheus.CounterVec // queue
 	QueueAnswered    *prometheus.CounterVec // queue
 	QueueAbandoned   *prometheus.CounterVec // queue
@@ -36,7 +35,6 @@ type Metrics struct {
 	QueueOverflows      *prometheus.CounterVec
 	QueueEstimatedWait  *prometheus.GaugeVec     // queue: the last estimate announced
 	QueueCallbackOffers *prometheus.CounterVec   // queue, result: offered/accepted
-	IVRSelections       *prometheus.CounterVec   // choice: fault, billing, complaint, agent, repeat
 	AgentsPaused        *prometheus.GaugeVec     // reason, from Redis
 	CallbacksOverdue    prometheus.Gauge         // pending past their deadline, from Redis
 	CallbacksDue        prometheus.Gauge         // due now but not yet dialled, from Redis
@@ -69,7 +67,6 @@ func New(reg prometheus.Registerer) *Metrics {
 		CallsStarted:     prometheus.NewCounter(prometheus.CounterOpts{Name: "hotline_calls_started_total", Help: "Customer calls that entered the controller."}),
 		CallsEnded:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_calls_ended_total", Help: "Customer calls ended, by reason."}, []string{"reason"}),
 		CallsActive:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "hotline_calls_active", Help: "Customer calls in progress on this replica."}),
-		MenuFailures:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_menu_failures_total", Help: "Menu prompts that got no key or an invalid key."}, []string{"kind"}),
 		QueueOffered:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_queue_calls_offered_total", Help: "Callers who joined a queue."}, []string{"queue"}),
 		QueueAnswered:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_queue_calls_answered_total", Help: "Queued callers connected to an agent."}, []string{"queue"}),
 		QueueAbandoned:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_queue_calls_abandoned_total", Help: "Queued callers who hung up before an agent answered."}, []string{"queue"}),
@@ -77,7 +74,6 @@ func New(reg prometheus.Registerer) *Metrics {
 		QueueLongestWait: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hotline_queue_longest_wait_seconds", Help: "How long the longest-waiting caller has waited, from Redis."}, []string{"queue"}),
 		QueueTalkSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "hotline_queue_talk_seconds", Help: "Talk time of calls answered by agents (handle time without wrap-up).",
 			Buckets: []float64{30, 60, 120, 180, 300, 600, 900, 1800}}, []string{"queue"}),
-		IVRSelections:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_ivr_selections_total", Help: "Main-menu choices."}, []string{"choice"}),
 		AgentsPaused:     prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hotline_agents_paused", Help: "Paused agents by reason, from Redis."}, []string{"reason"}),
 		CallbacksOverdue: prometheus.NewGauge(prometheus.GaugeOpts{Name: "hotline_callbacks_overdue", Help: "Callbacks not yet placed whose window has closed, from Redis."}),
 		CallbacksDue:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "hotline_callbacks_due", Help: "Callbacks due now that no line has taken yet, from Redis."}),
@@ -112,11 +108,11 @@ func New(reg prometheus.Registerer) *Metrics {
 		QueueCallbackOffers: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_queue_callback_offers_total",
 			Help: "Offers of a callback that keeps the caller's place, by queue and result (offered, accepted)."}, []string{"queue", "result"}),
 	}
-	reg.MustRegister(m.CallsStarted, m.CallsEnded, m.CallsActive, m.MenuFailures,
+	reg.MustRegister(m.CallsStarted, m.CallsEnded, m.CallsActive,
 		m.QueueOffered, m.QueueAnswered, m.QueueAbandoned, m.QueueWaiting, m.QueueWaitSeconds,
 		m.AgentRingNoAnswer, m.AgentsByState, m.TicketsCreated,
 		m.CallbacksSched, m.CallbacksDeduped, m.CallbacksPlaced, m.CallbacksFinal, m.CallbacksPending, m.RedisErrors,
-		m.QueueLongestWait, m.QueueTalkSeconds, m.IVRSelections, m.AgentsPaused, m.CallbacksOverdue, m.CallbacksDue, m.CallbacksOnTime, m.RedisSeconds,
+		m.QueueLongestWait, m.QueueTalkSeconds, m.AgentsPaused, m.CallbacksOverdue, m.CallbacksDue, m.CallbacksOnTime, m.RedisSeconds,
 		m.TicketsOpen, m.TicketsOverdue, m.TicketsDueSoon, m.TicketsEscalated, m.FollowUps, m.RepeatCalls, m.Urges, m.OutageNotices,
 		m.NoticesPlayed, m.QueueOverflows, m.QueueEstimatedWait, m.QueueCallbackOffers)
 	for _, op := range redisOps {

@@ -6,9 +6,20 @@ import (
 	"time"
 )
 
-// QueueNames are the agent queues the hotline runs, one per skill. Metrics
-// label queues by these names only, so the label set stays bounded.
-var QueueNames = []string{"fault", "billing", "complaint", "general", "callback", "senior"}
+// The agent queues the hotline runs, one per skill. The menu names the
+// queue each branch waits in; the policy file sets how each treats callers.
+const (
+	QueueFault     = "fault"     // pressed 1 after a fault report
+	QueueBilling   = "billing"   // billing self-service, or an unknown account
+	QueueComplaint = "complaint" // every complaint, after its ticket
+	QueueGeneral   = "general"   // pressed 0, or failed the menu
+	QueueCallback  = "callback"  // customers who answered our callback
+	QueueSenior    = "senior"    // elderly callers by profile, or who pressed 4
+)
+
+// QueueNames are the agent queues, in display order. Metrics label queues
+// by these names only, so the label set stays bounded.
+var QueueNames = []string{QueueFault, QueueBilling, QueueComplaint, QueueGeneral, QueueCallback, QueueSenior}
 
 // KeepPlaceCallback as a queue's on_max_wait ends the wait with a promise to
 // call back, keeping the caller's place (a virtual-hold callback).

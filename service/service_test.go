@@ -16,6 +16,9 @@ import (
 	"github.com/hotline95598/hotline/internal/redistest"
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/hotline95598/hotline/ivr/ivrtest"
+	"github.com/hotline95598/hotline/metrics"
+	"github.com/hotline95598/hotline/queue"
+	"github.com/hotline95598/hotline/recovery"
 	"github.com/hotline95598/hotline/tickets"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -45,70 +48,48 @@ func newService(t *testing.T) (*Service, *ivrtest.Switch) {
 	return s, sw
 }
 
-// After a restart, calls this replica owned before are orphans: hung up,
-// noted on their ticket, and called back. Calls of a live replica, and
-// channels too young to have reached their owner, are left alone.
-func TestReconcileOrphans(t *testing.T) {
+// The wiring end to end: a call this replica owned before a restart is an
+// orphan, which the call flow's cut-off rule calls back and notes on its
+// work order; a dead replica's waiting caller keeps their place.
+func TestOrphansAreCalledBack(t *testing.T) {
 	s, sw := newService(t)
 	ctx := context.Background()
 	tk, err := s.tickets.Create(ctx, tickets.Ticket{Type: tickets.TypeFault, Phone: "13800138000", CallID: "mine"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	put := func(id, owner, phone, ticket string) {
-		if err := s.rdb.HSet(ctx, s.calls.key(id), "owner", owner, "phone", phone, "ticket", ticket).Err(); err != nil {
-			t.Fatal(err)
-		}
+	// This replica before its restart, and a replica that died.
+	before := recovery.New(s.rdb, s.cfg.RedisPrefix, s.cfg.ReplicaID, sw, s.line, metrics.Discard(), zerolog.Nop())
+	before.Calls().Start(ctx, "mine", "13800138000")
+	before.Calls().Attach(ctx, "mine", tk.ID)
+	dead := recovery.New(s.rdb, s.cfg.RedisPrefix, "r3", sw, s.line, metrics.Discard(), zerolog.Nop())
+	dead.Calls().Start(ctx, "waiting", "13700137000")
+	joined := time.Now().Add(-3 * time.Minute).Truncate(time.Millisecond)
+	if err := s.line.Join(ctx, queue.Caller{CallID: "waiting", Queue: "general", Joined: joined}); err != nil {
+		t.Fatal(err)
 	}
-	put("mine", "me", "13800138000", tk.ID) // ours, before the restart
-	put("theirs", "r2", "13900139000", "")  // a live replica's
-	put("dead", "r3", "13700137000", "")    // a dead replica's
-	s.rdb.Set(ctx, s.cfg.RedisPrefix+"replica:r2", "1", time.Minute)
 	old := time.Now().Add(-time.Minute)
-	sw.SetChannels(
-		ivr.ChannelInfo{ID: "mine", State: "Up", CallerNum: "13800138000", Created: old},
-		ivr.ChannelInfo{ID: "mine-agent-1", State: "Up", Created: old},
-		ivr.ChannelInfo{ID: "theirs", State: "Up", CallerNum: "13900139000", Created: old},
-		ivr.ChannelInfo{ID: "dead", State: "Up", CallerNum: "13700137000", Created: old},
-		ivr.ChannelInfo{ID: "young", State: "Up", CallerNum: "13600136000", Created: time.Now()},
-		// A callback still ringing: not answered, so not an orphan.
-		ivr.ChannelInfo{ID: "cb-9-1", State: "Ring", CallerNum: "95598", Created: old},
-		// An answered callback leg nobody owns: hung up, but 95598 is never called back.
-		ivr.ChannelInfo{ID: "cb-8-1", State: "Up", CallerNum: "95598", Created: old},
-	)
-	s.reconcile(ctx, true)
-	for id, want := range map[string]bool{"mine": true, "mine-agent-1": true, "dead": true, "theirs": false, "young": false, "cb-9-1": false, "cb-8-1": true} {
-		if sw.IsHungUp(id) != want {
-			t.Errorf("%s hung up = %v, want %v", id, !want, want)
-		}
+	sw.SetChannels(ivr.ChannelInfo{ID: "mine", State: "Up", CallerNum: "13800138000", Created: old})
+	s.recovery.Reconcile(ctx, true)
+	if !sw.IsHungUp("mine") || !sw.IsHungUp("waiting") {
+		t.Fatalf("orphans left up: %v", sw.Actions())
 	}
-	for _, phone := range []string{"13800138000", "13700137000"} {
-		cbs, _ := s.callbacks.ListByPhone(ctx, phone, 5)
-		if len(cbs) != 1 || cbs[0].Kind != callbacks.KindCutOff {
-			t.Errorf("callback for %s: %+v", phone, cbs)
+	for _, c := range []struct {
+		phone, kind string
+		queued      time.Time
+	}{
+		{"13800138000", callbacks.KindCutOff, time.Time{}},
+		{"13700137000", callbacks.KindVirtualHold, joined},
+	} {
+		cbs, err := s.callbacks.ListByPhone(ctx, c.phone, 5)
+		if err != nil || len(cbs) != 1 || cbs[0].Kind != c.kind || !cbs[0].QueuedAt.Equal(c.queued) {
+			t.Fatalf("callbacks for %s: %+v %v, want one %s queued at %v", c.phone, cbs, err, c.kind, c.queued)
 		}
-	}
-	if cbs, _ := s.callbacks.ListByPhone(ctx, "95598", 5); len(cbs) != 0 {
-		t.Errorf("called back 95598: %+v", cbs)
 	}
 	got, _ := s.tickets.Get(ctx, tk.ID)
 	last := got.Audit[len(got.Audit)-1]
-	if !strings.Contains(last.Note, "controller restart") || !strings.Contains(last.Note, "callback") {
+	if !strings.Contains(last.Note, "controller restart") || !strings.Contains(last.Note, "cut_off callback") {
 		t.Errorf("ticket note %+v", last)
-	}
-}
-
-// A local call whose channel vanished while ARI was disconnected is ended.
-func TestReconnectEndsVanishedCalls(t *testing.T) {
-	s, sw := newService(t)
-	ctx, done := s.calls.start(context.Background(), "gone", "13800138000")
-	defer done()
-	sw.SetChannels()
-	s.reconcile(context.Background(), true)
-	select {
-	case <-ctx.Done():
-	case <-time.After(time.Second):
-		t.Fatal("call whose channel vanished is still running")
 	}
 }
 
@@ -117,7 +98,7 @@ func TestReconnectEndsVanishedCalls(t *testing.T) {
 func TestStrayLegs(t *testing.T) {
 	s, sw := newService(t)
 	ctx := context.Background()
-	handler{s, ctx}.OnStasisStart(ctx, ivr.ChannelInfo{ID: "x-agent-1"}, []string{"agent", "x", "1001"})
+	s.router.OnStasisStart(ctx, ivr.ChannelInfo{ID: "x-agent-1"}, []string{"agent", "x", "1001"})
 	if !sw.IsHungUp("x-agent-1") {
 		t.Fatal("stray agent leg left up")
 	}
@@ -130,7 +111,7 @@ func TestStrayLegs(t *testing.T) {
 			s.HangUp(ch)
 		}
 	}
-	handler{s, ctx}.OnStasisStart(ctx, ivr.ChannelInfo{ID: "cb-1-1"}, []string{"callback", id})
+	s.router.OnStasisStart(ctx, ivr.ChannelInfo{ID: "cb-1-1"}, []string{"callback", id})
 	if !sw.Has("play cb-1-1 sound:hotline/callback_intro") {
 		t.Fatalf("callback leg not served: %v", sw.Actions())
 	}
@@ -153,16 +134,14 @@ func TestGracefulDrain(t *testing.T) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	var h handler
 	go func() { served <- s.Serve(ctx, ln) }()
-	// The fake edge gives no handler out, so build the one Serve uses.
-	time.Sleep(100 * time.Millisecond)
-	h = handler{s, context.Background()}
-	go h.OnStasisStart(ctx, ivr.ChannelInfo{ID: "in-progress", CallerNum: "13800138000"}, nil)
+	// The fake edge gives no handler out: calls go to the router as the
+	// edge handler Serve builds would send them.
+	go s.router.OnStasisStart(context.Background(), ivr.ChannelInfo{ID: "in-progress", CallerNum: "13800138000"}, nil)
 	waitUntil(t, "call answered", func() bool { return sw.Has("answer in-progress") })
 	stop()
-	waitUntil(t, "draining", func() bool { return s.draining.Load() })
-	h.OnStasisStart(ctx, ivr.ChannelInfo{ID: "new", CallerNum: "13900139000"}, nil)
+	waitUntil(t, "draining", func() bool { return s.router.Draining() })
+	s.router.OnStasisStart(ctx, ivr.ChannelInfo{ID: "new", CallerNum: "13900139000"}, nil)
 	if !sw.Has("play new sound:hotline/error_try_later") || !sw.IsHungUp("new") {
 		t.Fatalf("new call during drain: %v", sw.Actions())
 	}
@@ -185,95 +164,6 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// A dead replica's caller who was waiting for an agent is called back
-// keeping their place (virtual hold, their original join time), and the
-// ticket says so; a caller still in the menu gets a plain cut-off callback.
-func TestOrphanKeepsQueuePlace(t *testing.T) {
-	s, sw := newService(t)
-	ctx := context.Background()
-	tk, err := s.tickets.Create(ctx, tickets.Ticket{Type: tickets.TypeFault, Phone: "13800138000", CallID: "waiting"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	joined := time.Now().Add(-3 * time.Minute).Truncate(time.Millisecond)
-	s.rdb.HSet(ctx, s.calls.key("waiting"), "owner", "gone", "phone", "13800138000", "ticket", tk.ID)
-	s.rdb.HSet(ctx, s.calls.key("in-menu"), "owner", "gone", "phone", "13900139000")
-	// What the dispatcher writes when a caller joins a queue (agents.enqueue).
-	s.rdb.HSet(ctx, s.cfg.RedisPrefix+"queue:place:waiting", "queue", "general", "joined", joined.UnixMilli())
-	old := time.Now().Add(-time.Minute)
-	sw.SetChannels(
-		ivr.ChannelInfo{ID: "waiting", State: "Up", CallerNum: "13800138000", Created: old},
-		ivr.ChannelInfo{ID: "in-menu", State: "Up", CallerNum: "13900139000", Created: old},
-	)
-	s.reconcile(ctx, false)
-	for _, c := range []struct {
-		phone, kind string
-		queued      time.Time
-	}{
-		{"13800138000", callbacks.KindVirtualHold, joined},
-		{"13900139000", callbacks.KindCutOff, time.Time{}},
-	} {
-		cbs, err := s.callbacks.ListByPhone(ctx, c.phone, 5)
-		if err != nil || len(cbs) != 1 {
-			t.Fatalf("callbacks for %s: %+v %v", c.phone, cbs, err)
-		}
-		if cbs[0].Kind != c.kind || !cbs[0].QueuedAt.Equal(c.queued) {
-			t.Errorf("%s: kind %s queued_at %v, want %s %v", c.phone, cbs[0].Kind, cbs[0].QueuedAt, c.kind, c.queued)
-		}
-	}
-	got, _ := s.tickets.Get(ctx, tk.ID)
-	last := got.Audit[len(got.Audit)-1]
-	if !strings.Contains(last.Note, "general queue") || !strings.Contains(last.Note, "virtual_hold callback") {
-		t.Errorf("ticket note %+v", last)
-	}
-}
-
-// A dead replica's calls are in its own ARI application, which ours does
-// not list: they are found through the replica's call index in Redis, and
-// followed up once even with several live replicas sweeping.
-func TestSweepDeadReplicaCalls(t *testing.T) {
-	s, sw := newService(t)
-	ctx := context.Background()
-	p := s.cfg.RedisPrefix
-	for _, c := range []struct{ id, owner, phone string }{
-		{"b-1", "b", "13800138000"}, {"b-2", "b", "13900139000"}, {"c-1", "c", "13700137000"},
-	} {
-		s.rdb.HSet(ctx, s.calls.key(c.id), "owner", c.owner, "phone", c.phone)
-		s.rdb.SAdd(ctx, s.calls.ownedKey(c.owner), c.id)
-		s.rdb.SAdd(ctx, s.calls.replicasKey(), c.owner)
-	}
-	s.rdb.SAdd(ctx, s.calls.ownedKey("b"), "b-expired") // record gone: hung up, nobody to call
-	s.rdb.Set(ctx, p+"replica:c", "1", time.Minute)     // c is alive, b is dead
-	s.rdb.HSet(ctx, p+"queue:place:b-1", "queue", "general", "joined", time.Now().Add(-time.Minute).UnixMilli())
-	sw.SetChannels() // nothing in our own application
-	s.reconcile(ctx, false)
-	for id, want := range map[string]bool{"b-1": true, "b-2": true, "b-expired": true, "c-1": false} {
-		if sw.IsHungUp(id) != want {
-			t.Errorf("%s hung up = %v, want %v", id, !want, want)
-		}
-	}
-	for phone, kind := range map[string]string{"13800138000": callbacks.KindVirtualHold, "13900139000": callbacks.KindCutOff} {
-		if cbs, _ := s.callbacks.ListByPhone(ctx, phone, 5); len(cbs) != 1 || cbs[0].Kind != kind {
-			t.Errorf("callbacks of %s: %+v, want one %s", phone, cbs, kind)
-		}
-	}
-	if cbs, _ := s.callbacks.ListByPhone(ctx, "13700137000", 5); len(cbs) != 0 {
-		t.Errorf("live replica's caller called back: %+v", cbs)
-	}
-	if n, _ := s.rdb.SCard(ctx, s.calls.ownedKey("b")).Result(); n != 0 {
-		t.Errorf("dead replica's index still holds %d calls", n)
-	}
-	// A second sweep (another replica, or the next round) does nothing more.
-	sw.SetChannels()
-	s.reconcile(ctx, false)
-	if cbs, _ := s.callbacks.ListByPhone(ctx, "13900139000", 5); len(cbs) != 1 {
-		t.Errorf("second sweep: %+v", cbs)
-	}
-	if ok, _ := s.rdb.SIsMember(ctx, s.calls.replicasKey(), "b").Result(); ok {
-		t.Error("a dead replica with no calls left is still listed")
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/hotline95598/hotline/policy"
 	"github.com/hotline95598/hotline/wallboard"
 )
 
@@ -14,16 +15,16 @@ type wallboardSource struct{ s *Service }
 func (w wallboardSource) Snapshot(ctx context.Context) (wallboard.Snapshot, error) {
 	s := w.s
 	snap := wallboard.Snapshot{At: time.Now(), Agents: map[string]int{}}
-	for _, q := range Queues {
-		waiting, err := s.disp.Waiting(ctx, q)
+	for _, q := range policy.QueueNames {
+		waiting, err := s.line.Waiting(ctx, q)
 		if err != nil {
 			return snap, err
 		}
-		longest, err := s.disp.LongestWait(ctx, q)
+		longest, err := s.line.LongestWait(ctx, q)
 		if err != nil {
 			return snap, err
 		}
-		today, err := s.disp.Today(ctx, q)
+		today, err := s.line.Today(ctx, q)
 		if err != nil {
 			return snap, err
 		}

@@ -75,6 +75,13 @@ const (
 )
 
 // Known reports whether t is one of the Type constants.
+// TypeNames lists every work-order type, for what names one (a menu node
+// that writes a ticket, an API client).
+func TypeNames() []string {
+	return []string{string(TypeFault), string(TypeComplaint), string(TypeReport), string(TypeConsultation),
+		string(TypeService), string(TypeOpinion), string(TypeSuggestion), string(TypePraise)}
+}
+
 func (t Type) Known() bool {
 	switch t {
 	case TypeFault, TypeComplaint, TypeReport, TypeConsultation,

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/hotline95598/hotline/callflow"
 	"github.com/hotline95598/hotline/menus"
 )
 
@@ -18,7 +19,7 @@ const ivrUsage = `usage:
 func ivrCommand(args []string, stdout io.Writer) error {
 	switch {
 	case len(args) == 2 && args[0] == "validate":
-		m, err := menus.Load(args[1])
+		m, err := menus.Load(args[1], callflow.MenuNames())
 		if err != nil {
 			var me *menus.Error
 			if errors.As(err, &me) {

@@ -1,4 +1,4 @@
-package service
+package recovery
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 func TestEndedCallIsNotAnOrphan(t *testing.T) {
 	rdb := redistest.Start(t).Client(t)
 	c := newCalls(rdb, "t:", "r1", zerolog.Nop())
-	_, done := c.start(context.Background(), "call1", "13800138000")
+	_, done := c.Start(context.Background(), "call1", "13800138000")
 	if !c.wasLocal("call1") || !c.wasLocal("call1-agent-1") {
 		t.Fatal("an active call and its agent leg are not ours")
 	}

@@ -1,4 +1,4 @@
-package agents
+package hold
 
 import (
 	"context"
@@ -9,10 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotline95598/hotline/agents"
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/hotline95598/hotline/ivr/ivrtest"
 	"github.com/hotline95598/hotline/policy"
 	"github.com/hotline95598/hotline/prompts"
+	"github.com/hotline95598/hotline/queue"
 )
 
 // rung records which agent each caller's phone rang, in order, and answers.
@@ -34,7 +36,7 @@ func (r *rung) list() []string {
 	return append([]string(nil), r.calls...)
 }
 
-func setSkills(t *testing.T, reg *Registry, id string, skills map[string]int) {
+func setSkills(t *testing.T, reg *agents.Registry, id string, skills map[string]int) {
 	t.Helper()
 	if err := reg.SetSkills(context.Background(), id, skills); err != nil {
 		t.Fatal(err)
@@ -67,7 +69,7 @@ func TestRoutingBestSkillThenLongestIdle(t *testing.T) {
 			login(t, reg, clk, tc.login...)
 			var r rung
 			sw.OnOriginate = r.answer
-			_, sess := serve(t, d, sw, Caller{CallID: "c1", Queue: tc.queue})
+			_, sess := serve(t, d, sw, queue.Caller{CallID: "c1", Queue: tc.queue})
 			waitFor(t, "an agent rung", func() bool { return len(r.list()) == 1 })
 			if got := r.list()[0]; got != "c1>"+tc.want {
 				t.Fatalf("rang %s, want agent %s", got, tc.want)
@@ -86,7 +88,7 @@ func TestRoutingLowerLevelAfterWait(t *testing.T) {
 	login(t, reg, clk, "1001")
 	var r rung
 	sw.OnOriginate = r.answer
-	_, sess := serve(t, d, sw, Caller{CallID: "c1", Queue: "billing"})
+	_, sess := serve(t, d, sw, queue.Caller{CallID: "c1", Queue: "billing"})
 	waitFor(t, "queued", func() bool { n, _ := d.Waiting(context.Background(), "billing"); return n["billing"] == 1 })
 	time.Sleep(200 * time.Millisecond) // ten polls
 	if got := r.list(); len(got) != 0 {
@@ -102,14 +104,14 @@ func TestRoutingLowerLevelAfterWait(t *testing.T) {
 func TestRoutingFairAcrossQueuesAndPriority(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		callers []Caller // joined in this order, a minute apart (unless Joined is set)
+		callers []queue.Caller // joined in this order, a minute apart (unless Joined is set)
 		want    string
 	}{
-		{"longest wait across queues", []Caller{{CallID: "b1", Queue: "billing"}, {CallID: "f1", Queue: "fault"}, {CallID: "b2", Queue: "billing"}},
+		{"longest wait across queues", []queue.Caller{{CallID: "b1", Queue: "billing"}, {CallID: "f1", Queue: "fault"}, {CallID: "b2", Queue: "billing"}},
 			"b1,f1,b2"},
-		{"important first", []Caller{{CallID: "n1", Queue: "fault"}, {CallID: "r1", Queue: "billing", Priority: Repeat},
-			{CallID: "i1", Queue: "fault", Priority: Important}}, "i1,r1,n1"},
-		{"equal priority: join time", []Caller{{CallID: "r1", Queue: "fault", Priority: Repeat}, {CallID: "r2", Queue: "billing", Priority: Repeat},
+		{"important first", []queue.Caller{{CallID: "n1", Queue: "fault"}, {CallID: "r1", Queue: "billing", Priority: queue.Repeat},
+			{CallID: "i1", Queue: "fault", Priority: queue.Important}}, "i1,r1,n1"},
+		{"equal priority: join time", []queue.Caller{{CallID: "r1", Queue: "fault", Priority: queue.Repeat}, {CallID: "r2", Queue: "billing", Priority: queue.Repeat},
 			{CallID: "n1", Queue: "billing"}}, "r1,r2,n1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -154,12 +156,12 @@ func TestEstimate(t *testing.T) {
 	// Three callers in line, nobody staffed: no estimate. (They are put in
 	// the queue directly: no goroutine of theirs claims agents meanwhile.)
 	for _, id := range []string{"w1", "w2", "w3"} {
-		if err := d.enqueue(ctx, Caller{CallID: id, Queue: "billing", Joined: clk.Now()}); err != nil {
+		if err := d.Join(ctx, queue.Caller{CallID: id, Queue: "billing", Joined: clk.Now()}); err != nil {
 			t.Fatal(err)
 		}
 		clk.Add(time.Second)
 	}
-	e, err := d.EstimateFor(ctx, Caller{CallID: "w3", Queue: "billing"})
+	e, err := d.EstimateFor(ctx, queue.Caller{CallID: "w3", Queue: "billing"})
 	if err != nil || e.Known() || e.Ahead != 2 {
 		t.Fatalf("nobody staffed: %+v %v", e, err)
 	}
@@ -171,7 +173,7 @@ func TestEstimate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if e, _ := d.EstimateFor(ctx, Caller{CallID: "w3", Queue: "billing"}); e.Known() {
+	if e, _ := d.EstimateFor(ctx, queue.Caller{CallID: "w3", Queue: "billing"}); e.Known() {
 		t.Fatalf("paused agents counted: %+v", e)
 	}
 	if err := reg.Ready(ctx, "1001"); err != nil {
@@ -180,21 +182,19 @@ func TestEstimate(t *testing.T) {
 	if err := d.reg.Pause(ctx, "1001", "x"); err != nil { // keep 1001 out of reach of the callers
 		t.Fatal(err)
 	}
-	if err := d.reg.rdb.HSet(ctx, d.reg.agentKey("1001"), "state", string(OnCall)).Err(); err != nil {
+	if err := d.rdb.HSet(ctx, "t:agent:1001", "state", string(agents.OnCall)).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.reg.rdb.HSet(ctx, d.reg.agentKey("1002"), "state", string(WrapUp)).Err(); err != nil {
+	if err := d.rdb.HSet(ctx, "t:agent:1002", "state", string(agents.WrapUp)).Err(); err != nil {
 		t.Fatal(err)
 	}
-	e, _ = d.EstimateFor(ctx, Caller{CallID: "w3", Queue: "billing"})
+	e, _ = d.EstimateFor(ctx, queue.Caller{CallID: "w3", Queue: "billing"})
 	if e.Staffed != 2 || e.Ahead != 2 || e.Wait != 3*4*time.Minute/2 {
 		t.Fatalf("estimate %+v, want 2 staffed, 2 ahead, 6m", e)
 	}
 	// A measured handle time replaces the assumed one.
-	if err := updateAHT.Run(ctx, d.reg.rdb, []string{d.ahtKey("billing")}, (2 * time.Minute).Milliseconds()).Err(); err != nil {
-		t.Fatal(err)
-	}
-	e, _ = d.EstimateFor(ctx, Caller{CallID: "w1", Queue: "billing"})
+	d.HandleTime(ctx, "billing", 2*time.Minute)
+	e, _ = d.EstimateFor(ctx, queue.Caller{CallID: "w1", Queue: "billing"})
 	if e.Ahead != 0 || e.Wait != time.Minute {
 		t.Fatalf("estimate %+v, want 0 ahead and 1m", e)
 	}
@@ -210,7 +210,7 @@ func TestAnnouncementOffersKeptPlace(t *testing.T) {
 			go s.Press(ch, "1")
 		}
 	}
-	out, _ := serve(t, d, sw, Caller{CallID: "c1", Phone: "13800138000", Queue: "general"})
+	out, _ := serve(t, d, sw, queue.Caller{CallID: "c1", Phone: "13800138000", Queue: "general"})
 	waitFor(t, "queued", func() bool { n, _ := d.Waiting(context.Background(), "general"); return n["general"] == 1 })
 	clk.Add(2 * time.Second)
 	select {
@@ -249,11 +249,11 @@ func TestAnnouncementInCallersVoice(t *testing.T) {
 	// Twelve callers ahead, so the position is a number to read.
 	ctx := context.Background()
 	for i := range 12 {
-		if err := d.enqueue(ctx, Caller{CallID: fmt.Sprintf("ahead%d", i), Queue: "general", Joined: clk.Now().Add(-time.Hour)}); err != nil {
+		if err := d.Join(ctx, queue.Caller{CallID: fmt.Sprintf("ahead%d", i), Queue: "general", Joined: clk.Now().Add(-time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_, sess := serve(t, d, sw, Caller{CallID: "c13", Phone: "13800138000", Queue: "general", Voice: prompts.VoiceEnglish})
+	_, sess := serve(t, d, sw, queue.Caller{CallID: "c13", Phone: "13800138000", Queue: "general", Voice: prompts.VoiceEnglish})
 	waitFor(t, "queued", func() bool { n, _ := d.Waiting(ctx, "general"); return n["general"] == 13 })
 	clk.Add(2 * time.Second)
 	waitFor(t, "announced", func() bool { mu.Lock(); defer mu.Unlock(); return len(heard) > 0 })
@@ -284,7 +284,7 @@ func TestAnnouncementNoOfferWithoutNumber(t *testing.T) {
 		}
 		announced++
 	}
-	_, sess := serve(t, d, sw, Caller{CallID: "c1", Phone: "anonymous", Queue: "general"})
+	_, sess := serve(t, d, sw, queue.Caller{CallID: "c1", Phone: "anonymous", Queue: "general"})
 	waitFor(t, "queued", func() bool { n, _ := d.Waiting(context.Background(), "general"); return n["general"] == 1 })
 	clk.Add(2 * time.Second)
 	waitFor(t, "announced", func() bool { mu.Lock(); defer mu.Unlock(); return announced > 0 })
@@ -300,11 +300,11 @@ func TestMaxWaitOverflow(t *testing.T) {
 	d.cfg.Queues["general"] = policy.Queue{MaxWait: 2 * time.Minute, OnMaxWait: policy.KeepPlaceCallback, HandleTime: time.Minute}
 	setSkills(t, reg, "1001", map[string]int{"general": 1})
 	joined := clk.Now()
-	out, _ := serve(t, d, sw, Caller{CallID: "c1", Queue: "fault", Joined: joined})
+	out, _ := serve(t, d, sw, queue.Caller{CallID: "c1", Queue: "fault", Joined: joined})
 	waitFor(t, "queued in fault", func() bool { n, _ := d.Waiting(ctx, "fault"); return n["fault"] == 1 })
 	clk.Add(61 * time.Second)
 	waitFor(t, "moved to general", func() bool { n, _ := d.Waiting(ctx, "fault", "general"); return n["fault"] == 0 && n["general"] == 1 })
-	score, err := d.reg.rdb.ZScore(ctx, d.joinedKey("general"), "c1").Result()
+	score, err := d.rdb.ZScore(ctx, "t:queue:general:joined", "c1").Result()
 	if err != nil || int64(score) != joined.UnixMilli() {
 		t.Fatalf("place not kept in the overflow queue: %v %v", score, err)
 	}
@@ -326,11 +326,11 @@ func TestEventsStateAndScreenPop(t *testing.T) {
 	login(t, reg, clk, "1001")
 	var r rung
 	sw.OnOriginate = r.answer
-	_, sess := serve(t, d, sw, Caller{CallID: "c1", Phone: "13800138000", Queue: "billing", Account: "1000000001",
-		Name: "张伟", TicketID: "T1", MenuPath: "2>1", Priority: Repeat})
-	waitFor(t, "on call", func() bool { return state(t, reg, "1001").State == OnCall })
+	_, sess := serve(t, d, sw, queue.Caller{CallID: "c1", Phone: "13800138000", Queue: "billing", Account: "1000000001",
+		Name: "张伟", TicketID: "T1", MenuPath: "2>1", Priority: queue.Repeat})
+	waitFor(t, "on call", func() bool { return state(t, reg, "1001").State == agents.OnCall })
 	sw.HangUp(sess.ID())
-	waitFor(t, "released", func() bool { return state(t, reg, "1001").State == Available })
+	waitFor(t, "released", func() bool { return state(t, reg, "1001").State == agents.Available })
 	evs, err := reg.Tail(ctx, "1001", "0", 0)
 	if err != nil {
 		t.Fatal(err)
@@ -342,9 +342,9 @@ func TestEventsStateAndScreenPop(t *testing.T) {
 			t.Fatal(err)
 		}
 		switch e.Type {
-		case EventState:
+		case agents.EventState:
 			got = append(got, "state:"+data["state"].(string))
-		case EventScreenPop:
+		case agents.EventScreenPop:
 			got = append(got, "pop")
 			if data["phone"] != "13800138000" || data["account"] != "1000000001" || data["menu_path"] != "2>1" ||
 				data["ticket_id"] != "T1" || data["queue"] != "billing" || data["priority"] != "repeat" {
@@ -363,7 +363,7 @@ func TestPlaceOf(t *testing.T) {
 	_, d, sw, clk := setup(t, "1001")
 	ctx := context.Background()
 	joined := clk.Now().Add(-time.Minute)
-	_, sess := serve(t, d, sw, Caller{CallID: "c1", Queue: "billing", Joined: joined})
+	_, sess := serve(t, d, sw, queue.Caller{CallID: "c1", Queue: "billing", Joined: joined})
 	waitFor(t, "queued", func() bool { n, _ := d.Waiting(ctx, "billing"); return n["billing"] == 1 })
 	p, ok, err := d.PlaceOf(ctx, "c1")
 	if err != nil || !ok || p.Queue != "billing" || !p.Joined.Equal(joined.Truncate(time.Millisecond)) {
@@ -389,7 +389,7 @@ func TestCallersInLineClaimAtOnce(t *testing.T) {
 	}
 	var sessions []*ivr.Session
 	for _, id := range []string{"c1", "c2", "c3"} {
-		_, sess := serve(t, d, sw, Caller{CallID: id, Queue: "general"})
+		_, sess := serve(t, d, sw, queue.Caller{CallID: id, Queue: "general"})
 		sessions = append(sessions, sess)
 		waitFor(t, "queued", func() bool { n, _ := d.Waiting(ctx, "general"); return n["general"] == int64(len(sessions)) })
 		clk.Add(time.Second)
@@ -415,9 +415,9 @@ func TestCallersInLineClaimAtOnce(t *testing.T) {
 func TestDroppedCallerJoinsAgain(t *testing.T) {
 	_, d, sw, _ := setup(t, "1001")
 	ctx := context.Background()
-	_, sess := serve(t, d, sw, Caller{CallID: "c1", Queue: "general"})
+	_, sess := serve(t, d, sw, queue.Caller{CallID: "c1", Queue: "general"})
 	waitFor(t, "queued", func() bool { n, _ := d.Waiting(ctx, "general"); return n["general"] == 1 })
-	if err := d.reg.rdb.ZRem(ctx, d.queueKey("general"), "c1").Err(); err != nil {
+	if err := d.rdb.ZRem(ctx, "t:queue:general", "c1").Err(); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "queued again", func() bool { n, _ := d.Waiting(ctx, "general"); return n["general"] == 1 })
@@ -433,7 +433,7 @@ func TestIntroPlaysWhileAgentRings(t *testing.T) {
 	login(t, reg, clk, "1001")
 	var r rung
 	sw.OnOriginate = r.answer
-	_, sess := serve(t, d, sw, Caller{CallID: "c1", Queue: "general", Intro: []string{"sound:hotline/transfer_agent"}})
+	_, sess := serve(t, d, sw, queue.Caller{CallID: "c1", Queue: "general", Intro: []string{"sound:hotline/transfer_agent"}})
 	waitFor(t, "agent rung during the intro", func() bool { return len(r.list()) == 1 })
 	waitFor(t, "intro stopped for the bridge", func() bool { return sw.Has("stop c1-pb-1") && sw.Has("bridge-add br-c1") })
 	if sw.Has("moh-start c1") {
@@ -444,7 +444,7 @@ func TestIntroPlaysWhileAgentRings(t *testing.T) {
 	// Nobody free: music starts only once the intro has finished.
 	_, d2, sw2, _ := setup(t, "1001")
 	sw2.ManualPlayback = true
-	_, sess2 := serve(t, d2, sw2, Caller{CallID: "c2", Queue: "general", Intro: []string{"sound:hotline/transfer_agent"}})
+	_, sess2 := serve(t, d2, sw2, queue.Caller{CallID: "c2", Queue: "general", Intro: []string{"sound:hotline/transfer_agent"}})
 	waitFor(t, "queued", func() bool { n, _ := d2.Waiting(context.Background(), "general"); return n["general"] == 1 })
 	time.Sleep(100 * time.Millisecond)
 	if sw2.Has("moh-start c2") {
@@ -460,7 +460,7 @@ func TestIntroPlaysWhileAgentRings(t *testing.T) {
 func TestKeyOnHoldTakesTheNextOffer(t *testing.T) {
 	_, d, sw, clk := setup(t, "1001")
 	d.cfg.Queues["senior"] = policy.Queue{AnnounceEvery: time.Second, OfferCallbackOver: time.Second, HandleTime: time.Minute}
-	out, _ := serve(t, d, sw, Caller{CallID: "c1", Phone: "15800158000", Queue: "senior", Intro: []string{"sound:hotline/senior_transfer"}})
+	out, _ := serve(t, d, sw, queue.Caller{CallID: "c1", Phone: "15800158000", Queue: "senior", Intro: []string{"sound:hotline/senior_transfer"}})
 	waitFor(t, "queued", func() bool { n, _ := d.Waiting(context.Background(), "senior"); return n["senior"] == 1 })
 	sw.Press("c1", "1")
 	time.Sleep(50 * time.Millisecond)

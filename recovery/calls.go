@@ -1,20 +1,21 @@
-package service
+package recovery
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/hotline95598/hotline/internal/legs"
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 )
 
-// calls knows which calls this replica owns. Ownership is also written to
+// Calls knows which calls this replica owns. Ownership is also written to
 // Redis (owner replica, phone, ticket) so that after a restart, or when a
 // replica dies, the calls it left in Asterisk can be found and followed up.
-type calls struct {
+// It is the call flow's Tracker.
+type Calls struct {
 	mu      sync.Mutex
 	active  map[string]context.CancelCauseFunc
 	ended   map[string]time.Time // calls of ours that ended lately: see wasLocal
@@ -27,24 +28,37 @@ type calls struct {
 // callTTL: ownership records outlive a replica only briefly.
 const callTTL = time.Minute
 
-func newCalls(rdb redis.UniversalClient, prefix, replica string, log zerolog.Logger) *calls {
-	return &calls{active: map[string]context.CancelCauseFunc{}, ended: map[string]time.Time{}, rdb: rdb, p: prefix, replica: replica, log: log}
+func newCalls(rdb redis.UniversalClient, prefix, replica string, log zerolog.Logger) *Calls {
+	return &Calls{active: map[string]context.CancelCauseFunc{}, ended: map[string]time.Time{}, rdb: rdb, p: prefix, replica: replica, log: log}
 }
 
-func (c *calls) key(id string) string { return c.p + "call:" + id }
+func (c *Calls) key(id string) string { return c.p + "call:" + id }
 
 // ownedKey indexes the calls a replica owns. Each replica has its own ARI
 // application, and Asterisk lists a channel only under the application it
 // is in, so a live replica finds a dead one's calls through this set, not
 // through ARI.
-func (c *calls) ownedKey(replica string) string { return c.p + "replica:" + replica + ":calls" }
+func (c *Calls) ownedKey(replica string) string { return c.p + "replica:" + replica + ":calls" }
 
 // replicasKey lists the replicas that ever owned calls, for the sweep.
-func (c *calls) replicasKey() string { return c.p + "replicas" }
+func (c *Calls) replicasKey() string { return c.p + "replicas" }
 
-// start registers a call this replica now owns; done must be called when
-// the call's goroutine ends.
-func (c *calls) start(ctx context.Context, id, phone string) (context.Context, func()) {
+// aliveKey exists while a replica renews it: its liveness.
+func (c *Calls) aliveKey(replica string) string { return c.p + "replica:" + replica }
+
+// forget deletes what Redis knows of a call that was followed up.
+func (c *Calls) forget(ctx context.Context, id, owner string) {
+	_ = c.rdb.Del(ctx, c.key(id)).Err()
+	if owner != "" {
+		_ = c.rdb.SRem(ctx, c.ownedKey(owner), id).Err()
+	}
+}
+
+// Start registers a call this replica now owns; done must be called when
+// the call's goroutine ends. The context ends, with ivr.ErrCutOff as its
+// cause, when the call's channel vanished while the link to Asterisk was
+// down.
+func (c *Calls) Start(ctx context.Context, id, phone string) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	c.mu.Lock()
 	c.active[id] = cancel
@@ -77,7 +91,7 @@ func (c *calls) start(ctx context.Context, id, phone string) (context.Context, f
 }
 
 // Attach records the ticket a call produced (callflow.Tracker).
-func (c *calls) Attach(ctx context.Context, callID, ticketID string) {
+func (c *Calls) Attach(ctx context.Context, callID, ticketID string) {
 	if err := c.rdb.HSet(context.WithoutCancel(ctx), c.key(callID), "ticket", ticketID).Err(); err != nil {
 		c.log.Warn().Err(err).Str("call_id", callID).Msg("attach ticket to call")
 	}
@@ -91,8 +105,8 @@ const endedGrace = 30 * time.Second
 // or owned until moments ago. The sweep lists channels first and checks
 // ownership after; a call that ends in between would otherwise look like an
 // orphan and its caller be promised a "cut off" callback after being served.
-func (c *calls) wasLocal(channelID string) bool {
-	id := ownerCall(channelID)
+func (c *Calls) wasLocal(channelID string) bool {
+	id := legs.Owner(channelID)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := time.Now()
@@ -108,16 +122,9 @@ func (c *calls) wasLocal(channelID string) bool {
 	return ok
 }
 
-func ownerCall(channelID string) string {
-	if i := strings.Index(channelID, "-agent-"); i > 0 {
-		return channelID[:i]
-	}
-	return channelID
-}
-
 // cancelMissing ends local calls whose channel is no longer in Asterisk:
 // their hang-up happened while the event stream was down.
-func (c *calls) cancelMissing(present map[string]bool) int {
+func (c *Calls) cancelMissing(present map[string]bool) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := 0
@@ -131,7 +138,7 @@ func (c *calls) cancelMissing(present map[string]bool) int {
 }
 
 // refresh extends the ownership records of every local call.
-func (c *calls) refresh(ctx context.Context) error {
+func (c *Calls) refresh(ctx context.Context) error {
 	c.mu.Lock()
 	ids := make([]string, 0, len(c.active))
 	for id := range c.active {
@@ -142,7 +149,7 @@ func (c *calls) refresh(ctx context.Context) error {
 		for _, id := range ids {
 			p.Expire(ctx, c.key(id), callTTL)
 		}
-		p.Set(ctx, c.p+"replica:"+c.replica, time.Now().UnixMilli(), 3*refreshEvery)
+		p.Set(ctx, c.aliveKey(c.replica), time.Now().UnixMilli(), 3*RefreshEvery)
 		return nil
 	})
 	return err
@@ -153,7 +160,7 @@ type record struct {
 	Owner, Phone, Ticket string
 }
 
-func (c *calls) lookup(ctx context.Context, id string) (record, bool, error) {
+func (c *Calls) lookup(ctx context.Context, id string) (record, bool, error) {
 	h, err := c.rdb.HGetAll(ctx, c.key(id)).Result()
 	if err != nil || len(h) == 0 {
 		return record{}, false, err
@@ -161,8 +168,8 @@ func (c *calls) lookup(ctx context.Context, id string) (record, bool, error) {
 	return record{Owner: h["owner"], Phone: h["phone"], Ticket: h["ticket"]}, true, nil
 }
 
-func (c *calls) replicaAlive(ctx context.Context, replica string) (bool, error) {
-	n, err := c.rdb.Exists(ctx, c.p+"replica:"+replica).Result()
+func (c *Calls) replicaAlive(ctx context.Context, replica string) (bool, error) {
+	n, err := c.rdb.Exists(ctx, c.aliveKey(replica)).Result()
 	return n == 1, err
 }
 
@@ -176,7 +183,7 @@ type deadCall struct {
 // claimDead returns the calls of replicas that stopped renewing their
 // liveness key. Each call is taken out of its owner's index here, so with
 // several live replicas only one follows it up.
-func (c *calls) claimDead(ctx context.Context) ([]deadCall, error) {
+func (c *Calls) claimDead(ctx context.Context) ([]deadCall, error) {
 	replicas, err := c.rdb.SMembers(ctx, c.replicasKey()).Result()
 	if err != nil {
 		return nil, err

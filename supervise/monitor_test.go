@@ -1,4 +1,4 @@
-package agents
+package supervise
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotline95598/hotline/agents"
 	"github.com/hotline95598/hotline/internal/redistest"
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/hotline95598/hotline/ivr/ivrtest"
@@ -16,10 +17,10 @@ import (
 
 // monitorSetup: agent 2001 is on call c1 (leg c1-agent-2 up after a first
 // attempt rang out); supervisor 2003's softphone is registered and answers.
-func monitorSetup(t *testing.T) (*Monitor, *ivrtest.Switch, *Registry) {
+func monitorSetup(t *testing.T) (*Monitor, *ivrtest.Switch, *agents.Registry) {
 	t.Helper()
 	rdb := redistest.Start(t).Client(t)
-	reg := NewRegistry(rdb, "t:", nil)
+	reg := agents.NewRegistry(rdb, "t:", nil)
 	ctx := context.Background()
 	if err := reg.Ensure(ctx, []string{"2001", "2002", "2003"}); err != nil {
 		t.Fatal(err)
@@ -40,7 +41,7 @@ func monitorSetup(t *testing.T) (*Monitor, *ivrtest.Switch, *Registry) {
 	sw.OnOriginate = func(s *ivrtest.Switch, req ivr.OriginateRequest) {
 		s.Emit(ivr.Event{Kind: ivr.EvAnswered, ChannelID: req.ChannelID, Args: req.AppArgs})
 	}
-	m := NewMonitor(reg, sw, MonitorConfig{Tech: "PJSIP", RingTimeout: time.Second}, zerolog.Nop())
+	m := NewMonitor(reg, sw, agents.SwitchPhones{Switch: sw}, MonitorConfig{RingTimeout: time.Second}, zerolog.Nop())
 	return m, sw, reg
 }
 
@@ -145,18 +146,18 @@ func TestMonitorRefusals(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		req  MonitorRequest
-		prep func(*ivrtest.Switch, *Registry)
+		prep func(*ivrtest.Switch, *agents.Registry)
 		want error
 	}{
 		{"agent not on a call", MonitorRequest{Agent: "2002", Supervisor: "2003", Mode: Listen}, nil, ErrNotOnCall},
-		{"unknown agent", MonitorRequest{Agent: "9999", Supervisor: "2003", Mode: Listen}, nil, ErrUnknownAgent},
+		{"unknown agent", MonitorRequest{Agent: "9999", Supervisor: "2003", Mode: Listen}, nil, agents.ErrUnknownAgent},
 		{"bad mode", MonitorRequest{Agent: "2001", Supervisor: "2003", Mode: "spy"}, nil, ErrBadMonitor},
 		{"dial string injection", MonitorRequest{Agent: "2001", Supervisor: "2003&PJSIP/9", Mode: Listen}, nil, ErrBadMonitor},
 		{"own call", MonitorRequest{Agent: "2001", Supervisor: "2001", Mode: Listen}, nil, ErrBadMonitor},
 		{"supervisor offline", MonitorRequest{Agent: "2001", Supervisor: "2003", Mode: Listen},
-			func(sw *ivrtest.Switch, _ *Registry) { sw.SetOnline("2003", false) }, ErrSupervisorOffline},
+			func(sw *ivrtest.Switch, _ *agents.Registry) { sw.SetOnline("2003", false) }, ErrSupervisorOffline},
 		{"no agent leg up", MonitorRequest{Agent: "2001", Supervisor: "2003", Mode: Listen},
-			func(sw *ivrtest.Switch, _ *Registry) { sw.SetChannels(ivr.ChannelInfo{ID: "c1", State: "Up"}) }, ErrNotOnCall},
+			func(sw *ivrtest.Switch, _ *agents.Registry) { sw.SetChannels(ivr.ChannelInfo{ID: "c1", State: "Up"}) }, ErrNotOnCall},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, sw, reg := monitorSetup(t)

@@ -1,8 +1,11 @@
-package agents
+package hold
 
 import (
 	"testing"
 	"time"
+
+	"github.com/hotline95598/hotline/agents"
+	"github.com/hotline95598/hotline/queue"
 )
 
 // Connecting and ending a call sends the switch only the requests that do
@@ -24,7 +27,7 @@ func TestTalkSendsOnlyUsefulRequests(t *testing.T) {
 			login(t, reg, clk, "1001")
 			var r rung
 			sw.OnOriginate = r.answer
-			out, sess := serve(t, d, sw, Caller{CallID: "c1", Queue: "general", Intro: tc.intro})
+			out, sess := serve(t, d, sw, queue.Caller{CallID: "c1", Queue: "general", Intro: tc.intro})
 			waitFor(t, "bridged", func() bool { return sw.Has("bridge-add br-c1") })
 			if got := sw.Has("moh-stop c1"); got != tc.moh {
 				t.Errorf("moh-stop sent: %v, want %v (actions %v)", got, tc.moh, sw.Actions())
@@ -42,7 +45,7 @@ func TestTalkSendsOnlyUsefulRequests(t *testing.T) {
 			if sw.Has("hangup c1-agent-1") {
 				t.Errorf("the agent's leg was hung up after the agent hung up: %v", sw.Actions())
 			}
-			if a := state(t, reg, "1001"); a.State == Ringing || a.State == OnCall {
+			if a := state(t, reg, "1001"); a.State == agents.Ringing || a.State == agents.OnCall {
 				t.Errorf("agent left %s", a.State)
 			}
 			sess.Close(t.Context())

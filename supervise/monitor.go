@@ -1,30 +1,28 @@
-package agents
+// Package supervise lets a supervisor join an agent's call from their own
+// softphone: listen (hear both sides, nobody hears them), whisper (only the
+// agent hears them) or barge (a third party in the conversation).
+package supervise
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"regexp"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/hotline95598/hotline/agents"
+	"github.com/hotline95598/hotline/internal/legs"
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/rs/zerolog"
 )
 
-// Supervisor monitoring: a supervisor's softphone is rung and, once
-// answered, listens to an agent's call (listen), speaks to the agent only
-// (whisper) or joins the conversation (barge).
-//
 // Listen and whisper use an ARI snoop channel on the agent's leg, bridged
 // with the supervisor in a bridge of the monitor's own; barge puts the
-// supervisor into the call's bridge br-<call>. The monitor's channels are
-// named <call>-agent-sup<n> and <call>-agent-snoop<n> so that the recovery
-// sweep counts them as legs of the call (service/calls.go ownerCall) and
-// never hangs them up as orphans while the call lives.
+// supervisor into the call's bridge. The monitor's channels are named as
+// legs of the call (package legs), so the recovery sweep never hangs them
+// up as orphans while the call lives.
 
 // MonitorMode is how a supervisor joins a call.
 type MonitorMode string
@@ -44,7 +42,6 @@ var (
 
 // MonitorConfig is the monitoring policy.
 type MonitorConfig struct {
-	Tech        string        // "PJSIP": supervisors are rung at Tech/ID
 	RingTimeout time.Duration // how long the supervisor's phone rings
 }
 
@@ -70,25 +67,23 @@ type MonitorInfo struct {
 
 // Monitor runs supervisor monitors on this replica.
 type Monitor struct {
-	reg *Registry
-	sw  ivr.Switch
-	cfg MonitorConfig
-	log zerolog.Logger
-	seq atomic.Int64
+	reg    *agents.Registry
+	sw     ivr.Switch
+	phones agents.Phones // supervisors' softphones are reached like agents'
+	cfg    MonitorConfig
+	log    zerolog.Logger
+	seq    atomic.Int64
 
 	mu     sync.Mutex
 	active map[string]*monitor // agent "/" supervisor -> monitor
 }
 
 // NewMonitor returns a monitor service.
-func NewMonitor(reg *Registry, sw ivr.Switch, cfg MonitorConfig, log zerolog.Logger) *Monitor {
-	if cfg.Tech == "" {
-		cfg.Tech = "PJSIP"
-	}
+func NewMonitor(reg *agents.Registry, sw ivr.Switch, phones agents.Phones, cfg MonitorConfig, log zerolog.Logger) *Monitor {
 	if cfg.RingTimeout <= 0 {
 		cfg.RingTimeout = 20 * time.Second
 	}
-	return &Monitor{reg: reg, sw: sw, cfg: cfg, log: log, active: map[string]*monitor{}}
+	return &Monitor{reg: reg, sw: sw, phones: phones, cfg: cfg, log: log, active: map[string]*monitor{}}
 }
 
 // deviceID: a softphone id goes into a dial string, so only plain ids.
@@ -113,7 +108,7 @@ func (m *Monitor) Start(ctx context.Context, req MonitorRequest) (MonitorInfo, e
 	if err != nil {
 		return MonitorInfo{}, err
 	}
-	if a.State != OnCall || a.CallID == "" {
+	if a.State != agents.OnCall || a.CallID == "" {
 		return MonitorInfo{}, fmt.Errorf("agent %s is %s: %w", a.ID, a.State, ErrNotOnCall)
 	}
 	key := req.Agent + "/" + req.Supervisor
@@ -126,7 +121,7 @@ func (m *Monitor) Start(ctx context.Context, req MonitorRequest) (MonitorInfo, e
 		return MonitorInfo{}, fmt.Errorf("supervisor %s is still monitoring agent %s's previous call: %w", req.Supervisor, req.Agent, ErrBadMonitor)
 	}
 	n := m.seq.Add(1)
-	mon := &monitor{m: m, id: a.CallID + "-agent-sup" + strconv.FormatInt(n, 10), key: key, n: n,
+	mon := &monitor{m: m, id: legs.Supervisor(a.CallID, n), key: key, n: n,
 		agent: req.Agent, supervisor: req.Supervisor, callID: a.CallID, mode: req.Mode,
 		modes: make(chan modeChange), done: make(chan struct{})}
 	m.active[key] = mon // reserved: a second request waits for this one's outcome
@@ -192,9 +187,7 @@ func (mon *monitor) info() MonitorInfo {
 		CallID: mon.callID, State: st, SupervisorChannel: mon.id}
 }
 
-func (mon *monitor) bridgeID() string {
-	return "mon-" + mon.callID + "-" + strconv.FormatInt(mon.n, 10)
-}
+func (mon *monitor) bridgeID() string { return legs.MonitorBridge(mon.callID, mon.n) }
 
 // ring finds the agent's leg and rings the supervisor; the monitor then
 // runs on its own until the supervisor or the call hangs up.
@@ -205,39 +198,35 @@ func (mon *monitor) ring(ctx context.Context) (MonitorInfo, error) {
 		return MonitorInfo{}, err
 	}
 	mon.agentLeg = leg
-	online, err := m.sw.EndpointOnline(ctx, m.cfg.Tech, mon.supervisor)
+	online, _, err := m.phones.Status(ctx, mon.supervisor)
 	if err != nil {
 		return MonitorInfo{}, fmt.Errorf("supervisor softphone %s: %w", mon.supervisor, err)
 	}
 	if !online {
 		return MonitorInfo{}, fmt.Errorf("supervisor softphone %s: %w", mon.supervisor, ErrSupervisorOffline)
 	}
-	// Subscribe before anything can happen: the supervisor's answer and
-	// the end of the call must not be missed.
-	sup, cancelSup := m.sw.Subscribe(mon.id)
-	callEv, cancelCall := m.sw.Subscribe(mon.callID)
-	legEv, cancelLeg := m.sw.Subscribe(leg)
-	cancel := func() { cancelSup(); cancelCall(); cancelLeg() }
-	err = m.sw.Originate(ctx, ivr.OriginateRequest{ChannelID: mon.id, Endpoint: m.cfg.Tech + "/" + mon.supervisor,
+	log := m.log.With().Str("call_id", mon.callID).Str("agent", mon.agent).Str("supervisor", mon.supervisor).Logger()
+	// Watch before anything can happen: the end of the call must not be missed.
+	call, agentLeg := ivr.Watch(m.sw, mon.callID, log), ivr.Watch(m.sw, leg, log)
+	sup, err := ivr.Dial(ctx, m.sw, ivr.OriginateRequest{ChannelID: mon.id, Endpoint: m.phones.Endpoint(mon.supervisor),
 		CallerID: `"` + string(mon.mode) + " " + mon.agent + `" <` + mon.agent + `>`, Timeout: m.cfg.RingTimeout,
-		AppArgs: []string{"monitor", mon.agent, mon.callID}})
+		AppArgs: []string{"monitor", mon.agent, mon.callID}}, log)
 	if err != nil {
-		cancel()
+		call.Close(ctx)
+		agentLeg.Close(ctx)
 		return MonitorInfo{}, fmt.Errorf("ring supervisor %s: %w", mon.supervisor, err)
 	}
-	log := m.log.With().Str("call_id", mon.callID).Str("agent", mon.agent).Str("supervisor", mon.supervisor).Logger()
 	log.Info().Str("mode", string(mon.mode)).Msg("ringing supervisor to monitor a call")
 	go func() {
-		defer cancel()
 		defer m.forget(mon)
 		defer close(mon.done)
-		mon.run(sup, callEv, legEv, log)
+		mon.run(sup, call, agentLeg, log)
 	}()
 	return mon.info(), nil
 }
 
-// agentLeg finds the agent's channel of a call: the newest <call>-agent-<n>
-// that is up (earlier attempts rang out).
+// agentLeg finds the agent's channel of a call: the newest agent leg that
+// is up (earlier attempts rang out).
 func (m *Monitor) agentLeg(ctx context.Context, callID string) (string, error) {
 	chs, err := m.sw.ListChannels(ctx)
 	if err != nil {
@@ -245,11 +234,7 @@ func (m *Monitor) agentLeg(ctx context.Context, callID string) (string, error) {
 	}
 	best, bestN := "", -1
 	for _, ch := range chs {
-		rest, ok := strings.CutPrefix(ch.ID, callID+"-agent-")
-		if !ok || ch.State != "Up" {
-			continue
-		}
-		if n, err := strconv.Atoi(rest); err == nil && n > bestN {
+		if n, ok := legs.AgentAttempt(ch.ID, callID); ok && ch.State == "Up" && n > bestN {
 			best, bestN = ch.ID, n
 		}
 	}
@@ -262,57 +247,34 @@ func (m *Monitor) agentLeg(ctx context.Context, callID string) (string, error) {
 // run waits for the supervisor to answer, joins them to the call, and
 // holds until the supervisor, the agent or the caller hangs up; then it
 // hangs up what it created.
-func (mon *monitor) run(sup, callEv, legEv <-chan ivr.Event, log zerolog.Logger) {
+func (mon *monitor) run(sup, call, agentLeg *ivr.Session, log zerolog.Logger) {
 	m := mon.m
 	ctx := context.Background()
-	snoop := "" // current snoop channel
-	var snoopEv <-chan ivr.Event
-	cancelSnoop := func() {}
-	bridged := false // the monitor's own bridge exists
+	var snoop *ivr.Session // current snoop channel
+	bridged := false       // the monitor's own bridge exists
 	defer func() {
-		cancelSnoop()
-		_ = m.sw.Channel(mon.id).Hangup(ctx)
-		if snoop != "" {
-			_ = m.sw.Channel(snoop).Hangup(ctx)
+		sup.Close(ctx)
+		if snoop != nil {
+			snoop.Close(ctx)
 		}
 		if bridged {
 			_ = m.sw.DestroyBridge(ctx, mon.bridgeID())
 		}
+		call.Close(ctx) // watched only: never hung up here
+		agentLeg.Close(ctx)
 		log.Info().Msg("monitor ended")
 	}()
 
-	ring := time.NewTimer(m.cfg.RingTimeout + 5*time.Second)
-	defer ring.Stop()
-	for answered := false; !answered; {
-		select {
-		case ev := <-sup:
-			switch ev.Kind {
-			case ivr.EvAnswered:
-				answered = true
-			case ivr.EvHangup:
-				log.Info().Msg("supervisor did not answer")
-				return
-			}
-		case ev := <-callEv:
-			if ev.Kind == ivr.EvHangup {
-				return
-			}
-		case ev := <-legEv:
-			if ev.Kind == ivr.EvHangup {
-				return
-			}
-		case ch := <-mon.modes:
-			mon.mu.Lock()
-			mon.mode = ch.mode // not joined yet: applied on answer
-			mon.mu.Unlock()
-			ch.reply <- nil
-		case <-ring.C:
-			log.Info().Msg("supervisor did not answer in time")
-			return
-		}
+	r, err := sup.AwaitAnswer(ctx, m.cfg.RingTimeout+5*time.Second, call, agentLeg)
+	switch {
+	case err != nil || r.Gone != nil:
+		return
+	case !r.Answered:
+		log.Info().Bool("timed_out", r.TimedOut).Msg("supervisor did not answer")
+		return
 	}
 	// The call may have ended while the supervisor's phone rang.
-	if a, err := m.reg.Get(ctx, mon.agent); err != nil || a.State != OnCall || a.CallID != mon.callID {
+	if a, err := m.reg.Get(ctx, mon.agent); err != nil || a.State != agents.OnCall || a.CallID != mon.callID {
 		log.Info().Msg("call over before the supervisor answered")
 		return
 	}
@@ -325,13 +287,12 @@ func (mon *monitor) run(sup, callEv, legEv <-chan ivr.Event, log zerolog.Logger)
 	join := func(mode MonitorMode) error {
 		if mode == Barge {
 			// Adding a channel to a bridge moves it out of the one it is in.
-			if err := m.sw.AddToBridge(ctx, "br-"+mon.callID, mon.id); err != nil {
+			if err := m.sw.AddToBridge(ctx, legs.CallBridge(mon.callID), mon.id); err != nil {
 				return fmt.Errorf("barge into the call: %w", err)
 			}
-			if snoop != "" {
-				cancelSnoop()
-				_ = m.sw.Channel(snoop).Hangup(ctx)
-				snoop, snoopEv, cancelSnoop = "", nil, func() {}
+			if snoop != nil {
+				snoop.Close(ctx)
+				snoop = nil
 			}
 			if bridged {
 				_ = m.sw.DestroyBridge(ctx, mon.bridgeID())
@@ -344,37 +305,34 @@ func (mon *monitor) run(sup, callEv, legEv <-chan ivr.Event, log zerolog.Logger)
 			whisper = "out" // into what the agent hears: the caller does not
 		}
 		mon.n2++
-		id := mon.callID + "-agent-snoop" + strconv.FormatInt(mon.n, 10) + "x" + strconv.Itoa(mon.n2)
-		evs, cancel := m.sw.Subscribe(id)
-		if err := m.sw.Snoop(ctx, ivr.SnoopRequest{ChannelID: mon.agentLeg, SnoopID: id, Spy: "both", Whisper: whisper,
+		// Subscribed before it exists: it enters our application at once.
+		next := ivr.NewSession(m.sw, legs.Snoop(mon.callID, mon.n, mon.n2), log)
+		if err := m.sw.Snoop(ctx, ivr.SnoopRequest{ChannelID: mon.agentLeg, SnoopID: next.ID(), Spy: "both", Whisper: whisper,
 			AppArgs: []string{"monitor", mon.agent, mon.callID}}); err != nil {
-			cancel()
+			next.MarkHungUp(ivr.Event{}) // never created: nothing to hang up
+			next.Close(ctx)
 			return fmt.Errorf("snoop on the agent: %w", err)
 		}
 		// A channel joins a bridge only once it is in our application.
-		if err := awaitAnswer(evs, 5*time.Second); err != nil {
-			cancel()
-			_ = m.sw.Channel(id).Hangup(ctx)
-			return fmt.Errorf("snoop on the agent: %w", err)
+		if r, err := next.AwaitAnswer(ctx, 5*time.Second); err != nil || !r.Answered {
+			next.Close(ctx)
+			return fmt.Errorf("snoop on the agent: not in the application (%+v, %v)", r, err)
 		}
 		if !bridged {
 			if err := m.sw.CreateBridge(ctx, mon.bridgeID()); err != nil {
-				cancel()
-				_ = m.sw.Channel(id).Hangup(ctx)
+				next.Close(ctx)
 				return fmt.Errorf("monitor bridge: %w", err)
 			}
 			bridged = true
 		}
-		if err := m.sw.AddToBridge(ctx, mon.bridgeID(), mon.id, id); err != nil {
-			cancel()
-			_ = m.sw.Channel(id).Hangup(ctx)
+		if err := m.sw.AddToBridge(ctx, mon.bridgeID(), mon.id, next.ID()); err != nil {
+			next.Close(ctx)
 			return fmt.Errorf("monitor bridge: %w", err)
 		}
-		if snoop != "" { // the previous mode's snoop
-			cancelSnoop()
-			_ = m.sw.Channel(snoop).Hangup(ctx)
+		if snoop != nil { // the previous mode's snoop
+			snoop.Close(ctx)
 		}
-		snoop, snoopEv, cancelSnoop = id, evs, cancel
+		snoop = next
 		return nil
 	}
 	if err := join(mode); err != nil {
@@ -382,22 +340,29 @@ func (mon *monitor) run(sup, callEv, legEv <-chan ivr.Event, log zerolog.Logger)
 		return
 	}
 	log.Info().Str("mode", string(mode)).Msg("supervisor joined the call")
+	hungUp := func(ev ivr.Event, ok bool) bool { return !ok || ev.Kind == ivr.EvHangup }
 	for {
+		var snoopEv <-chan ivr.Event // nil (never ready) while barged in
+		if snoop != nil {
+			snoopEv = snoop.Events()
+		}
 		select {
-		case ev := <-sup:
-			if ev.Kind == ivr.EvHangup {
+		case ev, ok := <-sup.Events():
+			if hungUp(ev, ok) {
+				sup.MarkHungUp(ev)
 				return
 			}
-		case ev := <-callEv:
-			if ev.Kind == ivr.EvHangup {
+		case ev, ok := <-call.Events():
+			if hungUp(ev, ok) {
 				return
 			}
-		case ev := <-legEv:
-			if ev.Kind == ivr.EvHangup {
+		case ev, ok := <-agentLeg.Events():
+			if hungUp(ev, ok) {
 				return
 			}
-		case ev := <-snoopEv: // nil (never ready) while barged in
-			if ev.Kind == ivr.EvHangup {
+		case ev, ok := <-snoopEv:
+			if hungUp(ev, ok) {
+				snoop.MarkHungUp(ev)
 				return // Asterisk ends a snoop when the agent's leg goes
 			}
 		case ch := <-mon.modes:
@@ -413,8 +378,17 @@ func (mon *monitor) run(sup, callEv, legEv <-chan ivr.Event, log zerolog.Logger)
 	}
 }
 
-// switchMode changes a running monitor's mode.
+// switchMode changes a monitor's mode: at once while the supervisor's phone
+// still rings (applied when they answer), through the monitor's goroutine
+// once they are in the call.
 func (mon *monitor) switchMode(ctx context.Context, mode MonitorMode) (MonitorInfo, error) {
+	mon.mu.Lock()
+	if !mon.answered {
+		mon.mode = mode
+		mon.mu.Unlock()
+		return mon.info(), nil
+	}
+	mon.mu.Unlock()
 	reply := make(chan error, 1)
 	select {
 	case mon.modes <- modeChange{mode: mode, reply: reply}:
@@ -431,24 +405,5 @@ func (mon *monitor) switchMode(ctx context.Context, mode MonitorMode) (MonitorIn
 		return mon.info(), nil
 	case <-ctx.Done():
 		return MonitorInfo{}, ctx.Err()
-	}
-}
-
-// awaitAnswer waits for a channel to enter our application.
-func awaitAnswer(evs <-chan ivr.Event, within time.Duration) error {
-	t := time.NewTimer(within)
-	defer t.Stop()
-	for {
-		select {
-		case ev := <-evs:
-			switch ev.Kind {
-			case ivr.EvAnswered:
-				return nil
-			case ivr.EvHangup:
-				return errors.New("channel hung up")
-			}
-		case <-t.C:
-			return fmt.Errorf("not in the application after %s", within)
-		}
 	}
 }
