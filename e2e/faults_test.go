@@ -115,7 +115,7 @@ func channelOf(t *testing.T, env *Env, phone string) string {
 }
 
 // queuePlace waits until the call waits in a queue and returns the queue and
-// join time the dispatcher recorded (agents.Dispatcher.PlaceOf).
+// join time the dispatcher recorded (queue.Queue.PlaceOf).
 func queuePlace(t *testing.T, rdb *redis.Client, prefix, callID string) (string, time.Time) {
 	t.Helper()
 	var h map[string]string

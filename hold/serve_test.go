@@ -58,8 +58,13 @@ func answerWhen(answers map[string]bool) func(*ivrtest.Switch, ivr.OriginateRequ
 		agent := req.AppArgs[2]
 		if answers[agent] {
 			s.Emit(ivr.Event{Kind: ivr.EvAnswered, ChannelID: req.ChannelID, Args: req.AppArgs})
+			return
 		}
-		// Otherwise it rings until the timeout.
+		// Otherwise it rings until the originate's timeout, when Asterisk
+		// ends it with "no answer".
+		time.AfterFunc(req.Timeout, func() {
+			s.Emit(ivr.Event{Kind: ivr.EvHangup, ChannelID: req.ChannelID, Cause: 19})
+		})
 	}
 }
 

@@ -1,7 +1,7 @@
 // Package ivr holds what a call session needs from the telephone switch, and
 // the session primitives built on it: play prompts, collect digits with
 // barge-in, speak numbers. Domain code depends on these interfaces only; the
-// concrete ARI client lives in package ariedge and is wired in cmd/.
+// concrete ARI client lives in package ariedge and only the wiring (service) sees it.
 package ivr
 
 import (

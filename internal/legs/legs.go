@@ -69,7 +69,9 @@ func Owner(channel string) string {
 func CallBridge(call string) string { return "br-" + call }
 
 // MonitorBridge names the bridge of a call's n-th listen/whisper monitor.
-func MonitorBridge(call string, n int64) string { return "mon-" + call + "-" + strconv.FormatInt(n, 10) }
+func MonitorBridge(call string, n int64) string {
+	return "mon-" + call + "-" + strconv.FormatInt(n, 10)
+}
 
 // Playback names the n-th playback on a channel.
 func Playback(channel string, n int) string { return channel + "-pb-" + strconv.Itoa(n) }
