@@ -135,9 +135,13 @@ func build(dir string) (*Build, error) {
 		obj, _, err := strict.Decode(y, nil, nil)
 		if err != nil {
 			b.Decode = append(b.Decode, fmt.Sprintf("%s %s: %v", r.GetKind(), r.GetName(), err))
-			continue
 		}
-		b.Objects = append(b.Objects, obj)
+		// A strict error still decodes the object (its unknown fields
+		// dropped): the other rules look at it as the API server would
+		// keep it.
+		if obj != nil && (err == nil || runtime.IsStrictDecodingError(err)) {
+			b.Objects = append(b.Objects, obj)
+		}
 	}
 	return b, nil
 }
