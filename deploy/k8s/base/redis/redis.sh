@@ -1,17 +1,28 @@
 #!/bin/sh
 # hotline — writes this Redis pod's configuration to /conf/redis.conf (init
 # container of StatefulSet redis). The pod follows the master the sentinels
-# name, else a Redis pod that is a master; when nobody answers (the very
-# first start) redis-0 is the master and the others replicate from it.
-# Sentinel moves the master from then on.
+# name; if no sentinel answers within two minutes, a Redis pod that is a
+# master, else redis-0. Sentinel moves the master from then on.
 set -eu
 . /scripts/lib.sh
 : "${REDIS_MAXMEMORY:?}"
 
 self="$POD_NAME.redis"
-master=$(ask_sentinels || ask_redis || true)
+# The sentinels know best (their files survive restarts), so wait for them a
+# while: when every pod restarts at once, the Redis pods must not settle on
+# a master among themselves before the sentinels are back. The sentinels do
+# not wait for Redis, so on the very first start they answer redis-0 soon.
+master=
+tries=0
+while [ -z "$master" ] && [ "$tries" -lt 60 ]; do
+  master=$(ask_sentinels || true)
+  [ -n "$master" ] && break
+  tries=$((tries + 1))
+  echo "redis.sh: no sentinel answers yet ($tries)"
+  sleep 2
+done
 if [ -z "$master" ]; then
-  master=redis-0.redis
+  master=$(ask_redis || echo redis-0.redis)
 fi
 
 cat >/conf/redis.conf <<CONF
