@@ -74,6 +74,7 @@ var brokenCases = []struct {
 	{"promtool-rejects", "prometheus", "promtool check config"},
 	{"dispatcher-scaled", "dispatcher", "the node sip:asterisk-2.asterisk:5070 is missing"},
 	{"dispatcher-unknown-node", "dispatcher", "sip:asterisk-5.asterisk:5070 is not a pod"},
+	{"dispatcher-no-flag", "dispatcher", "line 2: sip:asterisk-1.asterisk:5070 lacks flag 16"},
 	{"orphan-file", "orphans", "unused.yaml is in kustomization . but not used by it"},
 }
 

@@ -16,7 +16,7 @@ type Pod struct {
 	Spec        *corev1.PodSpec
 	Labels      map[string]string // the pods' labels
 	Selector    *metav1.LabelSelector
-	Replicas    int32  // 1 for kinds without replicas
+	Replicas    int32    // 1 for kinds without replicas
 	ServiceName string   // StatefulSet only
 	Claims      []string // StatefulSet only: volumeClaimTemplates, volumes of every pod
 }

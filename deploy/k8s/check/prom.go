@@ -23,8 +23,8 @@ type promConfig struct {
 }
 
 type scrapeConfig struct {
-	JobName       string `json:"job_name"`
-	MetricsPath   string `json:"metrics_path"`
+	JobName       string        `json:"job_name"`
+	MetricsPath   string        `json:"metrics_path"`
 	StaticConfigs []targetGroup `json:"static_configs"`
 	FileSDs       []struct {
 		Files []string `json:"files"`

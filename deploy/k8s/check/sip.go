@@ -2,16 +2,23 @@ package check
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 )
 
+// dsNoResolve is the dispatcher flag that keeps a destination whose name
+// does not resolve yet (seen with Kamailio 5.6.3: without it the node is
+// skipped at load; with it the node is probed once its name resolves).
+const dsNoResolve = 16
+
 // checkDispatcher: Kamailio's dispatcher list (the file HOTLINE_DISPATCHER_LIST
 // names, from a ConfigMap) holds exactly the pods of the StatefulSet that
 // runs the controller, at the SIP port those pods declare: a node added by
 // scaling the StatefulSet gets calls only once it is in the list, and a
-// listed node that does not exist would be probed for ever.
+// listed node that does not exist would be probed for ever. Every line
+// carries flag 16.
 func checkDispatcher(in *Input) []string {
 	return each(in, func(_ *Input, b *Build) []string {
 		var out []string
@@ -62,6 +69,13 @@ func checkDispatcher(in *Input) []string {
 					if len(f) < 2 || f[0] != "1" {
 						bad("%s line %d: %q is not \"1 sip:HOST:PORT\" (set 1: the Asterisk nodes)", where, n+1, line)
 						continue
+					}
+					flags := 0
+					if len(f) > 2 {
+						flags, _ = strconv.Atoi(f[2])
+					}
+					if flags&dsNoResolve == 0 {
+						bad("%s line %d: %s lacks flag 16: Kamailio drops a node whose name does not resolve when it starts (its pod not up yet) and never probes it again", where, n+1, f[1])
 					}
 					if !want[f[1]] {
 						bad("%s line %d: %s is not a pod of the controller's StatefulSet at its SIP port (those are %s)", where, n+1, f[1], strings.Join(sortedKeys(want), ", "))
