@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: up down test unit rules e2e deps vet bench
+.PHONY: up down test unit rules k8s e2e deps vet bench
 
 ## up: start Redis, Asterisk and the controller (idempotent; ready when it returns)
 up:
@@ -12,8 +12,8 @@ up:
 down:
 	deploy/local/hotline.sh down
 
-## test: every test: vet, unit tests (real Redis, real audio tools), Prometheus rules, then end-to-end with sipp
-test: vet unit rules e2e
+## test: every test: vet, unit tests (real Redis, real audio tools), Prometheus rules, Kubernetes manifests, then end-to-end with sipp
+test: vet unit rules k8s e2e
 
 deps:
 	deploy/local/stack.sh deps
@@ -35,6 +35,10 @@ bench: deps
 ## rules: promtool checks the Prometheus config and rules and runs their unit tests
 rules:
 	deploy/prometheus/check.sh
+
+## k8s: builds the Kubernetes manifests (deploy/k8s) with Kustomize and checks every object (own Go module)
+k8s:
+	cd deploy/k8s/check && go vet ./... && HOTLINE_REQUIRE_PROMTOOL=1 go test -count=1 ./...
 
 e2e: deps
 	deploy/local/e2e.sh
