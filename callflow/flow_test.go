@@ -385,7 +385,7 @@ func TestOutageNoticeAndMergedReport(t *testing.T) {
 // A caller with an open ticket hears its number, status and deadline, and
 // pressing 1 urges it before the menu.
 func TestRepeatCallerUrges(t *testing.T) {
-	r := newRig(map[string][]string{"open_ticket_urge": {"1"}, "main_menu": {"hangup"}})
+	r := newRig(map[string][]string{"open_ticket_urge": {"9"}, "main_menu": {"hangup"}})
 	answerBy := time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
 	r.tk.open = []tickets.Ticket{{ID: "20261120000007", Status: tickets.StatusInProgress, AnswerBy: answerBy}}
 	r.run("13800138000")

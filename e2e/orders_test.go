@@ -134,7 +134,7 @@ func TestOutageMergesReports(t *testing.T) {
 	}
 }
 
-// A caller with an open work order hears its status and presses 1 to urge
+// A caller with an open work order hears its status and presses 9 to urge
 // it; the urge (催办) and the repeat call are on the ticket.
 func TestRepeatCallerUrges(t *testing.T) {
 	env := loadEnv(t)
@@ -143,11 +143,39 @@ func TestRepeatCallerUrges(t *testing.T) {
 	if len(open) == 0 {
 		t.Fatal("no open ticket for the repeat caller")
 	}
-	c := caller(t, env, phone, pause(3*time.Second), press("1"), pause(6*time.Second), hangUp)
+	c := caller(t, env, phone, pause(3*time.Second), press("9"), pause(6*time.Second), hangUp)
 	c.wait(t, 30*time.Second)
 	o := env.order(t, open[0].ID)
 	if o.UrgeCount != 1 || o.RepeatCalls < 1 {
 		t.Fatalf("urge count %d, repeat calls %d", o.UrgeCount, o.RepeatCalls)
+	}
+}
+
+// A repeat caller who already knows what else they want presses its
+// main-menu key at the urge offer and gets that choice: 3 writes a
+// complaint, without an urge and without "invalid input".
+func TestRepeatCallerKeepsTheMenu(t *testing.T) {
+	env := loadEnv(t)
+	env.agentsOnly(t) // nobody to answer: the complaint caller waits, then hangs up
+	phone := uniquePhone(71)
+	var open order
+	if code := env.post(t, "/api/v1/tickets", map[string]any{"type": "fault", "phone": phone, "channel": "counter"}, &open); code != 201 {
+		t.Fatalf("open order: %d", code)
+	}
+	c := caller(t, env, phone, pause(3*time.Second), press("3"), pause(8*time.Second), hangUp)
+	c.wait(t, 40*time.Second)
+	var complaint *ticket
+	for _, tk := range env.tickets(t, phone) {
+		if tk.Type == "complaint" {
+			tk := tk
+			complaint = &tk
+		}
+	}
+	if complaint == nil || complaint.MenuPath != "3" {
+		t.Fatalf("no complaint from key 3 at the urge offer: %+v", env.tickets(t, phone))
+	}
+	if o := env.order(t, open.ID); o.UrgeCount != 0 || o.RepeatCalls != 1 {
+		t.Fatalf("open order: urge count %d, repeat calls %d; want 0 and 1", o.UrgeCount, o.RepeatCalls)
 	}
 }
 

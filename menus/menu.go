@@ -104,7 +104,11 @@ type Node struct {
 	Intro      []string // said before Prompts on the first visit only
 	Prompts    []string // prompt ids or placeholders ($ticket, $input)
 	Keys       map[string]string
-	Timeout    time.Duration // silence after the prompt before "no input"
+	// Fallthrough names a menu node whose keys are taken here too: a key
+	// this menu does not offer but that menu does counts as the caller's
+	// choice there (a caller who knows the main menu need not wait for it).
+	Fallthrough string
+	Timeout     time.Duration // silence after the prompt before "no input"
 	InterDigit time.Duration // silence between digits
 	Overall    time.Duration // collect: the whole entry from the first key
 	MaxDigits  int
@@ -286,6 +290,7 @@ type rawNode struct {
 	Intro      promptList        `yaml:"intro"`
 	Prompts    promptList        `yaml:"prompts"`
 	Keys       map[string]string `yaml:"keys"`
+	Fall       string            `yaml:"fallthrough"`
 	Timeout    string            `yaml:"timeout"`
 	InterDigit string            `yaml:"inter_digit"`
 	Overall    string            `yaml:"overall"`
@@ -474,7 +479,8 @@ func decode(data []byte, name string) (*Menu, []Problem) {
 			n := &Node{ID: id, Action: Action(strings.TrimSpace(rn.Action)), Line: nodesNode.Content[i].Line,
 				lines: fieldLines(v), Intro: rn.Intro, Prompts: rn.Prompts, Keys: rn.Keys, Results: rn.Results,
 				OnFail: rn.OnFail, Next: rn.Next, Step: rn.Step, Ticket: rn.Ticket, Queue: rn.Queue,
-				Reason: rn.Reason, To: rn.To, OnTimeout: defOnTimeout, OnInvalid: defOnInvalid, Retries: defRetries}
+				Reason: rn.Reason, To: rn.To, OnTimeout: defOnTimeout, OnInvalid: defOnInvalid, Retries: defRetries,
+				Fallthrough: rn.Fall}
 			n.keyLines = keyLines(func() *yaml.Node { k, _ := mapping(v, "keys"); return k }())
 			for k, l := range keyLines(func() *yaml.Node { r, _ := mapping(v, "results"); return r }()) {
 				n.keyLines["result:"+k] = l

@@ -56,6 +56,7 @@ func TestBadFiles(t *testing.T) {
 		{"duplicate_node", 23, `mapping key "bye" already defined at line 15`},
 		{"empty", 0, `empty file`},
 		{"two_documents", 0, `more than one YAML document`},
+		{"fallthrough_not_menu", 16, `node offer: fallthrough must name another menu node, not a hangup node`},
 	}
 	files, err := filepath.Glob("testdata/bad_*.yaml")
 	if err != nil {

@@ -272,6 +272,16 @@ func (r *Runner) ask(ctx context.Context, st *State, log zerolog.Logger, n *Node
 			if !ok && got == "*" {
 				target, ok = TargetBack, true
 			}
+			if f := st.Menu.Nodes[n.Fallthrough]; !ok && f != nil {
+				// A key of the menu this one falls through to: the
+				// caller's choice there, counted at that menu.
+				if t, fok := f.Keys[got]; fok && t != TargetBack && t != TargetRepeat {
+					r.selected(f, got)
+					st.Path = append(st.Path, got)
+					log.Info().Str("node", n.ID).Str("to", f.ID).Str("key", got).Msg("menu choice of the menu fallen through to")
+					return t, nil
+				}
+			}
 			if ok {
 				r.selected(n, got)
 				if got != "*" {

@@ -263,9 +263,34 @@ func TestRunnerPaths(t *testing.T) {
 		{name: "step error goes to on_fail", results: map[string][]string{"billing_balance": {"err"}},
 			script: map[string][]string{"main_menu": {"2"}},
 			want:   Outcome{Kind: OutcomeAgent, Node: "agent_billing_error", Queue: "billing", Reason: "self_service_error"}, queued: "billing/self_service_error", path: "2"},
+		{name: "urge offer: a main-menu key is that choice", results: map[string][]string{"open_ticket": {"open"}},
+			script: map[string][]string{"open_ticket_urge": {"3"}},
+			want:   Outcome{Kind: OutcomeAgent, Node: "agent_complaint", Queue: "complaint", Reason: "complaint"}, queued: "complaint/complaint", path: "3",
+			check: func(t *testing.T, r *rig, st *State) {
+				if h := strings.Join(r.heard(), " "); strings.Contains(h, "invalid_input") || strings.Contains(h, "main_menu") {
+					t.Errorf("heard %s", h)
+				}
+				if v := value(r.m.Selections.WithLabelValues("main", "3")); v != 1 {
+					t.Errorf("main-menu key 3 counted %v times", v)
+				}
+				if strings.Contains(strings.Join(r.steps.calls, ","), "urge_open_ticket") {
+					t.Errorf("urged: %v", r.steps.calls)
+				}
+			}},
+		{name: "urge offer: a key of neither menu is a failure: the main menu", results: map[string][]string{"open_ticket": {"open"}},
+			script: map[string][]string{"open_ticket_urge": {"7"}, "main_menu": {"0"}},
+			want:   Outcome{Kind: OutcomeAgent, Node: "agent", Queue: "general", Reason: "caller_request"}, queued: "general/caller_request", path: "fail>0",
+			check: func(t *testing.T, r *rig, st *State) {
+				if h := strings.Join(r.heard(), " "); !strings.Contains(h, "main_menu") {
+					t.Errorf("heard %s", h)
+				}
+				if v := value(r.m.Invalid.WithLabelValues("urge_offer")); v != 1 {
+					t.Errorf("invalid at the urge offer counted %v", v)
+				}
+			}},
 		{name: "open ticket: the step's speech leads the urge prompt", results: map[string][]string{"open_ticket": {"open"}},
-			script: map[string][]string{"open_ticket_urge": {"1"}, "main_menu": {"0"}},
-			want:   Outcome{Kind: OutcomeAgent, Node: "agent", Queue: "general", Reason: "caller_request"}, queued: "general/caller_request", path: "1>0",
+			script: map[string][]string{"open_ticket_urge": {"9"}, "main_menu": {"0"}},
+			want:   Outcome{Kind: OutcomeAgent, Node: "agent", Queue: "general", Reason: "caller_request"}, queued: "general/caller_request", path: "9>0",
 			check: func(t *testing.T, r *rig, st *State) {
 				if a := r.sw.Actions(); !containsAction(a, "play ch1 sound:hotline/open_ticket_intro sound:hotline/open_ticket_urge") {
 					t.Errorf("actions %v", a)

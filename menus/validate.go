@@ -18,7 +18,7 @@ const validKeys = "0123456789*#"
 var fields = map[Action][]string{
 	ActPlay:        {"action", "prompts", "intro", "next"},
 	ActCollect:     {"action", "prompts", "intro", "next", "timeout", "inter_digit", "overall", "max_digits", "retries", "on_timeout", "on_invalid", "on_fail"},
-	ActMenu:        {"action", "prompts", "intro", "keys", "timeout", "retries", "on_timeout", "on_invalid", "on_fail"},
+	ActMenu:        {"action", "prompts", "intro", "keys", "fallthrough", "timeout", "retries", "on_timeout", "on_invalid", "on_fail"},
 	ActSelfService: {"action", "step", "next", "results", "on_fail"},
 	ActTicket:      {"action", "ticket", "next", "on_fail"},
 	ActEnqueue:     {"action", "prompts", "queue", "reason"},
@@ -118,6 +118,10 @@ func Validate(m *Menu, names Names) []Problem {
 			}
 		}
 		ref("next", n.Next, n.line("next"))
+		ref("fallthrough", n.Fallthrough, n.line("fallthrough"))
+		if f := m.Nodes[n.Fallthrough]; f != nil && (f.Action != ActMenu || f.ID == id) {
+			brokenf(n.line("fallthrough"), "node %s: fallthrough must name another menu node, not %s %s node", id, article(string(f.Action)), f.Action)
+		}
 		ref("on_fail", n.OnFail, n.line("on_fail"))
 		if n.OnFail == id {
 			brokenf(n.line("on_fail"), "node %s: on_fail leads back to the node itself; a caller who fails here must go elsewhere", id)
@@ -265,6 +269,7 @@ func (m *Menu) edges(id string) []string {
 	}
 	add(n.Next)
 	add(n.OnFail)
+	add(n.Fallthrough)
 	for _, t := range n.Keys {
 		add(t)
 	}
