@@ -86,7 +86,9 @@ func TestDialRefused(t *testing.T) {
 
 type refusing struct{ *ivrtest.Switch }
 
-func (refusing) Originate(context.Context, ivr.OriginateRequest) error { return context.DeadlineExceeded }
+func (refusing) Originate(context.Context, ivr.OriginateRequest) error {
+	return context.DeadlineExceeded
+}
 
 // FirstHangup names who ended the conversation.
 func TestFirstHangup(t *testing.T) {

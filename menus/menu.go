@@ -99,33 +99,33 @@ type Menu struct {
 
 // Node is one step of the menu.
 type Node struct {
-	ID         string
-	Action     Action
-	Intro      []string // said before Prompts on the first visit only
-	Prompts    []string // prompt ids or placeholders ($ticket, $input)
-	Keys       map[string]string
+	ID      string
+	Action  Action
+	Intro   []string // said before Prompts on the first visit only
+	Prompts []string // prompt ids or placeholders ($ticket, $input)
+	Keys    map[string]string
 	// Fallthrough names a menu node whose keys are taken here too: a key
 	// this menu does not offer but that menu does counts as the caller's
 	// choice there (a caller who knows the main menu need not wait for it).
 	Fallthrough string
 	Timeout     time.Duration // silence after the prompt before "no input"
-	InterDigit time.Duration // silence between digits
-	Overall    time.Duration // collect: the whole entry from the first key
-	MaxDigits  int
-	Retries    int      // failures (timeouts + invalid keys) before OnFail
-	OnTimeout  []string // said before the re-prompt after silence
-	OnInvalid  []string // said before the re-prompt after a wrong key
-	OnFail     string   // where to go when retries run out, or a step or ticket fails
-	Next       string
-	Results    map[string]string // selfservice: step result -> node
-	Step       string
-	Ticket     string // work order type for the ticket action
-	Queue      string
-	Reason     string
-	To         string // transfer destination
-	Line       int
-	lines      map[string]int // field -> line
-	keyLines   map[string]int // key or result -> line
+	InterDigit  time.Duration // silence between digits
+	Overall     time.Duration // collect: the whole entry from the first key
+	MaxDigits   int
+	Retries     int      // failures (timeouts + invalid keys) before OnFail
+	OnTimeout   []string // said before the re-prompt after silence
+	OnInvalid   []string // said before the re-prompt after a wrong key
+	OnFail      string   // where to go when retries run out, or a step or ticket fails
+	Next        string
+	Results     map[string]string // selfservice: step result -> node
+	Step        string
+	Ticket      string // work order type for the ticket action
+	Queue       string
+	Reason      string
+	To          string // transfer destination
+	Line        int
+	lines       map[string]int // field -> line
+	keyLines    map[string]int // key or result -> line
 }
 
 // line returns the line of a field of the node, or the node's own line.
