@@ -72,16 +72,17 @@ func TestComplaintReachesAgent(t *testing.T) {
 		ID       string   `json:"id"`
 		Channels []string `json:"channels"`
 	}
-	env.ari(t, "/bridges", &bridges)
+	// The agent is on call as they answer; the bridge follows a moment later.
 	var legs []string
-	for _, b := range bridges {
-		if len(b.Channels) == 2 {
-			legs = b.Channels
+	eventually(t, 5*time.Second, "a two-party bridge", func() bool {
+		env.ari(t, "/bridges", &bridges)
+		for _, b := range bridges {
+			if len(b.Channels) == 2 {
+				legs = b.Channels
+			}
 		}
-	}
-	if legs == nil {
-		t.Fatalf("no two-party bridge: %+v", bridges)
-	}
+		return legs != nil
+	})
 	eventually(t, 25*time.Second, "audio both ways", func() bool {
 		for _, ch := range legs {
 			var st struct {

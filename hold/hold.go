@@ -80,6 +80,7 @@ type waiter struct {
 	h       *Hold
 	sess    *ivr.Session
 	c       queue.Caller
+	base    zerolog.Logger // the caller's, without the queue
 	log     zerolog.Logger
 	mohOn   bool // music on hold started: it must be stopped before the bridge
 	intro   bool // the intro still plays in the background
@@ -101,7 +102,8 @@ func (h *Hold) Serve(ctx context.Context, sess *ivr.Session, c queue.Caller) (Re
 		c.Joined = h.reg.Now()
 	}
 	w := &waiter{h: h, sess: sess, c: c, attempt: 1,
-		log: h.log.With().Str("call_id", c.CallID).Str("queue", c.Queue).Str("phone", logx.MaskPhone(c.Phone)).Logger()}
+		base: h.log.With().Str("call_id", c.CallID).Str("phone", logx.MaskPhone(c.Phone)).Logger()}
+	w.log = w.base.With().Str("queue", c.Queue).Logger()
 	h.m.QueueOffered.WithLabelValues(c.Queue).Inc()
 	h.line.Count(ctx, c.Queue, "offered")
 	w.intro = len(c.Intro) > 0 && sess.Background(ctx, c.Intro...) == nil
@@ -120,7 +122,7 @@ func (h *Hold) Serve(ctx context.Context, sess *ivr.Session, c queue.Caller) (Re
 func (w *waiter) enter(name string) {
 	w.c.Queue, w.queued, w.entered = name, false, w.h.reg.Now()
 	w.pol = w.h.line.Policy(name)
-	w.log = w.log.With().Str("queue", name).Logger()
+	w.log = w.base.With().Str("queue", name).Logger()
 }
 
 func (w *waiter) moh(ctx context.Context) {
