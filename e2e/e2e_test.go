@@ -169,7 +169,8 @@ func (e *Env) phone(t *testing.T, id string) *agentPhone {
 }
 
 type ticket struct {
-	ID, Type, Status, Phone, Account, Address, MenuPath string
+	ID, Type, Status, Phone, Account, Address string
+	MenuPath                                  string `json:"menu_path"`
 }
 
 func (e *Env) tickets(t *testing.T, phone string) []ticket {
