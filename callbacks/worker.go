@@ -46,7 +46,9 @@ type Agents interface {
 	Answered(ctx context.Context, agent, callID string) error
 	NoAnswer(ctx context.Context, agent, callID, reason string) error
 	Release(ctx context.Context, agent, callID string, talked bool) error
-	Renew(ctx context.Context, agent, callID string) error
+	// KeepLease renews the agent's lease until the function it returns is
+	// called: a dead replica's agent is freed when it lapses.
+	KeepLease(ctx context.Context, agent, callID string) (stop func())
 }
 
 // Phones reaches agents' softphones (agents.Phones).
@@ -241,8 +243,7 @@ func (w *Worker) placeAgentFirst(ctx context.Context, cb Callback) {
 	_ = af.Agents.Answered(bg, agent, callID)
 	talked := false
 	defer func() { _ = af.Agents.Release(bg, agent, callID, talked) }()
-	stopRenew := renew(ctx, af.Agents, agent, callID)
-	defer stopRenew()
+	defer af.Agents.KeepLease(ctx, agent, callID)()
 	// The agent hears why the phone rang while the customer is dialled.
 	_ = agentLeg.Background(ctx, "sound:hotline/agent_whisper")
 	customer, err := ivr.Dial(ctx, w.sw, ivr.OriginateRequest{ChannelID: callID, Endpoint: w.customer(cb),
@@ -272,26 +273,6 @@ func (w *Worker) placeAgentFirst(ctx context.Context, cb Callback) {
 	}
 	log.Info().Msg("agent and customer connected")
 	_, _ = ivr.FirstHangup(ctx, customer, agentLeg)
-}
-
-// renew keeps an agent's lease while an agent-first callback holds them.
-func renew(ctx context.Context, a Agents, agent, callID string) (stop func()) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(5 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				_ = a.Renew(ctx, agent, callID)
-			}
-		}
-	}()
-	return func() { cancel(); <-done }
 }
 
 func (w *Worker) countFirstAttempt(cb Callback) {
