@@ -24,7 +24,7 @@ import (
 	"time"
 
 	"github.com/hotline95598/hotline/policy"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Action is what a node does.
