@@ -70,6 +70,31 @@ func TestUnknownEventsAreSkipped(t *testing.T) {
 	}
 }
 
+// A frame over maxFrameBytes is counted as undecodable and skipped whole;
+// the connection stays up and the next event still arrives.
+func TestOversizedFrameIsSkipped(t *testing.T) {
+	e := startEnv(t)
+	events, cancel := e.c.Subscribe("ch1")
+	defer cancel()
+	labels := map[string]string{"type": labelUndecodable}
+	before := metricValue(t, e.reg, "hotline_ari_unknown_events_total", labels)
+	// A DTMF event padded past the limit: it would decode if it were read.
+	big := frame("ChannelDtmfReceived", map[string]any{"channel": chanJSON("ch1", "1001"), "digit": "1", "duration_ms": 100,
+		"padding": strings.Repeat("x", maxFrameBytes)})
+	e.ws.send(t, big)
+	e.ws.send(t, dtmfFrame("ch1", "2"))
+	if ev := recv(t, events); ev.Kind != ivr.EvDTMF || ev.Digit != "2" {
+		t.Fatalf("got %+v, want DTMF 2 (the oversized frame skipped)", ev)
+	}
+	if got := metricValue(t, e.reg, "hotline_ari_unknown_events_total", labels); got != before+1 {
+		t.Errorf("unknown_events_total{type=%q} = %v, want %v", labelUndecodable, got, before+1)
+	}
+	e.f.noConn(t, 100*time.Millisecond)
+	if !e.c.Connected() || e.h.connects.Load() != 1 {
+		t.Fatalf("connected=%v connects=%d, want the same connection", e.c.Connected(), e.h.connects.Load())
+	}
+}
+
 // Every mapped event type reaches every subscriber of its channel, in order.
 func TestEventMapping(t *testing.T) {
 	e := startEnv(t)
@@ -238,7 +263,7 @@ func TestServerDown(t *testing.T) {
 	l.Close() // nothing listens here now
 
 	start := time.Now()
-	c := New(Config{URL: "http://" + addr + "/ari", User: "u", Password: "p", App: "hotline",
+	c := New(Config{URL: "http://" + addr + "/ari", User: "u", Password: "pw-n0t-in-logs", App: "hotline",
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond}, zerolog.New(io.Discard), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -252,8 +277,8 @@ func TestServerDown(t *testing.T) {
 		t.Fatalf("Run returned %v while the server is down, want it to keep retrying", err)
 	case <-time.After(200 * time.Millisecond):
 	}
-	if ok, detail := c.Health(); ok || !strings.Contains(detail, "dial") {
-		t.Errorf("Health = %v %q, want a dial failure", ok, detail)
+	if ok, detail := c.Health(); ok || !strings.Contains(detail, "dial") || strings.Contains(detail, "pw-n0t-in-logs") {
+		t.Errorf("Health = %v %q, want a dial failure without the password", ok, detail)
 	}
 	if err := c.Channel("x").Answer(context.Background()); err == nil {
 		t.Error("Answer against a down ARI returned nil")

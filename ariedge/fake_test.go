@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
-	"golang.org/x/net/websocket"
 
 	"github.com/hotline95598/hotline/ivr"
 )
@@ -52,7 +52,7 @@ type wsConn struct {
 
 func (w *wsConn) send(t *testing.T, frame string) {
 	t.Helper()
-	if err := websocket.Message.Send(w.ws, frame); err != nil {
+	if err := w.ws.Write(context.Background(), websocket.MessageText, []byte(frame)); err != nil {
 		t.Fatalf("fake ARI send: %v", err)
 	}
 }
@@ -61,7 +61,14 @@ func (w *wsConn) close() { w.once.Do(func() { close(w.done) }) }
 
 func newFakeARI(t *testing.T) *fakeARI {
 	f := &fakeARI{t: t, routes: map[string]http.HandlerFunc{}, conns: make(chan *wsConn, 10)}
-	ws := websocket.Handler(func(conn *websocket.Conn) {
+	ws := func(rw http.ResponseWriter, r *http.Request) {
+		conn, err := websocket.Accept(rw, r, nil)
+		if err != nil {
+			t.Errorf("fake ARI upgrade: %v", err)
+			return
+		}
+		defer conn.CloseNow()
+		conn.SetReadLimit(-1)
 		w := &wsConn{ws: conn, done: make(chan struct{})}
 		f.mu.Lock()
 		f.closeAll = append(f.closeAll, w.done)
@@ -70,8 +77,10 @@ func newFakeARI(t *testing.T) *fakeARI {
 		// Returning closes the connection: wait for the test or the client.
 		gone := make(chan struct{})
 		go func() {
-			var b []byte
-			for websocket.Message.Receive(conn, &b) == nil {
+			for {
+				if _, _, err := conn.Read(context.Background()); err != nil {
+					break
+				}
 			}
 			close(gone)
 		}()
@@ -79,7 +88,7 @@ func newFakeARI(t *testing.T) *fakeARI {
 		case <-w.done:
 		case <-gone:
 		}
-	})
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ari/events", func(rw http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
@@ -90,7 +99,7 @@ func newFakeARI(t *testing.T) *fakeARI {
 			http.Error(rw, "down", http.StatusServiceUnavailable)
 			return
 		}
-		ws.ServeHTTP(rw, r)
+		ws(rw, r)
 	})
 	mux.HandleFunc("/ari/", func(rw http.ResponseWriter, r *http.Request) {
 		user, pass, _ := r.BasicAuth()
