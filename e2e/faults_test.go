@@ -24,12 +24,6 @@ import (
 // under live calls. Each test leaves the stack healthy (/healthz 200) for
 // the test files that run after this one.
 
-// awaitByeWithin is awaitBye for a caller who may wait long: the hotline
-// hangs up within d.
-func awaitByeWithin(d time.Duration) step {
-	return step(strings.Replace(string(awaitBye), "{{.ByeTimeoutMS}}", strconv.FormatInt(d.Milliseconds(), 10), 1))
-}
-
 // runDir is the test stack's state directory (pid files, logs).
 func runDir(t *testing.T) string {
 	t.Helper()

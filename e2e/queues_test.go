@@ -6,9 +6,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
+
+	scenario "github.com/hotline95598/hotline/internal/sipp"
 )
 
 // setSkills gives an agent skills for the test and makes them a generalist
@@ -172,21 +173,7 @@ func TestMaxWaitOverflowsToAnotherQueue(t *testing.T) {
 
 // agentBusyXML: the agent's softphone dials the echo test (*43) and stays
 // on it for a while: its phone is busy with a call the hotline did not place.
-var agentBusyXML = strings.TrimSuffix(featureXML, string(awaitBye)+scenarioTail) + string(pause(25*time.Second)) + `
-<send retrans="500"><![CDATA[
-BYE sip:{{.Phone}}@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:{{.ID}}@[remote_ip]>;tag=[pid]feat[call_number]
-To: <sip:{{.Phone}}@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 3 BYE
-Contact: <sip:{{.ID}}@[local_ip]:[local_port]>
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-<recv response="200" crlf="true"/>
-` + scenarioTail
+var agentBusyXML = scenario.Feature(pause(25*time.Second), scenario.FeatureHangUp)
 
 // An agent whose phone is busy with another call (here the echo test) is
 // not offered a caller and not paused: the next agent is rung.
@@ -260,7 +247,7 @@ func TestWrapUpRespected(t *testing.T) {
 // after two seconds.
 func agentTalksBriefly(t *testing.T, a *agentPhone) *sipp {
 	body := uasHead(captureDialog) + uasAnswer + uasHangUp + scenarioTail
-	return startSipp(t, "agent-brief-"+a.ID, render(t, body, scenarioData{AnswerAfterMS: 300, ByeTimeoutMS: 2000}), "", a.sipPort, a.mediaPort, "-rtp_echo")
+	return startSipp(t, "agent-brief-"+a.ID, render(t, body, scenarioData{AnswerAfterMS: 300, TalkMS: 2000}), "", a.sipPort, a.mediaPort, "-rtp_echo")
 }
 
 // One agent serves every queue. Three callers wait in three queues: a

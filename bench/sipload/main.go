@@ -25,10 +25,10 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"text/template"
 	"time"
 
 	"github.com/hotline95598/hotline/config"
+	scenario "github.com/hotline95598/hotline/internal/sipp"
 )
 
 func main() {
@@ -173,7 +173,7 @@ func run(args []string) error {
 		}
 	}
 	for _, a := range agents {
-		reg, err := startSipp(dir, "register", registerXML, nil, []string{"-s", a[0], "-ap", a[1], "-m", "1",
+		reg, err := startSipp(dir, "register", registerXML, scenario.Data{ID: a[0], Password: a[1]}, []string{"-m", "1",
 			"-p", strconv.Itoa(o.agentPort), "-mp", strconv.Itoa(o.agentPort + 200), "-timeout", "10s", sipAddr})
 		if err != nil {
 			return err
@@ -182,7 +182,7 @@ func run(args []string) error {
 			return fmt.Errorf("register agent %s: %w (see %s)", a[0], err, dir)
 		}
 	}
-	agentSipp, err := startSipp(dir, "agent", agentXML, map[string]int{"AnswerAfterMS": int(o.answerAfter.Milliseconds()), "TalkMS": int(o.talk.Milliseconds())},
+	agentSipp, err := startSipp(dir, "agent", agentXML, scenario.Data{AnswerAfterMS: int(o.answerAfter.Milliseconds()), TalkMS: int(o.talk.Milliseconds()), Stamp: true},
 		[]string{"-p", strconv.Itoa(o.agentPort), "-mp", strconv.Itoa(o.agentPort + 200), "-rtp_echo", "-trace_logs", "-log_file", filepath.Join(dir, "agent.log")})
 	if err != nil {
 		return err
@@ -206,9 +206,8 @@ func run(args []string) error {
 	res.IdleRedis = float64(idle1.redis-idle0.redis-1) / secs
 	logf("%s: idle for %s: controller %.3f CPU s/s, Asterisk %.3f CPU s/s, Redis %.1f commands/s", o.system, o.idle, res.IdleCtlCPU, res.IdleAstCPU, res.IdleRedis)
 
-	callerXMLFile := map[string]int{
-		"KeyAfterMS": int(o.keyAfter.Milliseconds()), "SpeakAfterMS": 1000, "ByeTimeoutMS": 90000,
-	}
+	callerScenario := callerXML(o.keyAfter, time.Second)
+	callerData := scenario.Data{Phone: "[field0]", Service: "[service]", ByeTimeoutMS: 90000, Stamp: true}
 	stepIdx := map[string]int{} // caller number -> step
 	sysDigit := map[string]int{"hotline": 1, "app_queue": 2}[o.system]
 	for i, rate := range o.rates {
@@ -232,11 +231,7 @@ func run(args []string) error {
 		sippBefore := cpuOf(agentSipp.cmd.Process.Pid)
 		logf("%s: %.0f calls/s for %s (%d calls)", o.system, rate, o.step, n)
 		t0 := time.Now()
-		data := map[string]any{"DTMFPcap": "/usr/share/sip-tester/dtmf_2833_0.pcap", "SpeechPcap": "/usr/share/sip-tester/g711a.pcap"}
-		for k, v := range callerXMLFile {
-			data[k] = v
-		}
-		callers, err := startSipp(dir, fmt.Sprintf("caller-%d", i), callerXML, data, []string{
+		callers, err := startSipp(dir, fmt.Sprintf("caller-%d", i), callerScenario, callerData, []string{
 			"-inf", callersCSV, "-s", service, "-r", strconv.FormatFloat(rate, 'f', -1, 64), "-rp", "1000",
 			"-m", strconv.Itoa(n), "-l", "5000", "-p", strconv.Itoa(o.callerPort), "-mp", strconv.Itoa(o.callerPort + 100),
 			"-timeout", fmt.Sprintf("%ds", int(o.step.Seconds())+150), "-timeout_error",
@@ -527,17 +522,13 @@ type sippProc struct {
 	done chan error
 }
 
-func startSipp(dir, name, scenario string, data any, args []string) (*sippProc, error) {
-	tpl, err := template.New(name).Parse(scenario)
+func startSipp(dir, name, text string, data scenario.Data, args []string) (*sippProc, error) {
+	xml, err := scenario.Render(text, data)
 	if err != nil {
 		return nil, err
 	}
-	var b bytes.Buffer
-	if err := tpl.Execute(&b, data); err != nil {
-		return nil, err
-	}
 	sf := filepath.Join(dir, name+".xml")
-	if err := os.WriteFile(sf, b.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(sf, []byte(xml), 0o644); err != nil {
 		return nil, err
 	}
 	all := append([]string{"-sf", sf, "-i", "127.0.0.1", "-nostdin", "-trace_err",
