@@ -65,7 +65,7 @@ func flood(keys string, gap time.Duration) step {
 func talk() step { return scenario.Talk() }
 
 // hangUp: the caller sends BYE; awaitBye: the hotline hangs up the caller.
-const (
+var (
 	hangUp   = scenario.HangUp
 	awaitBye = scenario.AwaitBye
 )
@@ -75,11 +75,14 @@ const (
 func awaitByeWithin(d time.Duration) step { return scenario.AwaitByeWithin(d) }
 
 // The parts of the side of a call the hotline places (internal/sipp).
+var (
+	uasAnswer   = scenario.UASAnswer
+	uasAwaitBye = scenario.UASAwaitBye
+	uasHangUp   = scenario.UASHangUp
+	uasRingOut  = scenario.UASRingOut
+)
+
 const (
-	uasAnswer     = scenario.UASAnswer
-	uasAwaitBye   = scenario.UASAwaitBye
-	uasHangUp     = scenario.UASHangUp
-	uasRingOut    = scenario.UASRingOut
 	scenarioTail  = scenario.Tail
 	captureCSeq   = scenario.CaptureCSeq
 	captureDialog = scenario.CaptureDialog
@@ -241,6 +244,15 @@ func customerAnswering(t *testing.T, env *Env, talkFor time.Duration) *sipp {
 	body := uasHead(captureDialog+require95598) + uasAnswer + uasHangUp + scenarioTail
 	_, media := ports()
 	return startSipp(t, "customer-callback", render(t, body, scenarioData{TalkMS: int(talkFor.Milliseconds())}), "", env.CarrierPort, media, "-rtp_echo")
+}
+
+// customerAnsweringUntilBye is the carrier side receiving our callback: it
+// checks the call shows 95598, answers, and stays on until the hotline hangs
+// up (after the agent who served the customer did).
+func customerAnsweringUntilBye(t *testing.T, env *Env) *sipp {
+	body := uasHead(require95598) + uasAnswer + uasAwaitBye + scenarioTail
+	_, media := ports()
+	return startSipp(t, "customer-callback", render(t, body, scenarioData{}), "", env.CarrierPort, media, "-rtp_echo")
 }
 
 // customerPressing is the carrier side receiving a follow-up call: it checks

@@ -14,7 +14,7 @@ import (
 
 // registerXML registers one agent (Data.ID, Data.Password) from the port
 // the agents' UAS then listens on: a run per agent.
-const registerXML = scenario.Register
+var registerXML = scenario.Register
 
 // callerXML dials [service] from the number in the injection file, presses
 // 0 keyAfter the answer (during the welcome), speaks speakAfter later and

@@ -97,25 +97,37 @@ func ShippedKey(key rune) Step {
 // Talk plays 7 s of speech (A-law) to whoever is listening.
 func Talk() Step { return Tone(PcapDir + "/g711a.pcap") }
 
-// HangUp: the caller sends BYE.
-const HangUp Step = `<send retrans="500"><![CDATA[
-BYE sip:{{.Service}}@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:{{.Phone}}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:{{.Service}}@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 2 BYE
-Contact: <sip:{{.Phone}}@[local_ip]:[local_port]>
-Max-Forwards: 70
-Content-Length: 0
+// The caller's dialog with the hotline.
+const (
+	callerURI     = "sip:{{.Service}}@[remote_ip]:[remote_port]"
+	callerFrom    = "From: <sip:{{.Phone}}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]"
+	callerTo      = "To: <" + callerURI + ">"
+	callerContact = "sip:{{.Phone}}@[local_ip]:[local_port]"
+)
 
-]]></send>
-<recv response="200" crlf="true"/>
-`
+// callerRequest is the caller's INVITE (with its offer), ACK or BYE.
+func callerRequest(method string, cseq int) string {
+	r := request{method: method, uri: callerURI, from: callerFrom, to: callerTo + "[peer_tag_param]", cseq: cseq, contact: callerContact}
+	switch method {
+	case "INVITE":
+		r.to, r.sdp = callerTo, sdp("caller", "8 101")
+	case "ACK":
+		r.once = true
+	}
+	return r.String()
+}
+
+// HangUp: the caller sends BYE.
+var HangUp = Step(callerRequest("BYE", 2) + `<recv response="200" crlf="true"/>
+`)
+
+// okToBye answers the BYE just received.
+var okToBye = reply{status: "200 OK", contact: true}.String()
 
 // AwaitBye: the hotline hangs the caller up within Data.ByeTimeoutMS.
-const AwaitBye Step = `<recv request="BYE" timeout="{{.ByeTimeoutMS}}"` + `{{if .Stamp}}><action><gettimeofday assign_to="s3,u3"/><log message="bye {{.Phone}} [$s3] [$u3]"/></action></recv>{{else}}/>{{end}}
-` + okToBye
+var AwaitBye = Step(`<recv request="BYE" timeout="{{.ByeTimeoutMS}}"` +
+	`{{if .Stamp}}><action><gettimeofday assign_to="s3,u3"/><log message="bye {{.Phone}} [$s3] [$u3]"/></action></recv>{{else}}/>{{end}}
+` + okToBye)
 
 // AwaitByeWithin is AwaitBye for a caller who may wait long: the hotline
 // hangs up within d.
@@ -123,68 +135,19 @@ func AwaitByeWithin(d time.Duration) Step {
 	return Step(strings.Replace(string(AwaitBye), "{{.ByeTimeoutMS}}", fmt.Sprint(d.Milliseconds()), 1))
 }
 
-// okToBye answers the BYE just received.
-const okToBye = `<send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:[local_ip]:[local_port]>
-Content-Length: 0
-
-]]></send>
-`
-
-// sdpOffer is a caller's audio: A-law and RFC 4733 events.
-const sdpOffer = `v=0
-o=caller 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 8 101
-a=rtpmap:8 PCMA/8000
-a=rtpmap:101 telephone-event/8000
-a=fmtp:101 0-15
-a=sendrecv
-`
-
-const callerHead = `<?xml version="1.0" encoding="ISO-8859-1" ?>
-{{if .Comment}}<!-- {{.Comment}} -->
-{{end}}<scenario name="{{.Name}}">
-{{if .Stamp}}<nop><action><gettimeofday assign_to="s0,u0"/><log message="inv {{.Phone}} [$s0] [$u0]"/></action></nop>
-{{end}}<send retrans="500"><![CDATA[
-INVITE sip:{{.Service}}@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:{{.Phone}}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:{{.Service}}@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: <sip:{{.Phone}}@[local_ip]:[local_port]>
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-` + sdpOffer + `
-]]></send>
-<recv response="100" optional="true"/>
+// answered takes the final answer to an INVITE (provisional ones optional).
+func answered(stamp string) string {
+	return `<recv response="100" optional="true"/>
 <recv response="180" optional="true"/>
 <recv response="183" optional="true"/>
-<recv response="200" rtd="true"{{if .Stamp}}><action><gettimeofday assign_to="s1,u1"/><log message="ans {{.Phone}} [$s1] [$u1]"/></action></recv>{{else}}/>{{end}}
-<send><![CDATA[
-ACK sip:{{.Service}}@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:{{.Phone}}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:{{.Service}}@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Contact: <sip:{{.Phone}}@[local_ip]:[local_port]>
-Max-Forwards: 70
-Content-Length: 0
+<recv response="200" rtd="true"` + stamp + "\n"
+}
 
-]]></send>
-`
+var callerHead = header("{{.Name}}") +
+	`{{if .Stamp}}<nop><action><gettimeofday assign_to="s0,u0"/><log message="inv {{.Phone}} [$s0] [$u0]"/></action></nop>
+{{end}}` + callerRequest("INVITE", 1) +
+	answered(`{{if .Stamp}}><action><gettimeofday assign_to="s1,u1"/><log message="ans {{.Phone}} [$s1] [$u1]"/></action></recv>{{else}}/>{{end}}`) +
+	callerRequest("ACK", 1)
 
 // Tail ends every scenario.
 const Tail = `
@@ -194,148 +157,61 @@ const Tail = `
 
 // Caller is the scenario of a customer who dials Data.Service from
 // Data.Phone, is answered, and follows the script.
-func Caller(script ...Step) string {
-	var b strings.Builder
-	b.WriteString(callerHead)
-	for _, s := range script {
-		b.WriteString(string(s))
-		b.WriteString("\n")
-	}
-	b.WriteString(Tail)
-	return b.String()
+func Caller(steps ...Step) string { return script(callerHead, steps) }
+
+// register is the softphone's REGISTER, the second with credentials.
+func register(cseq int, auth string) string {
+	return request{method: "REGISTER", uri: "sip:[remote_ip]:[remote_port]",
+		from: "From: <sip:{{.ID}}@[remote_ip]>;tag=[pid]reg[call_number]", to: "To: <sip:{{.ID}}@[remote_ip]>",
+		cseq: cseq, contact: "sip:{{.ID}}@[local_ip]:[local_port]", extra: auth + "Expires: 3600\n"}.String()
 }
 
 // Register is an agent's softphone registering (REGISTER with digest auth)
 // as Data.ID with Data.Password, from the port it then takes calls on.
-const Register = `<?xml version="1.0" encoding="ISO-8859-1" ?>
-{{if .Comment}}<!-- {{.Comment}} -->
-{{end}}<scenario name="register">
-<send retrans="500"><![CDATA[
-REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:{{.ID}}@[remote_ip]>;tag=[pid]reg[call_number]
-To: <sip:{{.ID}}@[remote_ip]>
-Call-ID: [call_id]
-CSeq: 1 REGISTER
-Contact: <sip:{{.ID}}@[local_ip]:[local_port]>
-Expires: 3600
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-<recv response="401" auth="true"/>
-<send retrans="500"><![CDATA[
-REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:{{.ID}}@[remote_ip]>;tag=[pid]reg[call_number]
-To: <sip:{{.ID}}@[remote_ip]>
-Call-ID: [call_id]
-CSeq: 2 REGISTER
-Contact: <sip:{{.ID}}@[local_ip]:[local_port]>
-[authentication username={{.ID}} password={{.Password}}]
-Expires: 3600
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-<recv response="200"/>
+var Register = header("register") + register(1, "") + `<recv response="401" auth="true"/>
+` + register(2, credentials) + `<recv response="200"/>
 </scenario>
 `
 
-// featureInvite is an agent's INVITE for the feature code Data.Phone.
-func featureInvite(cseq int, auth string) string {
-	return fmt.Sprintf(`<send retrans="500"><![CDATA[
-INVITE sip:{{.Phone}}@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:{{.ID}}@[remote_ip]>;tag=[pid]feat[call_number]
-To: <sip:{{.Phone}}@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: %d INVITE
-Contact: <sip:{{.ID}}@[local_ip]:[local_port]>
-%sMax-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
+// credentials answer a digest challenge as Data.ID.
+const credentials = "[authentication username={{.ID}} password={{.Password}}]\n"
 
-v=0
-o=agent 1 1 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 8 101
-a=rtpmap:8 PCMA/8000
-a=rtpmap:101 telephone-event/8000
+// An agent's dialog when it dials a feature code (Data.Phone).
+const (
+	featureURI  = "sip:{{.Phone}}@[remote_ip]:[remote_port]"
+	featureFrom = "From: <sip:{{.ID}}@[remote_ip]>;tag=[pid]feat[call_number]"
+	featureTo   = "To: <" + featureURI + ">"
+)
 
-]]></send>
-`, cseq, auth)
+// featureRequest is a request of the agent's feature-code call.
+func featureRequest(r request) string {
+	r.uri, r.from = featureURI, featureFrom
+	if r.to == "" {
+		r.to = featureTo + "[peer_tag_param]"
+	}
+	return r.String()
 }
 
-// featureChallenged: the first INVITE is refused with a challenge, which
-// the phone acknowledges.
-const featureChallenged = `<recv response="100" optional="true"/>
-<recv response="401" auth="true"/>
-<send><![CDATA[
-ACK sip:{{.Phone}}@[remote_ip]:[remote_port] SIP/2.0
-[last_Via:]
-From: <sip:{{.ID}}@[remote_ip]>;tag=[pid]feat[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Content-Length: 0
-
-]]></send>
-`
-
-// featureAnswered: the INVITE with credentials is answered and acknowledged.
-const featureAnswered = `<recv response="100" optional="true"/>
-<recv response="180" optional="true"/>
-<recv response="183" optional="true"/>
-<recv response="200" rtd="true"/>
-<send><![CDATA[
-ACK sip:{{.Phone}}@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:{{.ID}}@[remote_ip]>;tag=[pid]feat[call_number]
-To: <sip:{{.Phone}}@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 2 ACK
-Content-Length: 0
-
-]]></send>
-`
-
 // FeatureHangUp: the agent ends its feature-code call (the echo test).
-const FeatureHangUp Step = `<send retrans="500"><![CDATA[
-BYE sip:{{.Phone}}@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:{{.ID}}@[remote_ip]>;tag=[pid]feat[call_number]
-To: <sip:{{.Phone}}@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 3 BYE
-Contact: <sip:{{.ID}}@[local_ip]:[local_port]>
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-<recv response="200" crlf="true"/>
-`
+var FeatureHangUp = Step(featureRequest(request{method: "BYE", cseq: 3, contact: "sip:{{.ID}}@[local_ip]:[local_port]"}) +
+	`<recv response="200" crlf="true"/>
+`)
 
 // Feature is the scenario of an agent's softphone (Data.ID, Data.Password)
 // dialling the feature code Data.Phone (*21 …), answering the digest
 // challenge as a real phone does, then following the script once answered
 // (AwaitBye: the hotline confirms and hangs up; FeatureHangUp: the agent
 // ends the call).
-func Feature(script ...Step) string {
-	var b strings.Builder
-	b.WriteString(`<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="feature code">
-`)
-	b.WriteString(featureInvite(1, ""))
-	b.WriteString(featureChallenged)
-	b.WriteString(featureInvite(2, "[authentication username={{.ID}} password={{.Password}}]\n"))
-	b.WriteString(featureAnswered)
-	for _, s := range script {
-		b.WriteString(string(s))
-		b.WriteString("\n")
+func Feature(steps ...Step) string {
+	invite := func(cseq int, auth string) string {
+		return featureRequest(request{method: "INVITE", to: featureTo, cseq: cseq, contact: "sip:{{.ID}}@[local_ip]:[local_port]",
+			extra: auth, sdp: sdp("agent", "8 101")})
 	}
-	b.WriteString(Tail)
-	return b.String()
+	head := header("feature code") + invite(1, "") +
+		`<recv response="100" optional="true"/>
+<recv response="401" auth="true"/>
+` + featureRequest(request{method: "ACK", via: "[last_Via:]", to: "[last_To:]", cseq: 1, once: true}) +
+		invite(2, credentials) + answered("/>") +
+		featureRequest(request{method: "ACK", cseq: 2, once: true})
+	return script(head, steps)
 }

@@ -26,114 +26,35 @@ func UASHead(captures string) string {
 	if captures != "" {
 		recv = `<recv request="INVITE" crlf="true"><action>` + captures + stamp + `</action></recv>`
 	}
-	return `<?xml version="1.0" encoding="ISO-8859-1" ?>
-{{if .Comment}}<!-- {{.Comment}} -->
-{{end}}<scenario name="uas">
-` + recv + `
-<send><![CDATA[
-SIP/2.0 180 Ringing
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:[local_ip]:[local_port]>
-Content-Length: 0
-
-]]></send>
-`
+	return header("uas") + recv + "\n" + reply{status: "180 Ringing", toTag: true, contact: true}.String()
 }
 
 // UASAnswer answers after Data.AnswerAfterMS, offering A-law, µ-law and
 // RFC 4733 events, and takes the ACK (logged "talk" with Data.Stamp).
-const UASAnswer = `<pause milliseconds="{{.AnswerAfterMS}}"/>
-<send retrans="500"><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:[local_ip]:[local_port]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=uas 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 8 0 101
-a=rtpmap:8 PCMA/8000
-a=rtpmap:0 PCMU/8000
-a=rtpmap:101 telephone-event/8000
-a=fmtp:101 0-15
-a=sendrecv
-
-]]></send>
-<recv request="ACK" crlf="true"{{if .Stamp}}><action><gettimeofday assign_to="s1,u1"/><log message="talk [$phone] [$s1] [$u1]"/></action></recv>{{else}}/>{{end}}
+var UASAnswer = `<pause milliseconds="{{.AnswerAfterMS}}"/>
+` + reply{status: "200 OK", toTag: true, contact: true, sdp: sdp("uas", "8 0 101"), retrans: true}.String() +
+	`<recv request="ACK" crlf="true"{{if .Stamp}}><action><gettimeofday assign_to="s1,u1"/><log message="talk [$phone] [$s1] [$u1]"/></action></recv>{{else}}/>{{end}}
 `
 
 // UASAwaitBye: the other side hangs up (within two minutes).
-const UASAwaitBye = `<recv request="BYE" timeout="120000"/>
+var UASAwaitBye = `<recv request="BYE" timeout="120000"/>
 ` + okToBye
 
 // UASHangUp: this side hangs up after Data.TalkMS (needs CaptureDialog).
-const UASHangUp = `<pause milliseconds="{{.TalkMS}}"/>
-<send retrans="500"><![CDATA[
-BYE [$contact] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:uas@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
-To: [$from]
-Call-ID: [call_id]
-CSeq: 1 BYE
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-<recv response="200"/>
+var UASHangUp = `<pause milliseconds="{{.TalkMS}}"/>
+` + request{method: "BYE", uri: "[$contact]", from: "From: <sip:uas@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]",
+	to: "To: [$from]", cseq: 1}.String() + `<recv response="200"/>
 `
 
 // UASRingOut: never answers; the caller cancels (needs CaptureCSeq).
-const UASRingOut = `<recv request="CANCEL" timeout="120000"/>
-<send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-<send><![CDATA[
-SIP/2.0 487 Request Terminated
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-CSeq:[$cseq]
-Content-Length: 0
-
-]]></send>
-<recv request="ACK"/>
+var UASRingOut = `<recv request="CANCEL" timeout="120000"/>
+` + reply{status: "200 OK"}.String() + reply{status: "487 Request Terminated", toTag: true, cseq: "CSeq:[$cseq]"}.String() +
+	`<recv request="ACK"/>
 `
 
 // Busy answers an INVITE with 486 Busy Here: a whole scenario.
-const Busy = `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="busy">
-<recv request="INVITE" crlf="true"/>
-<send><![CDATA[
-SIP/2.0 486 Busy Here
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-<recv request="ACK"/>
+var Busy = header("busy") + `<recv request="INVITE" crlf="true"/>
+` + reply{status: "486 Busy Here", toTag: true}.String() + `<recv request="ACK"/>
 </scenario>
 `
 
