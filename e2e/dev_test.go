@@ -37,7 +37,10 @@ func TestDevScenarios(t *testing.T) {
 	ag := env.phone(t, "2001")
 	env.agentsOnly(t, "2001")
 	events := agentStream(t, env, "/api/v1/agents/2001/events")
-	agentCall := agentTalksBriefly(t, ag)
+	// The caller pauses 3 s after the key before they wait for the hang-up
+	// (a BYE before that would abort their scenario): the agent talks for
+	// longer, as the dev agent (20 s) does.
+	agentCall := ag.talk(t, 300*time.Millisecond, 8*time.Second)
 	sipPort, mediaPort = ports()
 	c := startSipp(t, "dev-call-agent", devScenario(t, "call-agent.xml"), env.SIPAddr, sipPort, mediaPort)
 	if pop := nextPop(t, events, 40*time.Second); pop.Data["phone"] != "13900139000" {
