@@ -13,9 +13,11 @@
 package ariedge
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -26,8 +28,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/rs/zerolog"
-	"golang.org/x/net/websocket"
 
 	"github.com/hotline95598/hotline/ivr"
 )
@@ -76,6 +78,7 @@ type Client struct {
 	log  zerolog.Logger
 	m    *Metrics
 	http *http.Client
+	ws   *http.Client // dials the event websocket (no timeout: the dial's ctx bounds it)
 
 	base     string // ARI base URL without trailing slash
 	wsURL    string // event websocket URL, credentials included: never log it
@@ -112,10 +115,20 @@ func New(cfg Config, log zerolog.Logger, m *Metrics) *Client {
 		cfg.MaxBackoff = cfg.MinBackoff
 	}
 	c := &Client{
-		cfg:   cfg,
-		log:   log.With().Str("component", "ariedge").Logger(),
-		m:     m,
-		http:  &http.Client{Timeout: cfg.RequestTimeout},
+		cfg:  cfg,
+		log:  log.With().Str("component", "ariedge").Logger(),
+		m:    m,
+		http: &http.Client{Timeout: cfg.RequestTimeout},
+		ws: &http.Client{Transport: &http.Transport{
+			DialContext: (&net.Dialer{
+				Timeout: cfg.RequestTimeout,
+				// Nothing flows on an idle event socket; TCP keepalive is what
+				// notices a peer that vanished without closing (host crash,
+				// NAT timeout).
+				KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 15 * time.Second, Interval: 5 * time.Second, Count: 3},
+			}).DialContext,
+			TLSHandshakeTimeout: cfg.RequestTimeout,
+		}},
 		subs:  make(map[string][]*subscriber),
 		since: time.Now(),
 	}
@@ -267,48 +280,38 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 // dial opens the event websocket, bounded by RequestTimeout.
 func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
-	wc, err := websocket.NewConfig(c.wsURL, c.origin)
-	if err != nil {
-		// The error may quote the URL, which carries the password.
-		return nil, errors.New("bad websocket URL")
-	}
-	wc.Dialer = &net.Dialer{
-		Timeout: c.cfg.RequestTimeout,
-		// Nothing flows on an idle event socket; TCP keepalive is what notices
-		// a peer that vanished without closing (host crash, NAT timeout).
-		KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 15 * time.Second, Interval: 5 * time.Second, Count: 3},
-	}
 	dctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
-	conn, err := wc.DialContext(dctx)
+	conn, _, err := websocket.Dial(dctx, c.wsURL, &websocket.DialOptions{
+		HTTPClient: c.ws,
+		HTTPHeader: http.Header{"Origin": {c.origin}},
+	})
 	if err != nil {
-		var de *websocket.DialError
-		if errors.As(err, &de) {
-			// DialError.Error prints the URL with the api_key; keep only the cause.
-			return nil, fmt.Errorf("websocket dial %s: %w", c.redWSURL, de.Err)
+		// A *url.Error prints the URL, api_key included: keep only its cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
 		}
-		return nil, err
+		return nil, fmt.Errorf("websocket dial %s: %w", c.redWSURL, err)
 	}
-	conn.MaxPayloadBytes = maxFrameBytes
+	// Frames are bounded by serve, which skips an oversized one instead of
+	// dropping the connection as the library's own limit would.
+	conn.SetReadLimit(-1)
 	return conn, nil
 }
 
 // serve reads frames until the connection fails or ctx ends; it always
 // returns a non-nil error and closes conn.
 func (c *Client) serve(ctx context.Context, conn *websocket.Conn, h Handler) error {
-	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
-	defer func() {
-		stop()
-		_ = conn.Close()
-	}()
+	// A read ends when ctx does (the library closes the connection then).
+	defer conn.CloseNow()
 
 	c.safeCall("OnConnect", "", func() { h.OnConnect(ctx) })
 
+	var frame bytes.Buffer
 	for {
-		var data []byte
-		err := websocket.Message.Receive(conn, &data)
-		if errors.Is(err, websocket.ErrFrameTooLarge) {
-			// The rest of the frame is discarded by the next Receive.
+		err := readFrame(ctx, conn, &frame)
+		if errors.Is(err, errFrameTooLarge) {
 			c.m.unknownEvent(labelUndecodable)
 			c.log.Warn().Msg("ARI websocket frame too large, skipped")
 			continue
@@ -319,8 +322,32 @@ func (c *Client) serve(ctx context.Context, conn *websocket.Conn, h Handler) err
 			}
 			return fmt.Errorf("websocket read: %w", err)
 		}
-		c.handleFrame(ctx, data, h)
+		c.handleFrame(ctx, frame.Bytes(), h)
 	}
+}
+
+var errFrameTooLarge = fmt.Errorf("frame over %d bytes", maxFrameBytes)
+
+// readFrame reads the next message into buf (reset first). A message over
+// maxFrameBytes is read to its end and discarded, and errFrameTooLarge
+// returned: the connection stays usable.
+func readFrame(ctx context.Context, conn *websocket.Conn, buf *bytes.Buffer) error {
+	buf.Reset()
+	_, r, err := conn.Reader(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(r, maxFrameBytes+1)); err != nil {
+		return err
+	}
+	if buf.Len() <= maxFrameBytes {
+		return nil
+	}
+	buf.Reset()
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return err
+	}
+	return errFrameTooLarge
 }
 
 // safeCall runs f, turning a panic into an error log so that one broken call

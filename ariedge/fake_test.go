@@ -4,27 +4,83 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
-	"golang.org/x/net/websocket"
 
 	"github.com/hotline95598/hotline/ivr"
 )
 
-// fakeARI is an httptest ARI: /ari/events is a websocket whose connections
+// pipeNet is an in-memory network: the client's transports dial it and the
+// fake ARI's HTTP server accepts from it, each connection a net.Pipe. With
+// no real socket the tests run inside a synctest bubble, where timeouts,
+// backoff and "nothing happens for 100 ms" take no real time.
+type pipeNet struct {
+	conns  chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newPipeNet() *pipeNet { return &pipeNet{conns: make(chan net.Conn), closed: make(chan struct{})} }
+
+// Accept, Close and Addr make it the server's net.Listener.
+func (n *pipeNet) Accept() (net.Conn, error) {
+	select {
+	case c := <-n.conns:
+		return c, nil
+	case <-n.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (n *pipeNet) Close() error {
+	n.once.Do(func() { close(n.closed) })
+	return nil
+}
+
+func (n *pipeNet) Addr() net.Addr { return &net.UnixAddr{Name: "ari.test", Net: "pipe"} }
+
+// DialContext connects to the server; once the network is closed the
+// connection is refused, as by a host where nothing listens.
+func (n *pipeNet) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	client, server := net.Pipe()
+	select {
+	case n.conns <- server:
+		return client, nil
+	case <-n.closed:
+		return nil, &net.OpError{Op: "dial", Net: network, Err: syscall.ECONNREFUSED}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// client builds a Client whose REST and websocket transports dial n.
+func (n *pipeNet) client(t *testing.T, cfg Config, m *Metrics) *Client {
+	c := New(cfg, zerolog.New(io.Discard), m)
+	rest, ws := &http.Transport{DialContext: n.DialContext}, &http.Transport{DialContext: n.DialContext}
+	c.http.Transport, c.ws.Transport = rest, ws
+	t.Cleanup(func() {
+		rest.CloseIdleConnections()
+		ws.CloseIdleConnections()
+	})
+	return c
+}
+
+// fakeARI is an in-memory ARI: /ari/events is a websocket whose connections
 // the test drives, every other /ari/ path is recorded and answered by a
 // route the test registered (default 204).
 type fakeARI struct {
 	t   *testing.T
-	srv *httptest.Server
+	net *pipeNet
 
 	down atomic.Bool // refuse websocket upgrades with 503
 
@@ -52,7 +108,7 @@ type wsConn struct {
 
 func (w *wsConn) send(t *testing.T, frame string) {
 	t.Helper()
-	if err := websocket.Message.Send(w.ws, frame); err != nil {
+	if err := w.ws.Write(context.Background(), websocket.MessageText, []byte(frame)); err != nil {
 		t.Fatalf("fake ARI send: %v", err)
 	}
 }
@@ -61,7 +117,14 @@ func (w *wsConn) close() { w.once.Do(func() { close(w.done) }) }
 
 func newFakeARI(t *testing.T) *fakeARI {
 	f := &fakeARI{t: t, routes: map[string]http.HandlerFunc{}, conns: make(chan *wsConn, 10)}
-	ws := websocket.Handler(func(conn *websocket.Conn) {
+	ws := func(rw http.ResponseWriter, r *http.Request) {
+		conn, err := websocket.Accept(rw, r, nil)
+		if err != nil {
+			t.Errorf("fake ARI upgrade: %v", err)
+			return
+		}
+		defer conn.CloseNow()
+		conn.SetReadLimit(-1)
 		w := &wsConn{ws: conn, done: make(chan struct{})}
 		f.mu.Lock()
 		f.closeAll = append(f.closeAll, w.done)
@@ -70,8 +133,10 @@ func newFakeARI(t *testing.T) *fakeARI {
 		// Returning closes the connection: wait for the test or the client.
 		gone := make(chan struct{})
 		go func() {
-			var b []byte
-			for websocket.Message.Receive(conn, &b) == nil {
+			for {
+				if _, _, err := conn.Read(context.Background()); err != nil {
+					break
+				}
 			}
 			close(gone)
 		}()
@@ -79,7 +144,7 @@ func newFakeARI(t *testing.T) *fakeARI {
 		case <-w.done:
 		case <-gone:
 		}
-	})
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ari/events", func(rw http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
@@ -90,7 +155,7 @@ func newFakeARI(t *testing.T) *fakeARI {
 			http.Error(rw, "down", http.StatusServiceUnavailable)
 			return
 		}
-		ws.ServeHTTP(rw, r)
+		ws(rw, r)
 	})
 	mux.HandleFunc("/ari/", func(rw http.ResponseWriter, r *http.Request) {
 		user, pass, _ := r.BasicAuth()
@@ -105,7 +170,9 @@ func newFakeARI(t *testing.T) *fakeARI {
 		}
 		h(rw, r)
 	})
-	f.srv = httptest.NewServer(mux)
+	f.net = newPipeNet()
+	srv := &http.Server{Handler: mux}
+	go func() { _ = srv.Serve(f.net) }()
 	t.Cleanup(func() {
 		f.mu.Lock()
 		for _, d := range f.closeAll {
@@ -116,8 +183,7 @@ func newFakeARI(t *testing.T) *fakeARI {
 			}
 		}
 		f.mu.Unlock()
-		f.srv.CloseClientConnections()
-		f.srv.Close()
+		_ = srv.Close() // the listener (f.net) and every connection
 	})
 	return f
 }
@@ -216,9 +282,9 @@ type testEnv struct {
 	ws  *wsConn // the first connection, once Run is up
 }
 
-func testConfig(f *fakeARI) Config {
+func testConfig() Config {
 	return Config{
-		URL: f.srv.URL + "/ari", User: "hotline", Password: "s3cret", App: "hotline",
+		URL: "http://ari.test/ari", User: "hotline", Password: "s3cret", App: "hotline",
 		RequestTimeout: 200 * time.Millisecond, MinBackoff: 30 * time.Millisecond, MaxBackoff: 120 * time.Millisecond,
 	}
 }
@@ -228,7 +294,7 @@ func testConfig(f *fakeARI) Config {
 func startEnv(t *testing.T) *testEnv {
 	t.Helper()
 	e := &testEnv{f: newFakeARI(t), h: newTestHandler(), reg: prometheus.NewRegistry()}
-	e.c = New(testConfig(e.f), zerolog.New(io.Discard), NewMetrics(e.reg))
+	e.c = e.f.net.client(t, testConfig(), NewMetrics(e.reg))
 	runClient(t, e.c, e.h)
 	e.ws = e.f.nextConn(t)
 	e.h.waitConnect(t)

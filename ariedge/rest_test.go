@@ -3,7 +3,6 @@ package ariedge
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -11,14 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/hotline95598/hotline/ivr"
 )
 
 func newRESTClient(t *testing.T) (*fakeARI, *Client) {
 	f := newFakeARI(t)
-	return f, New(testConfig(f), zerolog.New(io.Discard), nil)
+	return f, f.net.client(t, testConfig(), nil)
 }
 
 // (f) Each operation sends the ARI request it should.

@@ -19,7 +19,8 @@
 #   BENCH_STEP     how long each rate is held           [15s]
 #   BENCH_TALK     how long agents talk                 [3s]
 #   BENCH_SYSTEMS  which systems to measure             [hotline app_queue]
-#   BENCH_LOCK     lock file held while measuring       [HOTLINE_STACK_LOCK, /tmp/hotline-e2e.lock]
+#   HOTLINE_STACK_LOCK  the machine's stack lock, held while measuring
+#                       (deploy/local/e2e.sh takes the same one)  [/tmp/hotline-e2e.lock]
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export HOTLINE_ENV_FILE="$REPO/bench/hotline.env"
@@ -30,7 +31,7 @@ RATES="${BENCH_RATES:-2,4,8,12,16,20}"
 STEP="${BENCH_STEP:-15s}"
 TALK="${BENCH_TALK:-3s}"
 SYSTEMS="${BENCH_SYSTEMS:-hotline app_queue}"
-LOCK="${BENCH_LOCK:-${HOTLINE_STACK_LOCK:-/tmp/hotline-e2e.lock}}"
+LOCK="${HOTLINE_STACK_LOCK:-/tmp/hotline-e2e.lock}"
 STACK="$REPO/deploy/local/stack.sh"
 TOOL="$HOTLINE_RUN_DIR/bin/sipload"
 RESULTS="$HOTLINE_RUN_DIR/results.jsonl"

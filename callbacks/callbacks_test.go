@@ -3,6 +3,7 @@ package callbacks
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -201,17 +202,11 @@ func TestWorkerRetriesUnansweredAndExpires(t *testing.T) {
 	clk.Add(time.Minute)
 	go w.Run(ctx)
 	waitStatus := func(want Status, attempts int) {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
+		t.Helper()
+		waitFor(t, fmt.Sprintf("%s after %d attempts", want, attempts), func() bool {
 			cb, _ := st.Get(ctx, "1")
-			if cb.Status == want && cb.Attempts == attempts {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("callback %+v, want %s after %d attempts", cb, want, attempts)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			return cb.Status == want && cb.Attempts == attempts
+		})
 	}
 	waitStatus(Pending, 1)
 	clk.Add(2 * time.Minute)
@@ -425,20 +420,19 @@ func TestAgentFirst(t *testing.T) {
 	id, _, _ := st.Schedule(ctx, Request{Phone: "13800138000", Kind: KindFirstContact, TicketID: "t1"})
 	go w.Run(ctx)
 
-	// Nobody logged in: the claim is handed back, no attempt used.
-	time.Sleep(100 * time.Millisecond)
+	// Nobody logged in: the claim is handed back for Retry later, no
+	// attempt used.
+	due := clk.Now().Add(w.AgentFirst.Retry)
+	waitFor(t, "the claim handed back for later", func() bool {
+		cb, _ := st.Get(ctx, id)
+		return cb.DueAt.Equal(due)
+	})
 	if cb, _ := st.Get(ctx, id); cb.Attempts != 0 || cb.Status != Pending {
 		t.Fatalf("without agents: %+v", cb)
 	}
 	reg.Login(ctx, "1001")
 	clk.Add(20 * time.Second)
-	deadline := time.Now().Add(5 * time.Second)
-	for len(sw.Bridge("br-cb-"+id+"-1")) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("not bridged: %v", sw.Actions())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, "caller and agent bridged", func() bool { return len(sw.Bridge("br-cb-"+id+"-1")) == 2 })
 	mu.Lock()
 	if len(order) != 2 || order[0] != "PJSIP/1001" || order[1] != "PJSIP/13800138000@carrier" {
 		t.Fatalf("dialled %v: the agent must be rung before the customer", order)
@@ -451,16 +445,23 @@ func TestAgentFirst(t *testing.T) {
 		t.Fatalf("callback %+v", cb)
 	}
 	sw.HangUp("cb-" + id + "-1") // the customer ends the call
-	deadline = time.Now().Add(5 * time.Second)
-	for {
+	waitFor(t, "agent released", func() bool {
 		a, _ := reg.Get(ctx, "1001")
-		if a.State == agents.Available {
-			break
-		}
+		return a.State == agents.Available
+	})
+}
+
+// waitFor waits for cond, which the worker's goroutines make true, polling
+// it (the worker polls Redis every 10 ms of real time: these tests run
+// against a real redis-server, which a synctest bubble cannot hold).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("agent not released: %+v", a)
+			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

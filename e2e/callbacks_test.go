@@ -5,25 +5,9 @@ package e2e
 import (
 	"testing"
 	"time"
+
+	scenario "github.com/hotline95598/hotline/internal/sipp"
 )
-
-// uasBusy answers an INVITE with 486 Busy Here.
-const uasBusy = `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="busy">
-<recv request="INVITE" crlf="true"/>
-<send><![CDATA[
-SIP/2.0 486 Busy Here
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-<recv request="ACK"/>
-</scenario>
-`
 
 // A callback whose customer is busy, then does not answer, then answers:
 // the outcome of each attempt is read from the SIP/Q.850 cause, a retry
@@ -36,7 +20,7 @@ func TestCallbackOutcomesOverSIP(t *testing.T) {
 	c.wait(t, 30*time.Second)
 
 	_, media := ports()
-	busy := startSipp(t, "customer-busy", uasBusy, "", env.CarrierPort, media)
+	busy := startSipp(t, "customer-busy", scenario.Busy, "", env.CarrierPort, media)
 	busy.wait(t, 30*time.Second)
 	ringing := startSipp(t, "customer-no-answer", uasHead(captureCSeq)+uasRingOut+scenarioTail, "", env.CarrierPort, media)
 	ringing.wait(t, 60*time.Second)

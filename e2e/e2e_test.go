@@ -21,7 +21,8 @@ import (
 	"github.com/hotline95598/hotline/config"
 )
 
-// Env is the running test stack.
+// Env is the running test stack. loadEnv resets it for the test that asks
+// (reset_test.go), so the tests pass in any order (go test -shuffle on).
 type Env struct {
 	SIPAddr     string
 	HTTP        string
@@ -64,6 +65,7 @@ func loadEnv(t *testing.T) *Env {
 		id, pw, _ := strings.Cut(item, ":")
 		e.Agents[id] = pw
 	}
+	e.reset(t) // whatever ran before, this test starts from the same hotline
 	return e
 }
 

@@ -24,12 +24,6 @@ import (
 // under live calls. Each test leaves the stack healthy (/healthz 200) for
 // the test files that run after this one.
 
-// awaitByeWithin is awaitBye for a caller who may wait long: the hotline
-// hangs up within d.
-func awaitByeWithin(d time.Duration) step {
-	return step(strings.Replace(string(awaitBye), "{{.ByeTimeoutMS}}", strconv.FormatInt(d.Milliseconds(), 10), 1))
-}
-
 // runDir is the test stack's state directory (pid files, logs).
 func runDir(t *testing.T) string {
 	t.Helper()
@@ -429,9 +423,14 @@ func TestFaultAsteriskRestart(t *testing.T) {
 	queuePlace(t, rdb, prefix, id)
 	m := caller(t, env, inMenu, awaitBye) // still hearing the welcome
 	menuID := channelOf(t, env, inMenu)
-	// The caller joins the queue as soon as the key is in; let their
-	// scenario reach the step that takes the BYE.
-	time.Sleep(time.Second)
+	// Both answered (200 OK sent, the ACK follows at once): their
+	// scenarios are at the step that takes the BYE.
+	for _, ch := range []string{id, menuID} {
+		eventually(t, 10*time.Second, "channel "+ch+" answered", func() bool {
+			var c struct{ State string }
+			return env.ari(t, "/channels/"+ch, &c) == 200 && c.State == "Up"
+		})
+	}
 	cutOffs := env.metric(t, `hotline_calls_ended_total{reason="cut_off"}`)
 
 	restarted := false

@@ -113,8 +113,8 @@ func TestRingNoAnswerMovesOn(t *testing.T) {
 	first, second := env.phone(t, "2001"), env.phone(t, "2002")
 	env.agentsOnly(t, "2001", "2002")
 	ringing := first.ringOut(t)
-	answering := second.answer(t, 300*time.Millisecond)
-	c := caller(t, env, uniquePhone(3), pause(1500*time.Millisecond), press("0"), pause(15*time.Second), hangUp)
+	answering := agentTalksBriefly(t, second)
+	c := caller(t, env, uniquePhone(3), pause(1500*time.Millisecond), press("0"), awaitByeWithin(60*time.Second))
 	c.wait(t, 60*time.Second)
 	ringing.wait(t, 10*time.Second)
 	answering.wait(t, 10*time.Second)
@@ -128,11 +128,11 @@ func TestInvalidKeysGoToAgent(t *testing.T) {
 	env := loadEnv(t)
 	ag := env.phone(t, "2002")
 	env.agentsOnly(t, "2002")
-	agentCall := ag.answer(t, 300*time.Millisecond)
+	agentCall := agentTalksBriefly(t, ag)
 	invalid := env.metric(t, `hotline_menu_node_invalid_total{node="main"}`)
 	c := caller(t, env, uniquePhone(4),
 		pause(1500*time.Millisecond), press("7"), pause(2500*time.Millisecond), press("9"),
-		pause(2500*time.Millisecond), press("8"), pause(12*time.Second), hangUp)
+		pause(2500*time.Millisecond), press("8"), awaitByeWithin(60*time.Second))
 	c.wait(t, 60*time.Second)
 	agentCall.wait(t, 10*time.Second)
 	if got := env.metric(t, `hotline_menu_node_invalid_total{node="main"}`) - invalid; got != 3 {
@@ -145,11 +145,12 @@ func TestSilentCallerGoesToAgent(t *testing.T) {
 	env := loadEnv(t)
 	ag := env.phone(t, "2003")
 	env.agentsOnly(t, "2003")
-	agentCall := ag.answer(t, 300*time.Millisecond)
+	agentCall := agentTalksBriefly(t, ag)
 	timeouts := env.metric(t, `hotline_menu_node_timeouts_total{node="main"}`)
 	// Three rounds of menu and timeout, then the transfer prompt: about 72 s
-	// with the rendered prompts; the caller stays on well past that.
-	c := caller(t, env, uniquePhone(5), pause(95*time.Second), hangUp)
+	// with the rendered prompts; the caller stays on until the agent who
+	// takes them hangs up.
+	c := caller(t, env, uniquePhone(5), awaitByeWithin(120*time.Second))
 	agentCall.wait(t, 110*time.Second)
 	c.wait(t, 20*time.Second)
 	if got := env.metric(t, `hotline_menu_node_timeouts_total{node="main"}`) - timeouts; got != 3 {
@@ -199,10 +200,10 @@ func TestAbandonedCallerIsCalledBack(t *testing.T) {
 	// Now an agent is there, and the customer answers our call.
 	ag := env.phone(t, "2001")
 	env.agentsOnly(t, "2001")
-	agentCall := ag.answer(t, 300*time.Millisecond)
-	customer := customerAnswering(t, env, 25*time.Second)
-	customer.wait(t, 90*time.Second)
-	agentCall.wait(t, 10*time.Second)
+	agentCall := agentTalksBriefly(t, ag)
+	customer := customerAnsweringUntilBye(t, env)
+	agentCall.wait(t, 90*time.Second)
+	customer.wait(t, 10*time.Second)
 	env.api(t, "GET", "/api/v1/callbacks?phone="+phone, &cbs)
 	cb := cbs.Callbacks[0]
 	if cb.Status != "completed" || cb.Outcome != "answered" || cb.PlacedAt.After(cb.Deadline) {

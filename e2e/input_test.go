@@ -3,20 +3,10 @@
 package e2e
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
 )
-
-// flood sends keys back to back, gap apart: a caller leaning on the keypad.
-func flood(keys string, gap time.Duration) step {
-	var b strings.Builder
-	for _, k := range keys {
-		fmt.Fprintf(&b, `<nop><action><exec play_pcap_audio="%s"/></action></nop><pause milliseconds="%d"/>`+"\n", dtmfPcap(k), gap.Milliseconds())
-	}
-	return step(b.String())
-}
 
 // A DTMF flood into the menu and a 200-digit account number are handled
 // without an error: the caller is re-prompted or passed to a person, the

@@ -95,9 +95,9 @@ func TestElderlyServiceByKey(t *testing.T) {
 	env.setSkills(t, "2003", map[string]int{"senior": 1})
 	env.agentsOnly(t, "2003")
 	events := agentStream(t, env, "/api/v1/agents/2003/events")
-	agentCall := ag.answer(t, 300*time.Millisecond)
+	agentCall := agentTalksBriefly(t, ag)
 	phone := uniquePhone(602)
-	c := caller(t, env, phone, pause(1500*time.Millisecond), press("4"), pause(25*time.Second), hangUp)
+	c := caller(t, env, phone, pause(1500*time.Millisecond), press("4"), awaitByeWithin(60*time.Second))
 	env.awaitMedia(t, phone, "sound:hotline/slow/senior_transfer", 8*time.Second)
 	var vol struct{ Value string }
 	if leg := channelOf(t, env, phone); env.ari(t, "/channels/"+leg+"/variable?variable=VOLUME(TX)", &vol) != 200 {

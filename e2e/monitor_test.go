@@ -67,9 +67,9 @@ func TestScreenPopOverSSE(t *testing.T) {
 	ag := env.phone(t, "2001")
 	env.agentsOnly(t, "2001")
 	events := agentStream(t, env, "/api/v1/agents/2001/events")
-	agentCall := ag.answer(t, time.Second)
+	agentCall := ag.talk(t, time.Second, 2*time.Second)
 	phone := uniquePhone(61)
-	c := caller(t, env, phone, pause(1500*time.Millisecond), press("0"), pause(15*time.Second), hangUp)
+	c := caller(t, env, phone, pause(1500*time.Millisecond), press("0"), awaitByeWithin(60*time.Second))
 
 	var pop *agentEvent
 	var states []string

@@ -70,10 +70,10 @@ func TestComplaintEscalatesWhenNobodyActs(t *testing.T) {
 	env := loadEnv(t)
 	ag := env.phone(t, "2003")
 	env.agentsOnly(t, "2003")
-	agentCall := ag.answer(t, 300*time.Millisecond)
+	agentCall := agentTalksBriefly(t, ag)
 	phone := uniquePhone(10)
 	// The caller complains and talks to the agent; nobody then works the order.
-	c := caller(t, env, phone, pause(1500*time.Millisecond), press("3"), pause(22*time.Second), hangUp)
+	c := caller(t, env, phone, pause(1500*time.Millisecond), press("3"), awaitByeWithin(60*time.Second))
 	c.wait(t, 40*time.Second)
 	agentCall.wait(t, 10*time.Second)
 	tks := env.tickets(t, phone)
@@ -138,14 +138,15 @@ func TestOutageMergesReports(t *testing.T) {
 // it; the urge (催办) and the repeat call are on the ticket.
 func TestRepeatCallerUrges(t *testing.T) {
 	env := loadEnv(t)
-	const phone = "13800138000" // TestFaultReport left an open fault report
-	open := env.tickets(t, phone)
-	if len(open) == 0 {
-		t.Fatal("no open ticket for the repeat caller")
+	phone := uniquePhone(13)
+	// The open work order: a fault report taken at the counter.
+	var open order
+	if code := env.post(t, "/api/v1/tickets", map[string]any{"type": "fault", "channel": "counter", "phone": phone}, &open); code != 201 {
+		t.Fatalf("create: %d %+v", code, open)
 	}
 	c := caller(t, env, phone, pause(3*time.Second), press("9"), pause(6*time.Second), hangUp)
 	c.wait(t, 30*time.Second)
-	o := env.order(t, open[0].ID)
+	o := env.order(t, open.ID)
 	if o.UrgeCount != 1 || o.RepeatCalls < 1 {
 		t.Fatalf("urge count %d, repeat calls %d", o.UrgeCount, o.RepeatCalls)
 	}

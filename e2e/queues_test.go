@@ -3,33 +3,21 @@
 package e2e
 
 import (
-	"bytes"
-	"encoding/json"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	scenario "github.com/hotline95598/hotline/internal/sipp"
 )
 
 // setSkills gives an agent skills for the test and makes them a generalist
 // again afterwards.
 func (e *Env) setSkills(t *testing.T, id string, skills map[string]int) {
 	t.Helper()
-	put := func(skills map[string]int) int {
-		raw, _ := json.Marshal(map[string]any{"skills": skills})
-		req, _ := http.NewRequest("PUT", e.HTTP+"/api/v1/agents/"+id+"/skills", bytes.NewReader(raw))
-		req.Header.Set("Authorization", "Bearer "+e.Token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	if code := put(skills); code != 200 {
+	if code := e.putSkills(t, id, skills); code != 200 {
 		t.Fatalf("skills of %s: %d", id, code)
 	}
-	t.Cleanup(func() { put(map[string]int{}) })
+	t.Cleanup(func() { e.putSkills(t, id, map[string]int{}) })
 }
 
 // nextPop waits for the next screen pop on an event stream.
@@ -61,9 +49,9 @@ func TestSkillRouting(t *testing.T) {
 	env.agentsOnly(t, "2001", "2002") // 2001 idle longest
 	events := agentStream(t, env, "/api/v1/agents/events")
 	_ = billing
-	agentCall := complaint.answer(t, 300*time.Millisecond)
+	agentCall := agentTalksBriefly(t, complaint)
 	phone := uniquePhone(71)
-	c := caller(t, env, phone, pause(1500*time.Millisecond), press("3"), pause(14*time.Second), hangUp)
+	c := caller(t, env, phone, pause(1500*time.Millisecond), press("3"), awaitByeWithin(60*time.Second))
 	pop := nextPop(t, events, 30*time.Second)
 	if pop.Data["agent"] != "2002" || pop.Data["queue"] != "complaint" || pop.Data["phone"] != phone {
 		t.Fatalf("screen pop %+v, want agent 2002 in the complaint queue", pop.Data)
@@ -88,11 +76,12 @@ func TestVirtualHoldKeepsPlace(t *testing.T) {
 	const requeued = `hotline_queue_calls_offered_total{queue="callback"}`
 	before := env.metric(t, requeued)
 	a := caller(t, env, elder, pause(6*time.Second), press("1"), awaitBye)
-	time.Sleep(2 * time.Second)
+	queuePlace(t, redisClient(t), redisPrefix(t), channelOf(t, env, elder)) // the elder waits first
 	younger := uniquePhone(72)
-	b := caller(t, env, younger, pause(1500*time.Millisecond), press("0"), pause(55*time.Second), hangUp)
-	// The carrier side answers our callback and talks for a while.
-	customer := customerAnswering(t, env, 25*time.Second)
+	b := caller(t, env, younger, pause(1500*time.Millisecond), press("0"), awaitByeWithin(120*time.Second))
+	// The carrier side answers our callback and stays on until the agent
+	// who serves them hangs up.
+	customer := customerAnsweringUntilBye(t, env)
 	a.wait(t, 40*time.Second)
 
 	type callback struct {
@@ -125,15 +114,15 @@ func TestVirtualHoldKeepsPlace(t *testing.T) {
 	})
 	ag := env.phone(t, "2001")
 	events := agentStream(t, env, "/api/v1/agents/2001/events")
-	first := ag.answer(t, 300*time.Millisecond)
+	first := agentTalksBriefly(t, ag)
 	env.agentsOnly(t, "2001")
 	pop := nextPop(t, events, 30*time.Second)
 	if pop.Data["phone"] != elder || pop.Data["queue"] != "callback" {
 		t.Fatalf("first served %+v, want the kept-place customer %s", pop.Data, elder)
 	}
-	customer.wait(t, 60*time.Second)
-	first.wait(t, 10*time.Second)
-	second := ag.answer(t, 300*time.Millisecond)
+	first.wait(t, 30*time.Second)
+	customer.wait(t, 10*time.Second)
+	second := agentTalksBriefly(t, ag)
 	pop = nextPop(t, events, 30*time.Second)
 	if pop.Data["phone"] != younger {
 		t.Fatalf("second served %+v, want %s", pop.Data, younger)
@@ -152,10 +141,10 @@ func TestMaxWaitOverflowsToAnotherQueue(t *testing.T) {
 	env.agentsOnly(t, "2003")
 	events := agentStream(t, env, "/api/v1/agents/2003/events")
 	overflows := env.metric(t, `hotline_queue_overflows_total{queue="senior",to="general"}`)
-	agentCall := ag.answer(t, 300*time.Millisecond)
+	agentCall := agentTalksBriefly(t, ag)
 	const elder = "15800158000"
 	// The elder never presses: no kept place, just the wait.
-	c := caller(t, env, elder, pause(45*time.Second), hangUp)
+	c := caller(t, env, elder, awaitByeWithin(90*time.Second))
 	pop := nextPop(t, events, 60*time.Second)
 	if pop.Data["phone"] != elder || pop.Data["queue"] != "general" {
 		t.Fatalf("screen pop %+v, want the elder in the general queue", pop.Data)
@@ -172,21 +161,7 @@ func TestMaxWaitOverflowsToAnotherQueue(t *testing.T) {
 
 // agentBusyXML: the agent's softphone dials the echo test (*43) and stays
 // on it for a while: its phone is busy with a call the hotline did not place.
-var agentBusyXML = strings.TrimSuffix(featureXML, string(awaitBye)+scenarioTail) + string(pause(25*time.Second)) + `
-<send retrans="500"><![CDATA[
-BYE sip:{{.Phone}}@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:{{.ID}}@[remote_ip]>;tag=[pid]feat[call_number]
-To: <sip:{{.Phone}}@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 3 BYE
-Contact: <sip:{{.ID}}@[local_ip]:[local_port]>
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-<recv response="200" crlf="true"/>
-` + scenarioTail
+var agentBusyXML = scenario.Feature(pause(25*time.Second), scenario.FeatureHangUp)
 
 // An agent whose phone is busy with another call (here the echo test) is
 // not offered a caller and not paused: the next agent is rung.
@@ -197,10 +172,19 @@ func TestBusyPhoneIsNotOffered(t *testing.T) {
 	events := agentStream(t, env, "/api/v1/agents/events")
 	echo := startSipp(t, "agent-echo-2001", render(t, agentBusyXML, scenarioData{ID: "2001", Password: env.Agents["2001"], Phone: "*43"}),
 		env.SIPAddr, busy.sipPort, busy.mediaPort)
-	time.Sleep(2 * time.Second) // the echo call is up
-	agentCall := free.answer(t, 300*time.Millisecond)
+	eventually(t, 10*time.Second, "2001's echo call up", func() bool {
+		var chs []struct{ Name, State string }
+		env.ari(t, "/channels", &chs)
+		for _, ch := range chs {
+			if strings.HasPrefix(ch.Name, "PJSIP/2001-") && ch.State == "Up" {
+				return true
+			}
+		}
+		return false
+	})
+	agentCall := agentTalksBriefly(t, free)
 	phone := uniquePhone(73)
-	c := caller(t, env, phone, pause(1500*time.Millisecond), press("0"), pause(10*time.Second), hangUp)
+	c := caller(t, env, phone, pause(1500*time.Millisecond), press("0"), awaitByeWithin(60*time.Second))
 	pop := nextPop(t, events, 30*time.Second)
 	if pop.Data["agent"] != "2002" || pop.Data["phone"] != phone {
 		t.Fatalf("screen pop %+v, want agent 2002: 2001's phone is busy", pop.Data)
@@ -221,10 +205,15 @@ func TestWrapUpRespected(t *testing.T) {
 	ag := env.phone(t, "2001")
 	env.agentsOnly(t, "2001")
 	events := agentStream(t, env, "/api/v1/agents/2001/events")
-	first := ag.answer(t, 300*time.Millisecond)
-	c1 := caller(t, env, uniquePhone(74), pause(1500*time.Millisecond), press("0"), pause(8*time.Second), hangUp)
-	time.Sleep(3 * time.Second)
-	c2 := caller(t, env, uniquePhone(75), pause(1500*time.Millisecond), press("0"), pause(30*time.Second), hangUp)
+	rdb, prefix := redisClient(t), redisPrefix(t)
+	// The agent talks long enough for the second caller to be waiting
+	// when the after-call work starts.
+	first := ag.talk(t, 300*time.Millisecond, 8*time.Second)
+	c1 := caller(t, env, uniquePhone(74), pause(1500*time.Millisecond), press("0"), awaitByeWithin(60*time.Second))
+	eventually(t, 30*time.Second, "the first caller with the agent", func() bool { return env.agentState(t, "2001").State == "on_call" })
+	second := uniquePhone(75)
+	c2 := caller(t, env, second, pause(1500*time.Millisecond), press("0"), awaitByeWithin(60*time.Second))
+	_, _ = queuePlace(t, rdb, prefix, channelOf(t, env, second))
 	var wrapAt, nextRingAt time.Time
 	deadline := time.After(60 * time.Second)
 	for nextRingAt.IsZero() {
@@ -237,7 +226,7 @@ func TestWrapUpRespected(t *testing.T) {
 			case "wrap_up":
 				wrapAt = ev.At
 				first.wait(t, 10*time.Second)
-				_ = ag.answer(t, 300*time.Millisecond) // ready for the next call
+				_ = agentTalksBriefly(t, ag) // ready for the next call
 			case "ringing":
 				if !wrapAt.IsZero() {
 					nextRingAt = ev.At
@@ -257,10 +246,18 @@ func TestWrapUpRespected(t *testing.T) {
 }
 
 // agentTalksBriefly answers the next call on the softphone and hangs up
-// after two seconds.
+// after two seconds: the hotline then hangs the caller up, so a caller who
+// waits for that (awaitBye) ends when the agent does, not after a pause.
 func agentTalksBriefly(t *testing.T, a *agentPhone) *sipp {
+	return a.talk(t, 300*time.Millisecond, 2*time.Second)
+}
+
+// talk answers the next call after answerAfter, echoes the caller, and
+// hangs up after talking for d.
+func (a *agentPhone) talk(t *testing.T, answerAfter, d time.Duration) *sipp {
 	body := uasHead(captureDialog) + uasAnswer + uasHangUp + scenarioTail
-	return startSipp(t, "agent-brief-"+a.ID, render(t, body, scenarioData{AnswerAfterMS: 300, ByeTimeoutMS: 2000}), "", a.sipPort, a.mediaPort, "-rtp_echo")
+	return startSipp(t, "agent-talk-"+a.ID, render(t, body, scenarioData{AnswerAfterMS: int(answerAfter.Milliseconds()), TalkMS: int(d.Milliseconds())}),
+		"", a.sipPort, a.mediaPort, "-rtp_echo")
 }
 
 // One agent serves every queue. Three callers wait in three queues: a
@@ -276,16 +273,18 @@ func TestPriorityAndFairnessAcrossQueues(t *testing.T) {
 	billing, complaint := env.metric(t, joined+`{queue="billing"}`), env.metric(t, joined+`{queue="complaint"}`)
 	first, second := uniquePhone(76), uniquePhone(77)
 	const important = "13700137000" // account 1000000003, class important
+	rdb, prefix := redisClient(t), redisPrefix(t)
+	// Each joins once the one before is waiting.
 	a := caller(t, env, first, pause(1500*time.Millisecond), press("0"), awaitByeWithin(120*time.Second))
-	time.Sleep(time.Second)
+	queuePlace(t, rdb, prefix, channelOf(t, env, first))
 	c := caller(t, env, second, pause(1500*time.Millisecond), press("3"), awaitByeWithin(120*time.Second))
-	time.Sleep(time.Second)
+	queuePlace(t, rdb, prefix, channelOf(t, env, second))
 	// Billing: the balance is read for the known caller, then 1 for an agent.
 	b := caller(t, env, important, pause(1500*time.Millisecond), press("2"), pause(3*time.Second), press("1"), awaitByeWithin(120*time.Second))
-	eventually(t, 60*time.Second, "all three queued", func() bool {
+	queuePlace(t, rdb, prefix, channelOf(t, env, important))
+	eventually(t, 10*time.Second, "all three counted as queued", func() bool {
 		return env.metric(t, joined+`{queue="billing"}`) > billing && env.metric(t, joined+`{queue="complaint"}`) > complaint
 	})
-	time.Sleep(2 * time.Second)
 	events := agentStream(t, env, "/api/v1/agents/2001/events")
 	call := agentTalksBriefly(t, ag)
 	env.agentsOnly(t, "2001")
@@ -316,11 +315,11 @@ func TestLowerSkillAfterWait(t *testing.T) {
 	env.setSkills(t, "2001", map[string]int{"billing": 3})
 	env.agentsOnly(t, "2001")
 	events := agentStream(t, env, "/api/v1/agents/2001/events")
-	agentCall := ag.answer(t, 300*time.Millisecond)
+	agentCall := agentTalksBriefly(t, ag)
 	phone := uniquePhone(78)
 	// An unknown number: account entry, wrong number, then 1 for an agent.
 	c := caller(t, env, phone, pause(1500*time.Millisecond), press("2"), pause(2*time.Second), press("9999999999#"),
-		pause(2*time.Second), press("1"), pause(15*time.Second), hangUp)
+		pause(2*time.Second), press("1"), awaitByeWithin(60*time.Second))
 	pop := nextPop(t, events, 40*time.Second)
 	if pop.Data["queue"] != "billing" || pop.Data["phone"] != phone {
 		t.Fatalf("screen pop %+v, want the billing caller", pop.Data)

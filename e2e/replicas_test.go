@@ -131,7 +131,7 @@ func TestReplicaKilledWhileCallersWait(t *testing.T) {
 	events := agentStream(t, env, "/api/v1/agents/2002/events")
 	agentSide := func() *sipp {
 		body := uasHead(captureDialog) + uasAnswer + uasHangUp + scenarioTail
-		return startSipp(t, "agent-2002", render(t, body, scenarioData{AnswerAfterMS: 300, ByeTimeoutMS: 2000}), "", ag.sipPort, ag.mediaPort, "-rtp_echo")
+		return startSipp(t, "agent-2002", render(t, body, scenarioData{AnswerAfterMS: 300, TalkMS: 2000}), "", ag.sipPort, ag.mediaPort, "-rtp_echo")
 	}
 	call := agentSide()
 	env.agentsOnly(t, "2002")

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,14 +11,15 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"text/template"
 	"time"
+
+	scenario "github.com/hotline95598/hotline/internal/sipp"
 )
 
-// The scenarios are generated per test: each test scripts its own caller
-// (keys, pauses, who hangs up), agent softphones and carrier side.
-
-const pcapDir = "/usr/share/sip-tester"
+// The scenarios are generated per test from internal/sipp's parts (the
+// ones the load benchmark and deploy/dev/sipp use too): each test scripts
+// its own caller (keys, pauses, who hangs up), agent softphones and carrier
+// side.
 
 var nextPort atomic.Int32
 
@@ -32,105 +32,64 @@ func ports() (sip, media int) {
 }
 
 // A step of a caller's script.
-type step string
+type step = scenario.Step
 
-func pause(d time.Duration) step {
-	return step(fmt.Sprintf(`<pause milliseconds="%d"/>`, d.Milliseconds()))
-}
+func pause(d time.Duration) step { return scenario.Pause(d) }
+
+// keypad writes the key presses: every press continues one RTP stream, so
+// Asterisk takes a key pressed twice as two presses.
+var keypad = func() *scenario.Keypad {
+	dir, err := os.MkdirTemp("", "hotline-dtmf-")
+	if err == nil {
+		var k *scenario.Keypad
+		if k, err = scenario.NewKeypad(dir); err == nil {
+			return k
+		}
+	}
+	panic(err)
+}()
 
 // press sends keys as RFC 4733 events, one after another.
-func press(keys string) step {
-	var b strings.Builder
-	for _, k := range keys {
-		fmt.Fprintf(&b, `<nop><action><exec play_pcap_audio="%s"/></action></nop><pause milliseconds="400"/>`+"\n", dtmfPcap(k))
+func press(keys string) step { return flood(keys, 400*time.Millisecond) }
+
+// flood sends keys gap apart: below 400 ms, a caller leaning on the keypad.
+func flood(keys string, gap time.Duration) step {
+	s, err := keypad.Press(keys, gap)
+	if err != nil {
+		panic(err)
 	}
-	return step(b.String())
+	return s
 }
 
 // talk plays 7 s of speech (A-law) to whoever is listening.
-func talk() step {
-	return step(fmt.Sprintf(`<nop><action><exec play_pcap_audio="%s/g711a.pcap"/></action></nop>`, pcapDir))
-}
+func talk() step { return scenario.Talk() }
 
-// hangUp: the caller sends BYE.
-const hangUp step = `<send retrans="500"><![CDATA[
-BYE sip:95598@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:{{.Phone}}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:95598@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 2 BYE
-Contact: <sip:{{.Phone}}@[local_ip]:[local_port]>
-Max-Forwards: 70
-Content-Length: 0
+// hangUp: the caller sends BYE; awaitBye: the hotline hangs up the caller.
+var (
+	hangUp   = scenario.HangUp
+	awaitBye = scenario.AwaitBye
+)
 
-]]></send>
-<recv response="200" crlf="true"/>
-`
+// awaitByeWithin is awaitBye for a caller who may wait long: the hotline
+// hangs up within d.
+func awaitByeWithin(d time.Duration) step { return scenario.AwaitByeWithin(d) }
 
-// awaitBye: the hotline hangs up the caller.
-const awaitBye step = `<recv request="BYE" timeout="{{.ByeTimeoutMS}}"/>
-<send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:[local_ip]:[local_port]>
-Content-Length: 0
+// The parts of the side of a call the hotline places (internal/sipp).
+var (
+	uasAnswer   = scenario.UASAnswer
+	uasAwaitBye = scenario.UASAwaitBye
+	uasHangUp   = scenario.UASHangUp
+	uasRingOut  = scenario.UASRingOut
+)
 
-]]></send>
-`
+const (
+	scenarioTail  = scenario.Tail
+	captureCSeq   = scenario.CaptureCSeq
+	captureDialog = scenario.CaptureDialog
+	require95598  = scenario.Require95598
+)
 
-const callerHead = `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="caller">
-<send retrans="500"><![CDATA[
-INVITE sip:95598@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:{{.Phone}}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:95598@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: <sip:{{.Phone}}@[local_ip]:[local_port]>
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=caller 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 8 101
-a=rtpmap:8 PCMA/8000
-a=rtpmap:101 telephone-event/8000
-a=fmtp:101 0-15
-a=sendrecv
-
-]]></send>
-<recv response="100" optional="true"/>
-<recv response="180" optional="true"/>
-<recv response="183" optional="true"/>
-<recv response="200" rtd="true"/>
-<send><![CDATA[
-ACK sip:95598@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:{{.Phone}}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:95598@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Contact: <sip:{{.Phone}}@[local_ip]:[local_port]>
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-`
-
-const scenarioTail = `
-<ResponseTimeRepartition value="10, 20"/>
-</scenario>
-`
+func uasHead(captures string) string { return scenario.UASHead(captures) }
 
 // sipp is one running sipp process.
 type sipp struct {
@@ -141,26 +100,15 @@ type sipp struct {
 	done chan error
 }
 
-type scenarioData struct {
-	Phone, ID, Password string
-	ByeTimeoutMS        int
-	AnswerAfterMS       int
-}
+type scenarioData = scenario.Data
 
 func render(t *testing.T, text string, d scenarioData) string {
 	t.Helper()
-	if d.ByeTimeoutMS == 0 {
-		d.ByeTimeoutMS = 60000
-	}
-	tpl, err := template.New("s").Parse(text)
+	out, err := scenario.Render(text, d)
 	if err != nil {
-		t.Fatalf("scenario template: %v", err)
+		t.Fatal(err)
 	}
-	var b bytes.Buffer
-	if err := tpl.Execute(&b, d); err != nil {
-		t.Fatalf("scenario template: %v", err)
-	}
-	return b.String()
+	return out
 }
 
 // startSipp runs sipp with a scenario. target is "" for a server (UAS).
@@ -254,15 +202,8 @@ func tail(s string, n int) string {
 // caller dials 95598 from phone and follows the script.
 func caller(t *testing.T, env *Env, phone string, script ...step) *sipp {
 	t.Helper()
-	var body strings.Builder
-	body.WriteString(callerHead)
-	for _, s := range script {
-		body.WriteString(string(s))
-		body.WriteString("\n")
-	}
-	body.WriteString(scenarioTail)
 	sipPort, mediaPort := ports()
-	return startSipp(t, "caller-"+phone, render(t, body.String(), scenarioData{Phone: phone}), env.SIPAddr, sipPort, mediaPort)
+	return startSipp(t, "caller-"+phone, render(t, scenario.Caller(script...), scenarioData{Phone: phone}), env.SIPAddr, sipPort, mediaPort)
 }
 
 // agentPhone is a softphone: it registers with Asterisk from the port it
@@ -273,163 +214,15 @@ type agentPhone struct {
 	mediaPort    int
 }
 
-const registerXML = `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="register">
-<send retrans="500"><![CDATA[
-REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:{{.ID}}@[remote_ip]>;tag=[pid]reg[call_number]
-To: <sip:{{.ID}}@[remote_ip]>
-Call-ID: [call_id]
-CSeq: 1 REGISTER
-Contact: <sip:{{.ID}}@[local_ip]:[local_port]>
-Expires: 3600
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-<recv response="401" auth="true"/>
-<send retrans="500"><![CDATA[
-REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:{{.ID}}@[remote_ip]>;tag=[pid]reg[call_number]
-To: <sip:{{.ID}}@[remote_ip]>
-Call-ID: [call_id]
-CSeq: 2 REGISTER
-Contact: <sip:{{.ID}}@[local_ip]:[local_port]>
-[authentication username={{.ID}} password={{.Password}}]
-Expires: 3600
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-<recv response="200"/>
-</scenario>
-`
-
 // register makes the softphone register (REGISTER with digest auth).
 func (a *agentPhone) register(t *testing.T, env *Env) {
 	t.Helper()
 	if a.sipPort == 0 {
 		a.sipPort, a.mediaPort = ports()
 	}
-	s := startSipp(t, "register-"+a.ID, render(t, registerXML, scenarioData{ID: a.ID, Password: a.Password}), env.SIPAddr, a.sipPort, a.mediaPort)
+	s := startSipp(t, "register-"+a.ID, render(t, scenario.Register, scenarioData{ID: a.ID, Password: a.Password}), env.SIPAddr, a.sipPort, a.mediaPort)
 	s.wait(t, 20*time.Second)
 }
-
-// uasHead receives an INVITE, captures what the rest of the scenario needs
-// (sipp refuses variables that are set but never used), and rings.
-func uasHead(captures string) string {
-	recv := `<recv request="INVITE" crlf="true"/>`
-	if captures != "" {
-		recv = `<recv request="INVITE" crlf="true"><action>` + captures + `</action></recv>`
-	}
-	return `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="uas">
-` + recv + `
-<send><![CDATA[
-SIP/2.0 180 Ringing
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:[local_ip]:[local_port]>
-Content-Length: 0
-
-]]></send>
-`
-}
-
-const (
-	captureCSeq   = `<ereg regexp=".*" search_in="hdr" header="CSeq:" assign_to="cseq"/>`
-	captureDialog = `<ereg regexp=".*" search_in="hdr" header="From:" assign_to="from"/><ereg regexp="sip:[^>;]*" search_in="hdr" header="Contact:" assign_to="contact"/>`
-	require95598  = `<ereg regexp="95598" search_in="hdr" header="From:" check_it="true" assign_to="shown"/>`
-)
-
-const uasAnswer = `<pause milliseconds="{{.AnswerAfterMS}}"/>
-<send retrans="500"><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:[local_ip]:[local_port]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=uas 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 8 0 101
-a=rtpmap:8 PCMA/8000
-a=rtpmap:0 PCMU/8000
-a=rtpmap:101 telephone-event/8000
-a=fmtp:101 0-15
-a=sendrecv
-
-]]></send>
-<recv request="ACK" crlf="true"/>
-`
-
-// uasAwaitBye: the other side hangs up.
-const uasAwaitBye = `<recv request="BYE" timeout="120000"/>
-<send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:[local_ip]:[local_port]>
-Content-Length: 0
-
-]]></send>
-`
-
-// uasHangUp: this side hangs up after a while.
-const uasHangUp = `<pause milliseconds="{{.ByeTimeoutMS}}"/>
-<send retrans="500"><![CDATA[
-BYE [$contact] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:uas@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
-To: [$from]
-Call-ID: [call_id]
-CSeq: 1 BYE
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-<recv response="200"/>
-`
-
-// uasRingOut: never answers; the caller cancels.
-const uasRingOut = `<recv request="CANCEL" timeout="120000"/>
-<send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-<send><![CDATA[
-SIP/2.0 487 Request Terminated
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-CSeq:[$cseq]
-Content-Length: 0
-
-]]></send>
-<recv request="ACK"/>
-`
 
 // answerCalls starts the softphone listening: it rings, answers after
 // answerAfter, echoes the caller's audio back, and waits for the hang-up.
@@ -448,22 +241,25 @@ func (a *agentPhone) ringOut(t *testing.T) *sipp {
 // the call shows 95598, answers, and hangs up after talkFor.
 func customerAnswering(t *testing.T, env *Env, talkFor time.Duration) *sipp {
 	// The caller ID shown must be 95598: check_it fails the scenario otherwise.
-	body := uasHead(captureDialog+require95598) +
-		`<nop><action><log message="caller ID shown: [$shown]"/></action></nop>` +
-		uasAnswer + uasHangUp + scenarioTail
+	body := uasHead(captureDialog+require95598) + uasAnswer + uasHangUp + scenarioTail
 	_, media := ports()
-	return startSipp(t, "customer-callback", render(t, body, scenarioData{ByeTimeoutMS: int(talkFor.Milliseconds())}), "", env.CarrierPort, media, "-rtp_echo")
+	return startSipp(t, "customer-callback", render(t, body, scenarioData{TalkMS: int(talkFor.Milliseconds())}), "", env.CarrierPort, media, "-rtp_echo")
 }
 
-var _ = context.Background
+// customerAnsweringUntilBye is the carrier side receiving our callback: it
+// checks the call shows 95598, answers, and stays on until the hotline hangs
+// up (after the agent who served the customer did).
+func customerAnsweringUntilBye(t *testing.T, env *Env) *sipp {
+	body := uasHead(require95598) + uasAnswer + uasAwaitBye + scenarioTail
+	_, media := ports()
+	return startSipp(t, "customer-callback", render(t, body, scenarioData{}), "", env.CarrierPort, media, "-rtp_echo")
+}
 
 // customerPressing is the carrier side receiving a follow-up call: it checks
 // the call shows 95598, answers, presses keys after a while, and waits for
 // the hotline to hang up.
 func customerPressing(t *testing.T, env *Env, after time.Duration, keys string) *sipp {
-	body := uasHead(require95598) +
-		`<nop><action><log message="caller ID shown: [$shown]"/></action></nop>` +
-		uasAnswer + string(pause(after)) + string(press(keys)) + uasAwaitBye + scenarioTail
+	body := uasHead(require95598) + uasAnswer + string(pause(after)) + string(press(keys)) + uasAwaitBye + scenarioTail
 	_, media := ports()
 	return startSipp(t, "customer-followup", render(t, body, scenarioData{}), "", env.CarrierPort, media)
 }

@@ -122,7 +122,7 @@ func TestWallboardUpdatesWithinASecond(t *testing.T) {
 
 	const offered = `hotline_queue_calls_offered_total{queue="general"}`
 	before := env.metric(t, offered)
-	c := caller(t, env, uniquePhone(41), pause(1500*time.Millisecond), press("0"), pause(20*time.Second), hangUp)
+	c := caller(t, env, uniquePhone(41), pause(1500*time.Millisecond), press("0"), awaitByeWithin(60*time.Second))
 
 	// Joined: the moment the controller counts the caller as offered.
 	var joined time.Time
@@ -146,7 +146,7 @@ func TestWallboardUpdatesWithinASecond(t *testing.T) {
 
 	// An agent takes the call (rather than the caller abandoning, which
 	// would leave a callback for the carrier tests to trip over).
-	agentCall := ag.answer(t, 300*time.Millisecond)
+	agentCall := agentTalksBriefly(t, ag)
 	env.agentsOnly(t, "2001")
 	awaitWaiting(t, events, 10*time.Second, "queue empty again", func(n int64) bool { return n == 0 })
 	c.wait(t, 60*time.Second)

@@ -115,8 +115,11 @@ func TestAgentEventStream(t *testing.T) {
 			t.Fatalf("supervisor stream: %+v %v, want %s", m, ok, want)
 		}
 	}
-	if m, ok := next(t, one, 300*time.Millisecond); ok {
-		t.Fatalf("1001's stream got another agent's event %+v", m)
+	// 1002's event, published before this one, never reached 1001's stream:
+	// the next event there is 1001's own.
+	_ = reg.Publish(ctx, "1001", agents.EventState, map[string]string{"id": "1001", "state": "wrap_up"})
+	if m, ok := next(t, one, 3*time.Second); !ok || !strings.Contains(m.Data, `"wrap_up"`) {
+		t.Fatalf("1001's stream: %+v %v, want its own wrap_up, not another agent's event", m, ok)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hotline95598/hotline/ivr"
@@ -121,74 +122,77 @@ func FuzzCollectAccount(f *testing.F) {
 	}
 	const maxDigits = 17
 	f.Fuzz(func(t *testing.T, mode uint8, raw []byte) {
-		if len(raw) > 1000 { // the fake's event buffer holds 1024
-			raw = raw[:1000]
-		}
-		keys := dtmfKeys(raw)
-		sw := ivrtest.New()
-		c := ivr.Collect{Match: ivr.DigitsThenHash, Timeout: 20 * time.Millisecond, InterDigit: 20 * time.Millisecond, MaxDigits: maxDigits}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s := ivr.NewSession(sw, "ch1", zerolog.Nop())
-		switch mode % 3 {
-		case 0: // keys barge in on the prompt
-			c.Media = []string{"sound:enter"}
-			sw.OnPlay = func(s *ivrtest.Switch, ch, pb string, media []string) { s.Press(ch, keys) }
-		case 1: // keys after a silent prompt
-			sw.Press("ch1", keys)
-		case 2: // keys pressed during an announcement become type-ahead
-			sw.OnPlay = func(s *ivrtest.Switch, ch, pb string, media []string) { s.Press(ch, keys) }
-			if err := s.Say(ctx, "sound:hello"); err != nil {
-				t.Fatalf("Say: %v", err)
+		// Timeouts on the bubble's clock: thousands of inputs cost no real wait.
+		synctest.Test(t, func(t *testing.T) {
+			if len(raw) > 1000 { // the fake's event buffer holds 1024
+				raw = raw[:1000]
 			}
-			sw.OnPlay = nil
-		}
-		type result struct {
-			digits string
-			err    error
-		}
-		done := make(chan result, 1)
-		start := time.Now()
-		go func() {
-			d, err := s.Collect(ctx, c)
-			done <- result{d, err}
-		}()
-		var r result
-		select {
-		case r = <-done:
-		case <-time.After(3 * time.Second):
-			t.Fatalf("Collect did not return for keys %q (mode %d)", keys, mode%3)
-		}
-		if el := time.Since(start); el > 2*time.Second {
-			t.Fatalf("Collect took %v", el)
-		}
-		if len(r.digits) > maxDigits+1 {
-			t.Fatalf("Collect returned %d digits %q", len(r.digits), r.digits)
-		}
-		if !strings.HasPrefix(keys, r.digits) {
-			t.Fatalf("digits %q are not a prefix of the keys %q", r.digits, keys)
-		}
-		// Collect stops at the first decisive key.
-		for i := 1; i < len(r.digits); i++ {
-			if m := ivr.DigitsThenHash(r.digits[:i]); m != ivr.Incomplete {
-				t.Fatalf("Collect read past %q (%v) to %q", r.digits[:i], m, r.digits)
+			keys := dtmfKeys(raw)
+			sw := ivrtest.New()
+			c := ivr.Collect{Match: ivr.DigitsThenHash, Timeout: 20 * time.Millisecond, InterDigit: 20 * time.Millisecond, MaxDigits: maxDigits}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			s := ivr.NewSession(sw, "ch1", zerolog.Nop())
+			switch mode % 3 {
+			case 0: // keys barge in on the prompt
+				c.Media = []string{"sound:enter"}
+				sw.OnPlay = func(s *ivrtest.Switch, ch, pb string, media []string) { s.Press(ch, keys) }
+			case 1: // keys after a silent prompt
+				sw.Press("ch1", keys)
+			case 2: // keys pressed during an announcement become type-ahead
+				sw.OnPlay = func(s *ivrtest.Switch, ch, pb string, media []string) { s.Press(ch, keys) }
+				if err := s.Say(ctx, "sound:hello"); err != nil {
+					t.Fatalf("Say: %v", err)
+				}
+				sw.OnPlay = nil
 			}
-		}
-		switch {
-		case r.err == nil:
-			if ivr.DigitsThenHash(r.digits) != ivr.Complete || len(r.digits) > maxDigits {
-				t.Fatalf("accepted %q", r.digits)
+			type result struct {
+				digits string
+				err    error
 			}
-		case errors.Is(r.err, ivr.ErrInvalid):
-			if ivr.DigitsThenHash(r.digits) != ivr.Invalid && len(r.digits) != maxDigits+1 {
-				t.Fatalf("ErrInvalid for %q", r.digits)
+			done := make(chan result, 1)
+			start := time.Now()
+			go func() {
+				d, err := s.Collect(ctx, c)
+				done <- result{d, err}
+			}()
+			var r result
+			select {
+			case r = <-done:
+			case <-time.After(3 * time.Second):
+				t.Fatalf("Collect did not return for keys %q (mode %d)", keys, mode%3)
 			}
-		case errors.Is(r.err, ivr.ErrNoInput):
-			if r.digits != keys || ivr.DigitsThenHash(keys) != ivr.Incomplete || len(keys) > maxDigits {
-				t.Fatalf("ErrNoInput with digits %q for keys %q", r.digits, keys)
+			if el := time.Since(start); el > 2*time.Second {
+				t.Fatalf("Collect took %v", el)
 			}
-		default:
-			t.Fatalf("Collect(%q) error %v", keys, r.err)
-		}
+			if len(r.digits) > maxDigits+1 {
+				t.Fatalf("Collect returned %d digits %q", len(r.digits), r.digits)
+			}
+			if !strings.HasPrefix(keys, r.digits) {
+				t.Fatalf("digits %q are not a prefix of the keys %q", r.digits, keys)
+			}
+			// Collect stops at the first decisive key.
+			for i := 1; i < len(r.digits); i++ {
+				if m := ivr.DigitsThenHash(r.digits[:i]); m != ivr.Incomplete {
+					t.Fatalf("Collect read past %q (%v) to %q", r.digits[:i], m, r.digits)
+				}
+			}
+			switch {
+			case r.err == nil:
+				if ivr.DigitsThenHash(r.digits) != ivr.Complete || len(r.digits) > maxDigits {
+					t.Fatalf("accepted %q", r.digits)
+				}
+			case errors.Is(r.err, ivr.ErrInvalid):
+				if ivr.DigitsThenHash(r.digits) != ivr.Invalid && len(r.digits) != maxDigits+1 {
+					t.Fatalf("ErrInvalid for %q", r.digits)
+				}
+			case errors.Is(r.err, ivr.ErrNoInput):
+				if r.digits != keys || ivr.DigitsThenHash(keys) != ivr.Incomplete || len(keys) > maxDigits {
+					t.Fatalf("ErrNoInput with digits %q for keys %q", r.digits, keys)
+				}
+			default:
+				t.Fatalf("Collect(%q) error %v", keys, r.err)
+			}
+		})
 	})
 }

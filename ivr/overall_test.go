@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hotline95598/hotline/ivr"
@@ -20,33 +21,36 @@ func TestCollectOverallTimeout(t *testing.T) {
 		overall time.Duration
 		want    string
 		wantErr error
+		took    time.Duration
 	}{
-		{"bounded", 250 * time.Millisecond, "", ivr.ErrNoInput}, // want is checked by length below
-		{"unbounded", 0, "12345678#", nil},
+		// Keys every 60 ms from 60 ms; the overall 250 ms runs from the
+		// first key and stops the entry at 310 ms, after five keys.
+		{"bounded", 250 * time.Millisecond, "12345", ivr.ErrNoInput, 310 * time.Millisecond},
+		{"unbounded", 0, "12345678#", nil, 540 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sw := ivrtest.New()
-			sess := ivr.NewSession(sw, "c1", zerolog.Nop())
-			go func() {
-				for _, d := range "12345678#" {
-					time.Sleep(60 * time.Millisecond) // inside InterDigit
-					sw.Press("c1", string(d))
+			synctest.Test(t, func(t *testing.T) {
+				sw := ivrtest.New()
+				sess := ivr.NewSession(sw, "c1", zerolog.Nop())
+				pressed := make(chan struct{})
+				go func() {
+					defer close(pressed)
+					for _, d := range "12345678#" {
+						time.Sleep(60 * time.Millisecond) // inside InterDigit
+						sw.Press("c1", string(d))
+					}
+				}()
+				start := time.Now()
+				got, err := sess.Collect(context.Background(), ivr.Collect{Match: ivr.DigitsThenHash,
+					Timeout: time.Second, InterDigit: 150 * time.Millisecond, MaxDigits: 16, Overall: tc.overall})
+				if !errors.Is(err, tc.wantErr) || got != tc.want {
+					t.Fatalf("got %q, %v; want %q, %v", got, err, tc.want, tc.wantErr)
 				}
-			}()
-			start := time.Now()
-			got, err := sess.Collect(context.Background(), ivr.Collect{Match: ivr.DigitsThenHash,
-				Timeout: time.Second, InterDigit: 150 * time.Millisecond, MaxDigits: 16, Overall: tc.overall})
-			if !errors.Is(err, tc.wantErr) {
-				t.Fatalf("got %q, %v; want error %v", got, err, tc.wantErr)
-			}
-			if tc.overall > 0 {
-				// First key at ~60ms, stopped ~250ms later: 4 or 5 digits.
-				if len(got) < 3 || len(got) > 6 || time.Since(start) > 600*time.Millisecond {
-					t.Fatalf("got %q after %s", got, time.Since(start))
+				if took := time.Since(start); took != tc.took {
+					t.Fatalf("took %s, want %s", took, tc.took)
 				}
-			} else if got != tc.want {
-				t.Fatalf("got %q, want %q", got, tc.want)
-			}
+				<-pressed // the keys still to come go nowhere
+			})
 		})
 	}
 }

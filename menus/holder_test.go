@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -71,7 +72,11 @@ func TestHolderReload(t *testing.T) {
 }
 
 // TestHolderConcurrent: calls load the menu while reloads swap it; run
-// with -race. Every call sees a whole, valid menu.
+// with -race. Every call sees a whole, valid menu. The loaders must really
+// run between the swaps: with one free CPU (GOMAXPROCS=1, or a busy
+// machine) the 60 reloads used to finish before any loader was scheduled,
+// and the test failed with no load at all. So the swaps start once every
+// loader is running, and each waits for a load of the menu before it.
 func TestHolderConcurrent(t *testing.T) {
 	good, err := os.ReadFile("testdata/good_minimal.yaml")
 	if err != nil {
@@ -82,33 +87,44 @@ func TestHolderConcurrent(t *testing.T) {
 	b := writeFile(t, dir, "b.yaml", strings.Replace(string(good), `version: "1"`, `version: "b"`, 1))
 	bad := writeFile(t, dir, "bad.yaml", "version: x\n")
 	h := NewHolder(nil, testNames, nil)
+	const loaders = 4
 	var wg sync.WaitGroup
 	var stop atomic.Bool
 	var loads atomic.Int64
-	for i := 0; i < 4; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for !stop.Load() {
+	running := make(chan struct{}, loaders)
+	for range loaders {
+		wg.Go(func() {
+			for first := true; !stop.Load(); first = false {
 				m := h.Load()
 				if m == nil || m.Nodes[m.Start] == nil {
 					t.Error("loaded a menu without its start node")
 					return
 				}
 				loads.Add(1)
+				if first {
+					running <- struct{}{}
+				}
+				runtime.Gosched() // a call does more than load its menu
 			}
-		}()
+		})
+	}
+	for range loaders {
+		<-running
 	}
 	var refused int
 	for i := 0; i < 60; i++ {
 		p := []string{a, b, bad}[i%3]
+		before := loads.Load()
 		if _, err := h.Reload(p); err != nil {
 			refused++
+		}
+		for loads.Load() == before && !t.Failed() {
+			runtime.Gosched() // a call loads the menu before the next swap
 		}
 	}
 	stop.Store(true)
 	wg.Wait()
-	if refused != 20 || loads.Load() == 0 {
+	if refused != 20 || loads.Load() < 60+loaders {
 		t.Errorf("refused %d, loads %d", refused, loads.Load())
 	}
 	if v := h.Load().Version; v != "b" {

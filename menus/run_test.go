@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hotline95598/hotline/ivr"
@@ -117,14 +118,19 @@ func newRig(script map[string][]string) *rig {
 	return r
 }
 
-func (r *rig) run(t *testing.T, m *Menu) (Outcome, error, *State) {
+// run plays the call in a synctest bubble: the menu's timeouts run on the
+// bubble's clock, so silence costs no real time, and the bubble fails the
+// test if the call leaves a goroutine behind.
+func (r *rig) run(t *testing.T, m *Menu) (out Outcome, err error, st *State) {
 	t.Helper()
-	sess := ivr.NewSession(r.sw, "ch1", zerolog.Nop())
-	st := &State{Sess: sess, CallID: "ch1"}
-	run := &Runner{Metrics: r.m, Log: zerolog.Nop(), FloodQuiet: 50 * time.Millisecond}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	out, err := run.Run(ctx, m, st, r.steps)
+	synctest.Test(t, func(t *testing.T) {
+		sess := ivr.NewSession(r.sw, "ch1", zerolog.Nop())
+		st = &State{Sess: sess, CallID: "ch1"}
+		run := &Runner{Metrics: r.m, Log: zerolog.Nop(), FloodQuiet: 50 * time.Millisecond}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		out, err = run.Run(ctx, m, st, r.steps)
+	})
 	return out, err, st
 }
 

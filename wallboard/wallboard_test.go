@@ -8,10 +8,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -139,156 +139,220 @@ func server(t *testing.T, h http.Handler) *httptest.Server {
 	return srv
 }
 
+// sseRecorder is the ResponseWriter of an in-memory /events request: each
+// complete event (or ": ping" comment) it is written goes to ch, stamped
+// with the (bubble's) time it was flushed. Inside a synctest bubble the
+// stream's timers then run on the fake clock, without a network.
+type sseRecorder struct {
+	hdr     http.Header
+	pending strings.Builder
+	ch      chan event
+}
+
+func (r *sseRecorder) Header() http.Header { return r.hdr }
+func (r *sseRecorder) WriteHeader(int)     {}
+func (r *sseRecorder) Flush()              {}
+
+func (r *sseRecorder) Write(p []byte) (int, error) {
+	r.pending.Write(p)
+	for {
+		text := r.pending.String()
+		block, rest, ok := strings.Cut(text, "\n\n")
+		if !ok {
+			return len(p), nil
+		}
+		r.pending.Reset()
+		r.pending.WriteString(rest)
+		var ev event
+		for _, line := range strings.Split(block, "\n") {
+			switch {
+			case line == ": ping":
+				ev.name = "ping"
+			case strings.HasPrefix(line, "event: "):
+				ev.name = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				ev.data += strings.TrimPrefix(line, "data: ")
+			}
+		}
+		if ev.name == "" && ev.data == "" {
+			continue // the retry line
+		}
+		if ev.name == "" {
+			ev.name = "message"
+		}
+		ev.at = time.Now()
+		r.ch <- ev
+	}
+}
+
+// serveEvents runs GET /events of h in memory until cancel is called (or
+// the test ends); ch closes when the handler has returned.
+func serveEvents(t *testing.T, h http.Handler) (<-chan event, context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	rec := &sseRecorder{hdr: http.Header{}, ch: make(chan event, 1000)}
+	req := httptest.NewRequestWithContext(ctx, "GET", "/events", nil)
+	go func() {
+		defer close(rec.ch)
+		h.ServeHTTP(rec, req)
+	}()
+	return rec.ch, cancel
+}
+
+// The stream's timers run on synctest's fake clock: every wait below
+// takes no real time, and "within" means within, not "about".
+
 func TestFirstEventAtOnce(t *testing.T) {
-	src := newFake()
-	srv := server(t, Handler(src, time.Hour, zerolog.Nop()))
-	start := time.Now()
-	ch, _ := stream(t, srv.URL)
-	s := decode(t, next(t, ch, time.Second))
-	if d := time.Since(start); d > 500*time.Millisecond {
-		t.Fatalf("first snapshot took %s", d)
-	}
-	if len(s.Queues) != 1 || s.Queues[0].Name != "general" || s.Agents["available"] != 2 || s.Agents["paused"] != 0 {
-		t.Fatalf("snapshot %+v", s)
-	}
-	if s.At.IsZero() {
-		t.Fatal("snapshot without time")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		src := newFake()
+		start := time.Now()
+		ch, _ := serveEvents(t, Handler(src, time.Hour, zerolog.Nop()))
+		ev := next(t, ch, time.Second)
+		if d := ev.at.Sub(start); d != 0 {
+			t.Fatalf("first snapshot after %s, want at once", d)
+		}
+		s := decode(t, ev)
+		if len(s.Queues) != 1 || s.Queues[0].Name != "general" || s.Agents["available"] != 2 || s.Agents["paused"] != 0 {
+			t.Fatalf("snapshot %+v", s)
+		}
+		if s.At.IsZero() {
+			t.Fatal("snapshot without time")
+		}
+	})
 }
 
 func TestChangeIsPushedWithinInterval(t *testing.T) {
-	const every = 50 * time.Millisecond
-	src := newFake()
-	srv := server(t, Handler(src, every, zerolog.Nop()))
-	ch, _ := stream(t, srv.URL)
-	decode(t, next(t, ch, time.Second))
-	for i := int64(1); i <= 3; i++ {
-		changed := time.Now()
-		src.set(func(s *Snapshot) { s.Queues[0].Waiting = i; s.Queues[0].Offered = i })
-		ev := next(t, ch, 2*time.Second)
-		if d := ev.at.Sub(changed); d > every+200*time.Millisecond {
-			t.Fatalf("change %d pushed after %s", i, d)
+	synctest.Test(t, func(t *testing.T) {
+		const every = 50 * time.Millisecond
+		src := newFake()
+		ch, _ := serveEvents(t, Handler(src, every, zerolog.Nop()))
+		decode(t, next(t, ch, time.Second))
+		// pushed makes a change between two polls and returns the snapshot
+		// sent for it, failing unless it was sent within one interval.
+		pushed := func(change func(s *Snapshot)) Snapshot {
+			t.Helper()
+			time.Sleep(every / 3)
+			changed := time.Now()
+			src.set(change)
+			ev := next(t, ch, 2*every)
+			if d := ev.at.Sub(changed); d > every {
+				t.Fatalf("change pushed after %s, want within %s", d, every)
+			}
+			return decode(t, ev)
 		}
-		if s := decode(t, ev); s.Queues[0].Waiting != i {
-			t.Fatalf("waiting %d, want %d", s.Queues[0].Waiting, i)
+		for i := int64(1); i <= 3; i++ {
+			if s := pushed(func(s *Snapshot) { s.Queues[0].Waiting = i; s.Queues[0].Offered = i }); s.Queues[0].Waiting != i {
+				t.Fatalf("waiting %d, want %d", s.Queues[0].Waiting, i)
+			}
 		}
-	}
-	src.set(func(s *Snapshot) { s.CallbacksOverdue = 4 })
-	if s := decode(t, next(t, ch, time.Second)); s.CallbacksOverdue != 4 {
-		t.Fatalf("callbacks overdue %d", s.CallbacksOverdue)
-	}
-	src.set(func(s *Snapshot) { s.Agents = map[string]int{"available": 1, "on_call": 2} })
-	if s := decode(t, next(t, ch, time.Second)); s.Agents["on_call"] != 2 {
-		t.Fatalf("agents %v", s.Agents)
-	}
+		if s := pushed(func(s *Snapshot) { s.CallbacksOverdue = 4 }); s.CallbacksOverdue != 4 {
+			t.Fatalf("callbacks overdue %d", s.CallbacksOverdue)
+		}
+		if s := pushed(func(s *Snapshot) { s.Agents = map[string]int{"available": 1, "on_call": 2} }); s.Agents["on_call"] != 2 {
+			t.Fatalf("agents %v", s.Agents)
+		}
+	})
 }
 
 func TestUnchangedSnapshotIsNotResent(t *testing.T) {
-	src := newFake()
-	srv := server(t, Handler(src, 10*time.Millisecond, zerolog.Nop()))
-	ch, _ := stream(t, srv.URL)
-	decode(t, next(t, ch, time.Second))
-	// The time changes on every poll, and the longest wait creeps up within
-	// the second: neither is a change the page needs pushed.
-	src.set(func(s *Snapshot) { s.Queues[0].LongestWaitSeconds = 3.1 })
-	ev := next(t, ch, time.Second) // 0 → 3 s is a change
-	if s := decode(t, ev); s.Queues[0].LongestWaitSeconds != 3.1 {
-		t.Fatalf("longest wait %v", s.Queues[0].LongestWaitSeconds)
-	}
-	src.set(func(s *Snapshot) { s.Queues[0].LongestWaitSeconds = 3.8 })
-	select {
-	case ev := <-ch:
-		t.Fatalf("unchanged snapshot re-sent: %s %s", ev.name, ev.data)
-	case <-time.After(300 * time.Millisecond):
-	}
-	src.mu.Lock()
-	calls := src.calls
-	src.mu.Unlock()
-	if calls < 10 {
-		t.Fatalf("source polled %d times in 300 ms at 10 ms", calls)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		src := newFake()
+		ch, _ := serveEvents(t, Handler(src, 10*time.Millisecond, zerolog.Nop()))
+		decode(t, next(t, ch, time.Second))
+		// The time changes on every poll, and the longest wait creeps up
+		// within the second: neither is a change the page needs pushed.
+		src.set(func(s *Snapshot) { s.Queues[0].LongestWaitSeconds = 3.1 })
+		ev := next(t, ch, time.Second) // 0 → 3 s is a change
+		if s := decode(t, ev); s.Queues[0].LongestWaitSeconds != 3.1 {
+			t.Fatalf("longest wait %v", s.Queues[0].LongestWaitSeconds)
+		}
+		src.mu.Lock()
+		before := src.calls
+		src.mu.Unlock()
+		src.set(func(s *Snapshot) { s.Queues[0].LongestWaitSeconds = 3.8 })
+		time.Sleep(300 * time.Millisecond)
+		synctest.Wait()
+		select {
+		case ev := <-ch:
+			t.Fatalf("unchanged snapshot re-sent: %s %s", ev.name, ev.data)
+		default:
+		}
+		src.mu.Lock()
+		calls := src.calls - before
+		src.mu.Unlock()
+		if calls != 30 {
+			t.Fatalf("source polled %d times in 300 ms at 10 ms, want 30", calls)
+		}
+	})
 }
 
 func TestHeartbeat(t *testing.T) {
-	src := newFake()
-	h := newHandler(src, time.Hour, zerolog.Nop())
-	h.heartbeat = 30 * time.Millisecond
-	srv := server(t, h)
-	ch, _ := stream(t, srv.URL)
-	decode(t, next(t, ch, time.Second))
-	if ev := next(t, ch, time.Second); ev.name != "ping" {
-		t.Fatalf("got %q, want a ping comment", ev.name)
-	}
-	if defaultHeartbeat != 15*time.Second {
-		t.Fatalf("heartbeat %s", defaultHeartbeat)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		src := newFake()
+		h := newHandler(src, time.Hour, zerolog.Nop())
+		h.heartbeat = 30 * time.Second
+		ch, _ := serveEvents(t, h)
+		start := time.Now()
+		decode(t, next(t, ch, time.Second))
+		for i := 1; i <= 2; i++ {
+			ev := next(t, ch, time.Minute)
+			if ev.name != "ping" || ev.at.Sub(start) != time.Duration(i)*h.heartbeat {
+				t.Fatalf("got %q after %s, want ping #%d after %s", ev.name, ev.at.Sub(start), i, time.Duration(i)*h.heartbeat)
+			}
+		}
+		if defaultHeartbeat != 15*time.Second {
+			t.Fatalf("heartbeat %s", defaultHeartbeat)
+		}
+	})
 }
 
 func TestSourceErrorsDoNotEndTheStream(t *testing.T) {
-	src := newFake()
-	src.fail(errors.New("dial tcp 10.0.0.7:6379: connection refused"))
-	srv := server(t, Handler(src, 10*time.Millisecond, zerolog.Nop()))
-	ch, _ := stream(t, srv.URL)
-	ev := next(t, ch, time.Second)
-	if ev.name != "error" {
-		t.Fatalf("event %q, want error", ev.name)
-	}
-	if strings.Contains(ev.data, "10.0.0.7") {
-		t.Fatalf("error event leaks the cause: %s", ev.data)
-	}
-	// Reported once, not on every poll.
-	select {
-	case ev := <-ch:
-		t.Fatalf("repeated: %s %s", ev.name, ev.data)
-	case <-time.After(200 * time.Millisecond):
-	}
-	src.fail(nil)
-	decode(t, next(t, ch, time.Second))
-	// An error in between makes the same snapshot be sent again, so the
-	// page leaves its error state.
-	src.fail(errors.New("boom"))
-	if ev := next(t, ch, time.Second); ev.name != "error" {
-		t.Fatalf("event %q", ev.name)
-	}
-	src.fail(nil)
-	decode(t, next(t, ch, time.Second))
+	synctest.Test(t, func(t *testing.T) {
+		src := newFake()
+		src.fail(errors.New("dial tcp 10.0.0.7:6379: connection refused"))
+		ch, _ := serveEvents(t, Handler(src, 10*time.Millisecond, zerolog.Nop()))
+		ev := next(t, ch, time.Second)
+		if ev.name != "error" {
+			t.Fatalf("event %q, want error", ev.name)
+		}
+		if strings.Contains(ev.data, "10.0.0.7") {
+			t.Fatalf("error event leaks the cause: %s", ev.data)
+		}
+		// Reported once, not on every poll.
+		time.Sleep(200 * time.Millisecond)
+		synctest.Wait()
+		select {
+		case ev := <-ch:
+			t.Fatalf("repeated: %s %s", ev.name, ev.data)
+		default:
+		}
+		src.fail(nil)
+		decode(t, next(t, ch, time.Second))
+		// An error in between makes the same snapshot be sent again, so the
+		// page leaves its error state.
+		src.fail(errors.New("boom"))
+		if ev := next(t, ch, time.Second); ev.name != "error" {
+			t.Fatalf("event %q", ev.name)
+		}
+		src.fail(nil)
+		decode(t, next(t, ch, time.Second))
+	})
 }
 
+// A client that goes away ends the handler and everything it started: the
+// bubble fails the test if a goroutine is left behind.
 func TestClientDisconnectEndsHandler(t *testing.T) {
-	before := runtime.NumGoroutine()
-	src := newFake()
-	h := Handler(src, 10*time.Millisecond, zerolog.Nop())
-	done := make(chan struct{}, 10)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r)
-		done <- struct{}{}
-	}))
-	for range 3 {
-		ch, cancel := stream(t, srv.URL)
-		decode(t, next(t, ch, time.Second))
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(2 * time.Second):
-			t.Fatal("handler still running after the client went away")
+	synctest.Test(t, func(t *testing.T) {
+		h := Handler(newFake(), 10*time.Millisecond, zerolog.Nop())
+		for range 3 {
+			ch, cancel := serveEvents(t, h)
+			decode(t, next(t, ch, time.Second))
+			cancel()
+			synctest.Wait()
+			for range ch { // closed: the handler returned
+			}
 		}
-		for range ch { // the reader ends too
-		}
-	}
-	srv.Close()
-	http.DefaultClient.CloseIdleConnections()
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= before {
-			break
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	})
 }
 
 func get(t *testing.T, url string) (*http.Response, string) {

@@ -9,7 +9,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,10 +24,10 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"text/template"
 	"time"
 
 	"github.com/hotline95598/hotline/config"
+	scenario "github.com/hotline95598/hotline/internal/sipp"
 )
 
 func main() {
@@ -173,7 +172,7 @@ func run(args []string) error {
 		}
 	}
 	for _, a := range agents {
-		reg, err := startSipp(dir, "register", registerXML, nil, []string{"-s", a[0], "-ap", a[1], "-m", "1",
+		reg, err := startSipp(dir, "register", registerXML, scenario.Data{ID: a[0], Password: a[1]}, []string{"-m", "1",
 			"-p", strconv.Itoa(o.agentPort), "-mp", strconv.Itoa(o.agentPort + 200), "-timeout", "10s", sipAddr})
 		if err != nil {
 			return err
@@ -182,7 +181,7 @@ func run(args []string) error {
 			return fmt.Errorf("register agent %s: %w (see %s)", a[0], err, dir)
 		}
 	}
-	agentSipp, err := startSipp(dir, "agent", agentXML, map[string]int{"AnswerAfterMS": int(o.answerAfter.Milliseconds()), "TalkMS": int(o.talk.Milliseconds())},
+	agentSipp, err := startSipp(dir, "agent", agentXML, scenario.Data{AnswerAfterMS: int(o.answerAfter.Milliseconds()), TalkMS: int(o.talk.Milliseconds()), Stamp: true},
 		[]string{"-p", strconv.Itoa(o.agentPort), "-mp", strconv.Itoa(o.agentPort + 200), "-rtp_echo", "-trace_logs", "-log_file", filepath.Join(dir, "agent.log")})
 	if err != nil {
 		return err
@@ -206,9 +205,8 @@ func run(args []string) error {
 	res.IdleRedis = float64(idle1.redis-idle0.redis-1) / secs
 	logf("%s: idle for %s: controller %.3f CPU s/s, Asterisk %.3f CPU s/s, Redis %.1f commands/s", o.system, o.idle, res.IdleCtlCPU, res.IdleAstCPU, res.IdleRedis)
 
-	callerXMLFile := map[string]int{
-		"KeyAfterMS": int(o.keyAfter.Milliseconds()), "SpeakAfterMS": 1000, "ByeTimeoutMS": 90000,
-	}
+	callerScenario := callerXML(o.keyAfter, time.Second)
+	callerData := scenario.Data{Phone: "[field0]", Service: "[service]", ByeTimeoutMS: 90000, Stamp: true}
 	stepIdx := map[string]int{} // caller number -> step
 	sysDigit := map[string]int{"hotline": 1, "app_queue": 2}[o.system]
 	for i, rate := range o.rates {
@@ -232,11 +230,7 @@ func run(args []string) error {
 		sippBefore := cpuOf(agentSipp.cmd.Process.Pid)
 		logf("%s: %.0f calls/s for %s (%d calls)", o.system, rate, o.step, n)
 		t0 := time.Now()
-		data := map[string]any{"DTMFPcap": "/usr/share/sip-tester/dtmf_2833_0.pcap", "SpeechPcap": "/usr/share/sip-tester/g711a.pcap"}
-		for k, v := range callerXMLFile {
-			data[k] = v
-		}
-		callers, err := startSipp(dir, fmt.Sprintf("caller-%d", i), callerXML, data, []string{
+		callers, err := startSipp(dir, fmt.Sprintf("caller-%d", i), callerScenario, callerData, []string{
 			"-inf", callersCSV, "-s", service, "-r", strconv.FormatFloat(rate, 'f', -1, 64), "-rp", "1000",
 			"-m", strconv.Itoa(n), "-l", "5000", "-p", strconv.Itoa(o.callerPort), "-mp", strconv.Itoa(o.callerPort + 100),
 			"-timeout", fmt.Sprintf("%ds", int(o.step.Seconds())+150), "-timeout_error",
@@ -516,69 +510,6 @@ func wavMS(path string) float64 {
 
 func le32(b []byte) uint32 {
 	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
-}
-
-// -------------------------------------------------------------------- sipp
-
-type sippProc struct {
-	name string
-	cmd  *exec.Cmd
-	out  bytes.Buffer
-	done chan error
-}
-
-func startSipp(dir, name, scenario string, data any, args []string) (*sippProc, error) {
-	tpl, err := template.New(name).Parse(scenario)
-	if err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	if err := tpl.Execute(&b, data); err != nil {
-		return nil, err
-	}
-	sf := filepath.Join(dir, name+".xml")
-	if err := os.WriteFile(sf, b.Bytes(), 0o644); err != nil {
-		return nil, err
-	}
-	all := append([]string{"-sf", sf, "-i", "127.0.0.1", "-nostdin", "-trace_err",
-		"-error_file", filepath.Join(dir, name+"_errors.log"), "-max_recv_loops", "1000"}, args...)
-	p := &sippProc{name: name, cmd: exec.Command("sipp", all...)}
-	p.cmd.Dir = dir
-	out, err := os.Create(filepath.Join(dir, name+".out"))
-	if err != nil {
-		return nil, err
-	}
-	p.cmd.Stdout, p.cmd.Stderr = out, out
-	if err := p.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start sipp %s: %w", name, err)
-	}
-	return p, nil
-}
-
-func (p *sippProc) wait(within time.Duration) error {
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(within):
-		_ = p.cmd.Process.Kill()
-		<-done
-		return fmt.Errorf("sipp %s: not done within %s", p.name, within)
-	}
-}
-
-// stop asks sipp to finish its calls and exit (SIGUSR1), then kills it.
-func (p *sippProc) stop(grace time.Duration) {
-	_ = p.cmd.Process.Signal(syscall.SIGUSR1)
-	_ = p.wait(grace)
-}
-
-func (p *sippProc) kill() {
-	if p.cmd.ProcessState == nil {
-		_ = p.cmd.Process.Kill()
-		_, _ = p.cmd.Process.Wait()
-	}
 }
 
 // --------------------------------------------------------------------- misc

@@ -54,9 +54,13 @@ func Start(t testing.TB) *Server {
 	}
 }
 
-// Client returns a client for the server, closed when the test ends.
+// Client returns a client for the server, closed when the test ends. It
+// does not retry a failed command: against a throw-away local server a
+// retry only hides a fault, and after Kill every command would otherwise
+// sleep through go-redis's back-off (three retries, up to 512 ms each)
+// before the test sees the error it is about.
 func (s *Server) Client(t testing.TB) *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
 	t.Cleanup(func() { _ = c.Close() })
 	return c
 }

@@ -25,7 +25,8 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/net/websocket"
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
 )
 
 // Ready is a JavaScript condition: the wallboard is connected to its stream
@@ -109,15 +110,20 @@ func Capture(ctx context.Context, chromium, url string, width, height int, ready
 	if err != nil {
 		return Shot{}, err
 	}
-	ws, err := websocket.Dial(pageWS, "", "http://"+host)
+	// The DevTools session outlives ctx a little: room to capture the page
+	// after a timeout.
+	wsCtx, cancel := context.WithCancel(context.Background())
+	if dl, ok := ctx.Deadline(); ok {
+		wsCtx, cancel = context.WithDeadline(context.Background(), dl.Add(10*time.Second))
+	}
+	defer cancel()
+	ws, _, err := websocket.Dial(wsCtx, pageWS, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"http://" + host}}})
 	if err != nil {
 		return Shot{}, fmt.Errorf("devtools: %w", err)
 	}
-	defer ws.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = ws.SetDeadline(dl.Add(10 * time.Second)) // room to capture after a timeout
-	}
-	c := &cdp{ws: ws}
+	defer ws.CloseNow()
+	ws.SetReadLimit(64 << 20) // a screenshot is one message of base64 PNG
+	c := &cdp{ws: ws, ctx: wsCtx}
 
 	if err := c.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false}, nil); err != nil {
 		return Shot{}, err
@@ -143,9 +149,12 @@ func Capture(ctx context.Context, chromium, url string, width, height int, ready
 			break
 		}
 	}
-	// Let the page paint what it just rendered.
+	// Let the page paint what it just rendered: two animation frames.
 	if waitErr == nil {
-		time.Sleep(300 * time.Millisecond)
+		if err := c.call("Runtime.evaluate", map[string]any{"awaitPromise": true,
+			"expression": "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"}, nil); err != nil {
+			return Shot{}, err
+		}
 	}
 	var shot Shot
 	var png struct{ Data string }
@@ -190,13 +199,14 @@ func pageTarget(ctx context.Context, host string) (string, error) {
 
 // cdp is one DevTools session, used by one goroutine.
 type cdp struct {
-	ws *websocket.Conn
-	id int
+	ws  *websocket.Conn
+	ctx context.Context // bounds every message of the session
+	id  int
 }
 
 func (c *cdp) call(method string, params any, result any) error {
 	c.id++
-	if err := websocket.JSON.Send(c.ws, map[string]any{"id": c.id, "method": method, "params": params}); err != nil {
+	if err := wsjson.Write(c.ctx, c.ws, map[string]any{"id": c.id, "method": method, "params": params}); err != nil {
 		return fmt.Errorf("%s: %w", method, err)
 	}
 	for {
@@ -208,7 +218,7 @@ func (c *cdp) call(method string, params any, result any) error {
 				Message string
 			}
 		}
-		if err := websocket.JSON.Receive(c.ws, &msg); err != nil {
+		if err := wsjson.Read(c.ctx, c.ws, &msg); err != nil {
 			return fmt.Errorf("%s: %w", method, err)
 		}
 		if msg.ID != c.id {

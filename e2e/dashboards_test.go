@@ -18,13 +18,6 @@ import (
 	"time"
 )
 
-// This file's name keeps it last: the dashboards are proven against the
-// data the earlier tests' real calls produced.
-
-// runStart is when this test binary started, i.e. the start of the e2e run:
-// the dashboards are queried over the run, not only at its end.
-var runStart = time.Now()
-
 // dashboardsDir holds the Grafana dashboards, relative to the e2e package.
 const dashboardsDir = "../deploy/grafana/dashboards"
 
@@ -183,16 +176,16 @@ func finite(v interface{}) bool {
 }
 
 // TestDashboardQueries proves the Grafana dashboards against the real
-// Prometheus that scraped this run's controller: every panel query must be
-// valid and return data. Panels are evaluated the way Grafana draws them,
-// as range queries over the dashboard's time range — here the whole e2e
-// run — because the restart test (just before this one) replaces the
-// controller process, and series of the old process (escalations,
-// follow-ups, menu choices, ...) are no longer in the newest scrapes.
-// A query passes when at least one of its points is a finite number: a
-// result of only NaN (0/0) draws nothing.
+// Prometheus that scrapes the test stack's controller: every panel query
+// must be valid and return data. The test makes the traffic the panels
+// show itself (dashboardTraffic), so it proves them in any order of the
+// tests. Panels are evaluated the way Grafana draws them, as range queries
+// over the dashboard's time range, here the test's own traffic. A query
+// passes when at least one of its points is a finite number: a result of
+// only NaN (0/0) draws nothing.
 func TestDashboardQueries(t *testing.T) {
 	targets := dashboardTargets(t)
+	env := loadEnv(t)
 	base := os.Getenv("HOTLINE_PROMETHEUS_URL")
 	if base == "" {
 		base = "http://127.0.0.1:9098"
@@ -219,18 +212,23 @@ func TestDashboardQueries(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 
-	end := time.Now()
-	// The run's own data only: Prometheus keeps its TSDB between runs.
-	start := runStart
 	// HOTLINE_DASHBOARD_FROM (RFC 3339) re-proves the dashboards over an
-	// earlier window, e.g. a finished run: go test -tags e2e -run TestDashboardQueries ./e2e/
+	// earlier window instead, e.g. a finished run, without new traffic:
+	// go test -tags e2e -run TestDashboardQueries ./e2e/
+	var start time.Time
 	if from := os.Getenv("HOTLINE_DASHBOARD_FROM"); from != "" {
 		ts, err := time.Parse(time.RFC3339, from)
 		if err != nil {
 			t.Fatalf("HOTLINE_DASHBOARD_FROM %q: want RFC 3339: %v", from, err)
 		}
 		start = ts
+	} else {
+		// This test's own data only: Prometheus keeps its TSDB between runs.
+		start = time.Now()
+		dashboardTraffic(t, env)
+		awaitScraped(t, base, `sum(hotline_queue_talk_seconds_count) >= 2 and sum(hotline_callbacks_first_attempts_total{kind="follow_up"}) >= 2`)
 	}
+	end := time.Now()
 	step := end.Sub(start) / 2000
 	if step < time.Second {
 		step = time.Second

@@ -1,6 +1,4 @@
-//go:build e2e
-
-package e2e
+package sipp
 
 import (
 	"bytes"
@@ -8,24 +6,52 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 )
 
 // The DTMF recordings sipp ships reuse one RTP sequence number and
-// timestamp range, so Asterisk takes a second press of any key as a
-// duplicate of the first and drops it. We write our own RFC 4733 recordings:
-// every press continues the sequence numbers and timestamps of the last.
+// timestamp range, so Asterisk takes a second press of any key in a call
+// as a duplicate of the first and drops it. A Keypad writes its own RFC 4733
+// recordings: every press continues the sequence numbers and timestamps of
+// the last.
 
-var (
-	dtmfMu   sync.Mutex
-	dtmfDir  string
-	dtmfSeq  uint16 = 1000
-	dtmfTS   uint32 = 160000
-	dtmfFile int
-)
+// Keypad writes key presses as pcap files in its directory.
+type Keypad struct {
+	dir string
 
-const dtmfPT = 101 // telephone-event, as offered in the caller's SDP
+	mu   sync.Mutex
+	seq  uint16
+	ts   uint32
+	file int
+}
+
+// NewKeypad writes its recordings into dir (created if need be).
+func NewKeypad(dir string) (*Keypad, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("sipp keypad: %w", err)
+	}
+	return &Keypad{dir: dir, seq: 1000, ts: 160000}, nil
+}
+
+// Press sends keys one after another, gap apart (400 ms: a person
+// pressing; less: a caller leaning on the keypad).
+func (k *Keypad) Press(keys string, gap time.Duration) (Step, error) {
+	var b strings.Builder
+	b.WriteString(stampKey)
+	for _, key := range keys {
+		pcap, err := k.pcap(key)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "%s%s\n", Tone(pcap), Pause(gap))
+	}
+	return Step(b.String()), nil
+}
+
+// dtmfPT is the telephone-event payload type the caller's SDP offers.
+const dtmfPT = 101
 
 func dtmfEvent(key rune) (byte, error) {
 	switch {
@@ -36,30 +62,23 @@ func dtmfEvent(key rune) (byte, error) {
 	case key == '#':
 		return 11, nil
 	}
-	return 0, fmt.Errorf("no DTMF event for %q", key)
+	return 0, fmt.Errorf("sipp keypad: no DTMF event for %q", key)
 }
 
-// dtmfPcap writes a pcap of one key press (about 100 ms of tone) and
-// returns its path.
-func dtmfPcap(key rune) string {
+// pcap writes one key press (about 100 ms of tone) and returns its path.
+func (k *Keypad) pcap(key rune) (string, error) {
 	ev, err := dtmfEvent(key)
 	if err != nil {
-		panic(err)
+		return "", err
 	}
-	dtmfMu.Lock()
-	defer dtmfMu.Unlock()
-	if dtmfDir == "" {
-		if dtmfDir, err = os.MkdirTemp("", "hotline-dtmf-"); err != nil {
-			panic(err)
-		}
-	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	var b bytes.Buffer
 	// pcap global header: magic, v2.4, zone 0, sigfigs 0, snaplen, Ethernet.
 	binary.Write(&b, binary.LittleEndian, []uint32{0xa1b2c3d4})
 	binary.Write(&b, binary.LittleEndian, []uint16{2, 4})
 	binary.Write(&b, binary.LittleEndian, []uint32{0, 0, 65535, 1})
 	start := time.Unix(1700000000, 0)
-	ts := dtmfTS
 	packet := func(i int, marker, end bool, duration uint16) {
 		rtp := make([]byte, 16)
 		rtp[0] = 0x80
@@ -67,9 +86,9 @@ func dtmfPcap(key rune) string {
 		if marker {
 			rtp[1] |= 0x80
 		}
-		binary.BigEndian.PutUint16(rtp[2:], dtmfSeq)
-		dtmfSeq++
-		binary.BigEndian.PutUint32(rtp[4:], ts)
+		binary.BigEndian.PutUint16(rtp[2:], k.seq)
+		k.seq++
+		binary.BigEndian.PutUint32(rtp[4:], k.ts)
 		binary.BigEndian.PutUint32(rtp[8:], 0x48544c4e) // SSRC "HTLN"
 		rtp[12] = ev
 		rtp[13] = 10 // volume -10 dBm0
@@ -90,13 +109,17 @@ func dtmfPcap(key rune) string {
 	for i := 4; i < 7; i++ {
 		packet(i, false, true, 800)
 	}
-	dtmfTS += 8000 // the next press starts a second later in RTP time
-	dtmfFile++
-	path := filepath.Join(dtmfDir, fmt.Sprintf("press-%04d-%c.pcap", dtmfFile, key))
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		panic(err)
+	k.ts += 8000 // the next press starts a second later in RTP time
+	k.file++
+	name := fmt.Sprintf("press-%04d-%c.pcap", k.file, key)
+	if key == '*' {
+		name = fmt.Sprintf("press-%04d-star.pcap", k.file)
 	}
-	return path
+	path := filepath.Join(k.dir, name)
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		return "", fmt.Errorf("sipp keypad: %w", err)
+	}
+	return path, nil
 }
 
 // ethernetIPv4UDP wraps an RTP packet as sipp expects to read it; sipp sends
