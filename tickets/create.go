@@ -33,11 +33,14 @@ var errIDTaken = errors.New("tickets: id taken")
 // t.Audit[0] when the caller supplies one (an agent creating a ticket),
 // otherwise the actor is DefaultActor; any other supplied audit entries and
 // the ID, status, timestamps and handling state in t (Children, AssignedTo,
-// Result, FollowUp, counters, ContactedAt, ClosedAt) are ignored.
+// Result, FollowUp, counters, ContactedAt, ClosedAt, the closed-loop
+// records) are ignored. An actor other than DefaultActor is the order's
+// first responder (首问负责制).
 //
 // The caller supplies what it knows at intake: Class and Subject (checked
-// by the Taxonomy, see SetTaxonomy), Grade and EscalationLevel, Named,
-// Channel, the ContactBy / AnswerBy deadlines from the policy, and ParentID
+// by the Taxonomy, see SetTaxonomy; a report (举报) has a Subject only),
+// Subtype, Grade and EscalationLevel, Named, Channel, the deadlines from
+// the policy (Deadlines, or ContactBy / AnswerBy), and ParentID
 // to merge the report under a parent order. Merging appends the child's ID
 // to the parent's Children and a "merged" audit entry to the parent in the
 // same transaction as the child's creation. The parent must exist, be open
@@ -67,6 +70,24 @@ func (s *Store) Create(ctx context.Context, t Ticket) (Ticket, error) {
 	t.Children, t.AssignedTo, t.Result, t.FollowUp = nil, "", "", ""
 	t.UrgeCount, t.SuperviseCount, t.RepeatCalls = 0, 0, 0
 	t.ContactedAt, t.ClosedAt = time.Time{}, time.Time{}
+	t.FirstResponder, t.FirstResponderAt, t.Queue = "", time.Time{}, ""
+	if actor != DefaultActor && actor != SystemActor {
+		t.FirstResponder, t.FirstResponderAt = actor, now
+	}
+	t.Responsibility, t.VerifiedAt, t.Proposal, t.Cause, t.Measure, t.Decision = "", time.Time{}, "", "", "", ""
+	t.InvestigatedAt, t.WarnedAt, t.ProgressAt, t.ResolvedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	given := t.Deadlines
+	t.Deadlines = nil
+	for _, d := range given {
+		t.addDeadline(d, now)
+	}
+	for _, d := range []Deadline{{Kind: DeadlineContact, Due: t.ContactBy}, {Kind: DeadlineAnswer, Due: t.AnswerBy}} {
+		if _, ok := t.earliest(d.Kind); !ok && !d.Due.IsZero() {
+			d.Group = GroupLimit
+			t.addDeadline(d, now)
+		}
+	}
+	t.syncDue()
 
 	for range createAttempts {
 		id, err := s.nextID(ctx, now)
@@ -121,7 +142,13 @@ func (s *Store) validateNew(t *Ticket) error {
 	if !ValidChannel(t.Channel) {
 		return fmt.Errorf("%w: unknown channel %q", ErrInvalid, t.Channel)
 	}
-	if err := s.validateSubject(t.Class, t.Subject); err != nil {
+	t.Subtype = strings.TrimSpace(t.Subtype)
+	for _, d := range t.Deadlines {
+		if d.Kind == "" || d.Group == "" || d.Due.IsZero() {
+			return fmt.Errorf("%w: a deadline needs a kind, a group and a due time", ErrInvalid)
+		}
+	}
+	if err := s.validateSubject(t.Type, t.Class, t.Subject); err != nil {
 		return err
 	}
 	if err := validateGrade(t.Type, t.Grade); err != nil {
@@ -135,8 +162,19 @@ func (s *Store) validateNew(t *Ticket) error {
 
 // validateSubject: both or neither, because a subject only means something
 // within its class, and an order from the IVR is classified later by an
-// agent.
-func (s *Store) validateSubject(class, subject string) error {
+// agent. A report (举报) has a subject of its own taxonomy and no class.
+func (s *Store) validateSubject(typ Type, class, subject string) error {
+	if typ == TypeReport {
+		switch {
+		case class != "":
+			return fmt.Errorf("%w: a report (举报) has no complaint class (got %q): give its subject only", ErrInvalid, class)
+		case subject == "":
+			return nil
+		case s.taxonomy() != nil && !s.taxonomy().ValidReportSubject(subject):
+			return fmt.Errorf("%w: unknown report subject %q", ErrInvalid, subject)
+		}
+		return nil
+	}
 	if class == "" && subject == "" {
 		return nil
 	}

@@ -21,12 +21,17 @@ var pathTo = map[Status][]Change{
 	StatusAssigned:   {{Action: ActionRegister}, {Action: ActionAssign, AssignTo: "station:east"}},
 	StatusInProgress: {{Action: ActionRegister}, {Action: ActionAssign, AssignTo: "station:east"}, {Action: ActionStart}},
 	StatusResolved: {{Action: ActionRegister}, {Action: ActionAssign, AssignTo: "station:east"}, {Action: ActionStart},
-		{Action: ActionResolve, Result: "更换表计"}},
+		investigated, {Action: ActionResolve, Result: "更换表计"}},
 	StatusFollowUp: {{Action: ActionRegister}, {Action: ActionAssign, AssignTo: "station:east"}, {Action: ActionStart},
-		{Action: ActionResolve, Result: "更换表计"}, {Action: ActionFollowUp}},
+		investigated, {Action: ActionResolve, Result: "更换表计"}, {Action: ActionFollowUp}},
 	StatusClosed: {{Action: ActionRegister}, {Action: ActionAssign, AssignTo: "station:east"}, {Action: ActionStart},
-		{Action: ActionResolve, Result: "更换表计"}, {Action: ActionFollowUp}, {Action: ActionClose, FollowUp: FollowUpSatisfied}},
+		investigated, {Action: ActionResolve, Result: "更换表计"}, {Action: ActionFollowUp},
+		{Action: ActionClose, FollowUp: FollowUpSatisfied}},
 }
+
+// investigated records the root cause and corrective measure a complaint
+// needs before it is closed (四不放过).
+var investigated = Change{Action: ActionInvestigate, Cause: "表计老化", Measure: "全所表计轮换"}
 
 // complete is a change for each action carrying everything it needs, so
 // that only the status decides whether it is allowed.
@@ -36,13 +41,22 @@ var complete = map[Action]Change{
 	ActionTransfer:  {Action: ActionTransfer, AssignTo: "station:west"},
 	ActionStart:     {Action: ActionStart},
 	ActionResolve:   {Action: ActionResolve, Result: "已重新抄表并退还多收电费"},
-	ActionFollowUp:  {Action: ActionFollowUp},
+	ActionFollowUp:  {Action: ActionFollowUp, FollowUp: FollowUpNoAnswer},
 	ActionClose:     {Action: ActionClose, FollowUp: FollowUpSatisfied},
 	ActionUrge:      {Action: ActionUrge, Note: "客户来电催办"},
 	ActionSupervise: {Action: ActionSupervise, Note: "营销部督办"},
 	ActionReopen:    {Action: ActionReopen, Note: "客户不满意", FollowUp: FollowUpUnsatisfied},
 	ActionEscalate:  {Action: ActionEscalate, Level: "technician", Grade: GradeIV, Note: "1个工作日未解决"},
 	ActionNote:      {Action: ActionNote, Note: "客户补充说明"},
+
+	ActionClassify:    {Action: ActionClassify, Grade: GradeIII},
+	ActionVerify:      {Action: ActionVerify, Responsibility: ResponsibilityUtility},
+	ActionContact:     {Action: ActionContact, Note: "电话联系客户，说明处理进度"},
+	ActionPropose:     {Action: ActionPropose, Note: "拟派东区供电所核实抄表"},
+	ActionProgress:    {Action: ActionProgress, Note: "已告知客户正在核实"},
+	ActionInvestigate: {Action: ActionInvestigate, Cause: "抄表员估抄", Measure: "抄表复核制度", Note: "调查报告"},
+	ActionDecide:      {Action: ActionDecide, Decision: DecisionUpheld, Note: "供电所有责"},
+	ActionWarn:        {Action: ActionWarn, Note: "客户扬言向12398投诉"},
 }
 
 // want is the expected outcome of every (status, action) pair, written out
@@ -62,6 +76,29 @@ var want = map[Status]map[Action]Status{
 	StatusFollowUp: {ActionClose: StatusClosed, ActionUrge: StatusFollowUp, ActionSupervise: StatusFollowUp,
 		ActionReopen: StatusInProgress, ActionNote: StatusFollowUp},
 	StatusClosed: {ActionReopen: StatusInProgress, ActionNote: StatusClosed},
+}
+
+// The closed-loop actions that leave the status as it is, and the statuses
+// each is allowed in (seed 001 §7), added to want by init.
+var loopActions = map[Action][]Status{
+	ActionClassify:    {StatusAccepted, StatusRegistered, StatusAssigned, StatusInProgress, StatusResolved, StatusFollowUp},
+	ActionVerify:      {StatusAccepted, StatusRegistered, StatusAssigned, StatusInProgress},
+	ActionContact:     {StatusAccepted, StatusRegistered, StatusAssigned, StatusInProgress, StatusResolved, StatusFollowUp},
+	ActionPropose:     {StatusRegistered, StatusAssigned, StatusInProgress},
+	ActionProgress:    {StatusAccepted, StatusRegistered, StatusAssigned, StatusInProgress},
+	ActionInvestigate: {StatusAccepted, StatusRegistered, StatusAssigned, StatusInProgress, StatusResolved, StatusFollowUp},
+	ActionDecide:      {StatusAccepted, StatusRegistered, StatusAssigned, StatusInProgress, StatusResolved, StatusFollowUp},
+	ActionWarn:        {StatusAccepted, StatusRegistered, StatusAssigned, StatusInProgress},
+	// From follow-up, follow_up records the outcome.
+	ActionFollowUp: {StatusFollowUp},
+}
+
+func init() {
+	for a, sts := range loopActions {
+		for _, st := range sts {
+			want[st][a] = st
+		}
+	}
 }
 
 func newComplaint(t *testing.T, s *Store) Ticket {
@@ -620,8 +657,13 @@ func TestMergeRefused(t *testing.T) {
 type fakeTaxonomy map[string][]string
 
 func (f fakeTaxonomy) ValidSubject(class, subject string) bool {
-	return slices.Contains(f[class], subject)
+	return class != "report" && slices.Contains(f[class], subject)
 }
+
+func (f fakeTaxonomy) ValidClass(class string) bool { _, ok := f[class]; return ok && class != "report" }
+
+// ValidReportSubject: report subjects are listed under the key "report".
+func (f fakeTaxonomy) ValidReportSubject(subject string) bool { return slices.Contains(f["report"], subject) }
 
 func TestCreateLifecycleFields(t *testing.T) {
 	ctx := context.Background()

@@ -14,7 +14,7 @@
 //	P tickets:by_account:<number> zset    id, score = created unix ms
 //	P tickets:open                zset    open tickets (Status.Open), score = created unix ms
 //	P tickets:open:<type>         zset    the same, per type (CountOpen)
-//	P tickets:deadlines           zset    open tickets with a deadline, score = Ticket.NextDeadline unix ms
+//	P tickets:deadlines           zset    tickets with an active deadline, score = Ticket.NextDeadline unix ms
 //
 // A ticket and its index entries are written in one MULTI/EXEC under WATCH
 // of the ticket (and, for a merged child, its parent), so a reader never
@@ -182,6 +182,8 @@ func ValidFollowUp(o string) bool {
 // store is given one rather than knowing the list itself.
 type Taxonomy interface {
 	ValidSubject(class, subject string) bool
+	ValidClass(class string) bool
+	ValidReportSubject(subject string) bool
 }
 
 // Ticket is one work order.
@@ -239,23 +241,62 @@ type Ticket struct {
 	SuperviseCount int       `json:"supervise_count"` // 督办
 	RepeatCalls    int       `json:"repeat_calls"`    // later calls about this same order
 	ClosedAt       time.Time `json:"closed_at,omitzero"`
+
+	// Subtype picks the policy limits of a sub-type of a type other than
+	// complaint (a fault in a rural area, a reconnection request); a
+	// complaint's sub-type is its Class.
+	Subtype string `json:"subtype,omitempty"`
+	// PolicyVersion is the version of the policy that set the deadlines.
+	PolicyVersion string `json:"policy_version,omitempty"`
+	// Deadlines is every deadline ever set on the order, with whether it
+	// was met (see Deadline); ContactBy and AnswerBy are the earliest
+	// active ones.
+	Deadlines []Deadline `json:"deadlines,omitempty"`
+	// FirstResponder is who took the order (首问负责制): the agent or
+	// operator who accepted it, or the agent who first answered its caller;
+	// Queue is the agent queue that call was answered in.
+	FirstResponder   string    `json:"first_responder,omitempty"`
+	FirstResponderAt time.Time `json:"first_responder_at,omitzero"`
+	Queue            string    `json:"queue,omitempty"`
+	// Responsibility is whose responsibility a complaint is, once verified
+	// (ResponsibilityCustomer or ResponsibilityUtility).
+	Responsibility string    `json:"responsibility,omitempty"`
+	VerifiedAt     time.Time `json:"verified_at,omitzero"`
+	// The closed loop of seed 001 §7: the proposed handling (拟办), the
+	// investigation report with the root cause and corrective measure
+	// (四不放过), the decision (处理意见), and the station's early-warning
+	// report (预警报告).
+	Proposal       string    `json:"proposal,omitempty"`
+	Cause          string    `json:"cause,omitempty"`
+	Measure        string    `json:"measure,omitempty"`
+	InvestigatedAt time.Time `json:"investigated_at,omitzero"`
+	Decision       string    `json:"decision,omitempty"`
+	WarnedAt       time.Time `json:"warned_at,omitzero"`
+	ProgressAt     time.Time `json:"progress_at,omitzero"` // last progress told to the customer
+	ResolvedAt     time.Time `json:"resolved_at,omitzero"` // last resolution
 }
 
-// NextDeadline is the earliest deadline the open order still has to meet:
-// ContactBy until the customer has been contacted, and AnswerBy. It is zero
-// when the order is not open or has no deadline.
-func (t Ticket) NextDeadline() time.Time {
-	if !t.Status.Open() {
-		return time.Time{}
+// Responsibility, as the verify action records it (seed 001 §4.3).
+const (
+	ResponsibilityCustomer = "customer"
+	ResponsibilityUtility  = "utility"
+)
+
+// Decisions (处理意见) a complaint or report can end with.
+const (
+	DecisionUpheld    = "upheld"     // the utility was at fault
+	DecisionNotUpheld = "not_upheld" // it was not
+	DecisionMalicious = "malicious"  // a malicious complaint: it costs the station nothing
+	DecisionAverted   = "averted"    // the station contacted the customer and averted a 95598/12398 complaint
+)
+
+// ValidDecision reports whether d is one of the Decision constants.
+func ValidDecision(d string) bool {
+	switch d {
+	case DecisionUpheld, DecisionNotUpheld, DecisionMalicious, DecisionAverted:
+		return true
 	}
-	var d time.Time
-	if t.ContactedAt.IsZero() && !t.ContactBy.IsZero() {
-		d = t.ContactBy
-	}
-	if !t.AnswerBy.IsZero() && (d.IsZero() || t.AnswerBy.Before(d)) {
-		d = t.AnswerBy
-	}
-	return d
+	return false
 }
 
 // AuditEntry records one thing done to a ticket.
@@ -280,10 +321,23 @@ const (
 	ActionNote       = "note"
 	ActionMerged     = "merged"      // on a parent: a child order was merged under it
 	ActionRepeatCall = "repeat_call" // the customer called again about the order
+	// ActionFirstResponder: the agent who first answered the caller took
+	// the order (SetFirstResponder).
+	ActionFirstResponder = "first_responder"
+	// ActionMergedInto: on a child, an existing order was merged under a
+	// parent (Merge).
+	ActionMergedInto = "merged_into"
+	// ActionDeadlineMissed: the watcher recorded a missed deadline
+	// without escalating (MarkMissed).
+	ActionDeadlineMissed = "deadline_missed"
 )
 
 // DefaultActor is who accepted a ticket when Create is not told otherwise.
 const DefaultActor = "ivr"
+
+// SystemActor is the back office acting by itself (the watcher, a cleared
+// outage); it is never anyone's first responder.
+const SystemActor = "system"
 
 // List limits.
 const (
@@ -354,16 +408,18 @@ func (s *Store) deadlineKey() string           { return s.prefix + "tickets:dead
 // MULTI, so the indexes can never disagree with the stored status; ZADD and
 // ZREM are idempotent, so rewriting unchanged entries is harmless and
 // heals a ticket written before these indexes existed.
+//
+// The deadline index holds every order with an active deadline, open or
+// not: a resolved 12398 item still has to be closed in time.
 func (s *Store) writeIndexes(ctx context.Context, pipe redis.Pipeliner, t *Ticket) {
-	if !t.Status.Open() {
+	if t.Status.Open() {
+		created := redis.Z{Score: float64(t.CreatedAt.UnixMilli()), Member: t.ID}
+		pipe.ZAdd(ctx, s.openKey(), created)
+		pipe.ZAdd(ctx, s.openTypeKey(t.Type), created)
+	} else {
 		pipe.ZRem(ctx, s.openKey(), t.ID)
 		pipe.ZRem(ctx, s.openTypeKey(t.Type), t.ID)
-		pipe.ZRem(ctx, s.deadlineKey(), t.ID)
-		return
 	}
-	created := redis.Z{Score: float64(t.CreatedAt.UnixMilli()), Member: t.ID}
-	pipe.ZAdd(ctx, s.openKey(), created)
-	pipe.ZAdd(ctx, s.openTypeKey(t.Type), created)
 	if d := t.NextDeadline(); !d.IsZero() {
 		pipe.ZAdd(ctx, s.deadlineKey(), redis.Z{Score: float64(d.UnixMilli()), Member: t.ID})
 	} else {
