@@ -556,4 +556,3 @@ func builtinYears() string {
 	}
 	return strings.Join(ys, ", ")
 }
-

@@ -98,12 +98,12 @@ type rule struct {
 }
 
 var (
-	openStatuses     = []Status{StatusAccepted, StatusRegistered, StatusAssigned, StatusInProgress}
-	notClosed        = []Status{StatusAccepted, StatusRegistered, StatusAssigned, StatusInProgress, StatusResolved, StatusFollowUp}
-	afterResolution  = []Status{StatusResolved, StatusFollowUp, StatusClosed}
-	everyStatus      = Statuses()
-	workStatuses     = []Status{StatusRegistered, StatusAssigned, StatusInProgress}
-	actionsInOrder   = []Action{ActionRegister, ActionClassify, ActionVerify, ActionContact, ActionPropose, ActionAssign, ActionTransfer,
+	openStatuses    = []Status{StatusAccepted, StatusRegistered, StatusAssigned, StatusInProgress}
+	notClosed       = []Status{StatusAccepted, StatusRegistered, StatusAssigned, StatusInProgress, StatusResolved, StatusFollowUp}
+	afterResolution = []Status{StatusResolved, StatusFollowUp, StatusClosed}
+	everyStatus     = Statuses()
+	workStatuses    = []Status{StatusRegistered, StatusAssigned, StatusInProgress}
+	actionsInOrder  = []Action{ActionRegister, ActionClassify, ActionVerify, ActionContact, ActionPropose, ActionAssign, ActionTransfer,
 		ActionStart, ActionProgress, ActionWarn, ActionInvestigate, ActionResolve, ActionFollowUp, ActionDecide, ActionClose,
 		ActionUrge, ActionSupervise, ActionReopen, ActionEscalate, ActionNote}
 	transitionsTable = map[Action]rule{

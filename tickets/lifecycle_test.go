@@ -660,10 +660,15 @@ func (f fakeTaxonomy) ValidSubject(class, subject string) bool {
 	return class != "report" && slices.Contains(f[class], subject)
 }
 
-func (f fakeTaxonomy) ValidClass(class string) bool { _, ok := f[class]; return ok && class != "report" }
+func (f fakeTaxonomy) ValidClass(class string) bool {
+	_, ok := f[class]
+	return ok && class != "report"
+}
 
 // ValidReportSubject: report subjects are listed under the key "report".
-func (f fakeTaxonomy) ValidReportSubject(subject string) bool { return slices.Contains(f["report"], subject) }
+func (f fakeTaxonomy) ValidReportSubject(subject string) bool {
+	return slices.Contains(f["report"], subject)
+}
 
 func TestCreateLifecycleFields(t *testing.T) {
 	ctx := context.Background()
