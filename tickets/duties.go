@@ -155,15 +155,26 @@ func (t *Ticket) endMissed(now time.Time) []Deadline {
 }
 
 // syncDue keeps ContactBy and AnswerBy, the deadlines agents, callers and
-// older readers look at, equal to the earliest active contact and answer
-// deadlines; when none is active they keep their last value.
+// older readers look at, equal to the active contact and answer deadlines:
+// the order's own (the promise to the customer) while it stands, else the
+// earliest other one (a rung's). When none is active they keep their last
+// value.
 func (t *Ticket) syncDue() {
-	if c, ok := t.earliest(DeadlineContact); ok {
+	if c, ok := t.promised(DeadlineContact); ok {
 		t.ContactBy = c
 	}
-	if a, ok := t.earliest(DeadlineAnswer); ok {
+	if a, ok := t.promised(DeadlineAnswer); ok {
 		t.AnswerBy = a
 	}
+}
+
+func (t Ticket) promised(kind string) (time.Time, bool) {
+	for _, d := range t.Deadlines {
+		if d.Active() && d.Kind == kind && d.Group == GroupLimit {
+			return d.Due, true
+		}
+	}
+	return t.earliest(kind)
 }
 
 func (t Ticket) earliest(kind string) (time.Time, bool) {

@@ -374,10 +374,11 @@ func actionList() string {
 func (c Change) apply(t *Ticket, now time.Time, tax Taxonomy) error {
 	a := c.Action
 	to, ok := a.Result(t.Status)
-	if !ok && a == ActionResolve && t.Status.Open() && t.Type == TypeFault && (t.ParentID != "" || len(t.Children) > 0) {
-		// An order merged under an outage (or the outage's parent order) is
-		// handled by the crew working the outage, whatever step the order
-		// itself had reached.
+	if !ok && a == ActionResolve && t.Status.Open() && t.Type == TypeFault &&
+		(t.ParentID != "" || len(t.Children) > 0 || (t.Phone == "" && t.Account == "")) {
+		// An order merged under an outage, or the outage's own parent order
+		// (raised with no caller), is handled by the crew working the
+		// outage, whatever step the order itself had reached.
 		to, ok = StatusResolved, true
 	}
 	if !ok {

@@ -182,7 +182,7 @@ func TestDeadlinesKept(t *testing.T) {
 	rung := contact.Add(25 * time.Hour)
 	got := apply(t, s, c.ID, Change{Action: ActionEscalate, Actor: SystemActor, Level: "technician", Note: "contact missed", EndMissed: true,
 		Deadlines: []Deadline{{Kind: DeadlineAnswer, Group: GroupRung, Level: "technician", Due: rung}}})
-	if got.AnswerBy != rung || got.ContactBy != contact || got.NextDeadline() != rung {
+	if got.AnswerBy != answer || got.ContactBy != contact || got.NextDeadline() != rung {
 		t.Fatalf("after escalation answer by %s contact by %s next %s", got.AnswerBy, got.ContactBy, got.NextDeadline())
 	}
 	now := clk.Now()

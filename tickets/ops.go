@@ -171,6 +171,18 @@ const ScanPage = 500
 // after the last rank read) do not shift what it reads. fn must not keep
 // the slice. An error from fn stops the scan and is returned.
 func (s *Store) Scan(ctx context.Context, since, until time.Time, fn func([]Ticket) error) error {
+	return s.scan(ctx, s.allKey(), since, until, fn)
+}
+
+// ScanType is Scan over the orders of one type.
+func (s *Store) ScanType(ctx context.Context, typ Type, since, until time.Time, fn func([]Ticket) error) error {
+	if !typ.Known() {
+		return fmt.Errorf("%w: unknown type %q", ErrInvalid, typ)
+	}
+	return s.scan(ctx, s.typeKey(typ), since, until, fn)
+}
+
+func (s *Store) scan(ctx context.Context, key string, since, until time.Time, fn func([]Ticket) error) error {
 	lo, hi := "-inf", "+inf"
 	if !since.IsZero() {
 		lo = fmt.Sprintf("(%d", since.UnixMilli())
@@ -180,8 +192,8 @@ func (s *Store) Scan(ctx context.Context, since, until time.Time, fn func([]Tick
 	}
 	var before, upto *redis.IntCmd
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		before = pipe.ZCount(ctx, s.allKey(), "-inf", lo)
-		upto = pipe.ZCount(ctx, s.allKey(), "-inf", hi)
+		before = pipe.ZCount(ctx, key, "-inf", lo)
+		upto = pipe.ZCount(ctx, key, "-inf", hi)
 		return nil
 	})
 	if err != nil {
@@ -192,7 +204,7 @@ func (s *Store) Scan(ctx context.Context, since, until time.Time, fn func([]Tick
 		first = 0
 	}
 	for start := first; start <= last; start += ScanPage {
-		ids, err := s.rdb.ZRange(ctx, s.allKey(), start, min(start+ScanPage-1, last)).Result()
+		ids, err := s.rdb.ZRange(ctx, key, start, min(start+ScanPage-1, last)).Result()
 		if err != nil {
 			return fmt.Errorf("tickets: scan: %w", err)
 		}
