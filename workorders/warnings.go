@@ -31,12 +31,14 @@ func (s *Service) EarlyWarnings(ctx context.Context) (EarlyWarnings, error) {
 	return s.earlyWarnings(ctx, s.now())
 }
 
+// earlyWarnings works the warnings out as of at, orders created at that
+// very instant included.
 func (s *Service) earlyWarnings(ctx context.Context, at time.Time) (EarlyWarnings, error) {
 	ew := s.Policy.EarlyWarning()
 	w := EarlyWarnings{At: at, HotFrom: before(s.Policy, at, ew.HotSpotWindow), HotTo: at, HotMin: ew.HotSpotMin,
 		OutagesFrom: before(s.Policy, at, ew.OutageWindow)}
 	areas, subjects := map[string]int{}, map[string]int{}
-	err := s.Tickets.ScanType(ctx, tickets.TypeComplaint, w.HotFrom, w.HotTo, func(ts []tickets.Ticket) error {
+	err := s.Tickets.ScanType(ctx, tickets.TypeComplaint, w.HotFrom, w.HotTo.Add(time.Millisecond), func(ts []tickets.Ticket) error {
 		for _, t := range ts {
 			if t.Area != "" {
 				areas[t.Area]++
@@ -64,7 +66,7 @@ func (s *Service) earlyWarnings(ctx context.Context, at time.Time) (EarlyWarning
 	slices.SortFunc(w.HotSpots, func(a, b report.HotSpot) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Dimension, b.Dimension), cmp.Compare(a.Key, b.Key))
 	})
-	w.OutageRepeats, err = s.outageRepeats(ctx, w.OutagesFrom, at)
+	w.OutageRepeats, err = s.outageRepeats(ctx, w.OutagesFrom, at.Add(time.Millisecond))
 	return w, err
 }
 
