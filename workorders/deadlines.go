@@ -96,7 +96,9 @@ func (s *Service) classifyDeadlines(ctx context.Context, id string, c *tickets.C
 	for _, d := range s.limitDeadlines(string(t.Type), c.Class, t.CreatedAt) {
 		same := false
 		for _, o := range t.Deadlines {
-			same = same || (o.Active() && o.Kind == d.Kind && o.Group == d.Group && o.Due.Equal(d.Due))
+			// Stamped a moment before the store set CreatedAt: within a
+			// second is the same limit.
+			same = same || (o.Active() && o.Kind == d.Kind && o.Group == d.Group && o.Due.Sub(d.Due).Abs() < time.Second)
 		}
 		if !same {
 			c.Deadlines = append(c.Deadlines, d)
