@@ -162,6 +162,8 @@ func followUp(t *testing.T, env *Env, phone, key string) order {
 	}
 	for _, step := range []map[string]string{
 		{"action": "register"}, {"action": "assign", "assign_to": "zhang.wei"}, {"action": "start"},
+		// 四不放过: no complaint is closed without its cause and measure.
+		{"action": "investigate", "cause": "counter staff impolite", "measure": "service-manner training"},
 		{"action": "resolve", "result": "explained", "note": "apologised; staff retrained"},
 	} {
 		if code := env.post(t, "/api/v1/tickets/"+o.ID+"/actions", step, &o); code != 200 {
