@@ -51,8 +51,8 @@ func TestOutageOverrunToldTruthfully(t *testing.T) {
 
 	// Past the expected restore time (the time passing is what is tested).
 	time.Sleep(time.Until(restore) + 500*time.Millisecond)
-	c := caller(t, env, phone, pause(12*time.Second), hangUp)
-	heard, ok := env.listenUntil(t, phone, "sound:hotline/outage_still_report", 12*time.Second)
+	c := caller(t, env, phone, pause(25*time.Second), hangUp)
+	heard, ok := env.listenUntil(t, phone, "sound:hotline/outage_still_report", 25*time.Second)
 	c.wait(t, 30*time.Second)
 	t.Logf("after the restore time the caller heard %v", heard)
 	if !ok || !heardAny(heard, "sound:hotline/outage_late") || heardAny(heard, "sound:hotline/outage_notice") {
@@ -70,8 +70,8 @@ func TestOutageOverrunToldTruthfully(t *testing.T) {
 		o.RestoreUpdates != 1 {
 		t.Fatalf("update: %d %+v", code, o)
 	}
-	c = caller(t, env, phone, pause(18*time.Second), hangUp)
-	heard, ok = env.listenUntil(t, phone, "sound:hotline/outage_still_report", 18*time.Second)
+	c = caller(t, env, phone, pause(25*time.Second), hangUp)
+	heard, ok = env.listenUntil(t, phone, "sound:hotline/outage_still_report", 25*time.Second)
 	c.wait(t, 40*time.Second)
 	t.Logf("after the update the caller heard %v", heard)
 	if !ok || !heardAny(heard, "sound:hotline/outage_notice") || heardAny(heard, "sound:hotline/outage_late") {
