@@ -19,6 +19,7 @@ import (
 	"github.com/hotline95598/hotline/metrics"
 	"github.com/hotline95598/hotline/outages"
 	"github.com/hotline95598/hotline/policy"
+	"github.com/hotline95598/hotline/report"
 	"github.com/hotline95598/hotline/tickets"
 )
 
@@ -355,5 +356,11 @@ func TestReportCountsOriginalDeadline(t *testing.T) {
 	rep, _, err := r.s.ComplaintReport(r.ctx, monday, monday.AddDate(0, 1, 0))
 	if err != nil || rep.Complaints != 2 || rep.Overdue != 1 {
 		t.Fatalf("complaints %d overdue %d (%v), want 2 and 1", rep.Complaints, rep.Overdue, err)
+	}
+	// Which one: the late, not the one answered on time but not yet closed.
+	lateNow, _ := r.s.Get(r.ctx, late.ID)
+	onTimeNow, _ := r.s.Get(r.ctx, onTime.ID)
+	if now := r.clk.Now(); !report.IsOverdue(Item(lateNow, now), now) || report.IsOverdue(Item(onTimeNow, now), now) {
+		t.Errorf("overdue: late %v, on time %v", report.IsOverdue(Item(lateNow, now), now), report.IsOverdue(Item(onTimeNow, now), now))
 	}
 }
