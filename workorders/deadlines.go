@@ -15,7 +15,8 @@ import (
 // complaint, the first rung of the ladder (first-responder responsibility,
 // 首问负责制: the staff who took it own it):
 //
-//   - contact, progress (when the type or sub-type sets one) and answer,
+//   - contact (when there is a customer), progress (when the type or
+//     sub-type sets one) and answer,
 //     from limits.<type>[.subtypes.<sub-type>] (a complaint's sub-type is its
 //     class), counted from now; a ContactBy or AnswerBy already set stands;
 //   - a complaint: verify whose responsibility it is within
@@ -31,6 +32,9 @@ func (s *Service) Stamp(t *tickets.Ticket) {
 	for _, d := range s.limitDeadlines(string(t.Type), sub, now) {
 		if (d.Kind == tickets.DeadlineContact && !t.ContactBy.IsZero()) || (d.Kind == tickets.DeadlineAnswer && !t.AnswerBy.IsZero()) {
 			continue
+		}
+		if d.Kind == tickets.DeadlineContact && t.Phone == "" && t.Account == "" {
+			continue // an outage's parent order has no customer to contact
 		}
 		t.Deadlines = append(t.Deadlines, d)
 	}

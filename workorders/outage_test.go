@@ -55,6 +55,9 @@ func TestUpdateOutage(t *testing.T) {
 	if last := parent.Audit[len(parent.Audit)-1]; last.Actor != "ops:2" || last.Action != "note" {
 		t.Errorf("parent audit %+v", last)
 	}
+	if !parent.ContactBy.IsZero() {
+		t.Errorf("the outage's parent order has a contact deadline %s but no customer", parent.ContactBy)
+	}
 	if parent.FirstResponder != "ops" {
 		t.Errorf("parent's first responder %q, want the declaring operator", parent.FirstResponder)
 	}
