@@ -25,11 +25,12 @@ vet:
 unit: deps
 	HOTLINE_REQUIRE_REDIS=1 HOTLINE_REQUIRE_AUDIO=1 HOTLINE_REQUIRE_SIPP=1 go test -race -count=1 ./...
 
-## bench: the callback engine under load (10,000 callbacks over a simulated hour) and Go benchmarks,
+## bench: the callback engine under load (10,000 callbacks over a simulated hour) and Go benchmarks, the complaint report of 50,000 work orders,
 ## then the sipp load benchmark: the controller against dialplan + app_queue (bench/load.sh; not in `make test`)
 bench: deps
 	HOTLINE_BENCH=1 HOTLINE_REQUIRE_REDIS=1 go test -run TestSimulateHour -v -count=1 ./callbacks/
 	HOTLINE_REQUIRE_REDIS=1 go test -run '^$$' -bench . -benchtime 2000x ./callbacks/
+	HOTLINE_BENCH=1 HOTLINE_REQUIRE_REDIS=1 go test -run TestComplaintReportAtScale -v -count=1 ./workorders/
 	bench/load.sh
 
 ## rules: promtool checks the Prometheus config and rules and runs their unit tests

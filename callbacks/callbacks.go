@@ -45,6 +45,7 @@ const (
 	KindCutOff       = "cut_off"       // the call was cut off by a controller restart
 	KindFollowUp     = "follow_up"     // 回访: did the resolved work order satisfy the customer?
 	KindFirstContact = "first_contact" // first contact on a complaint, within its contact deadline
+	KindLeadership   = "leadership"    // the leadership calls back a complaint at the top of the ladder (seed 001 §4.9)
 	KindScheduled    = "scheduled"     // at a time an agent agreed with the customer
 	KindVirtualHold  = "virtual_hold"  // called back instead of waiting, keeping their place
 )

@@ -169,18 +169,15 @@ func (f *Flow) tellOutage(ctx context.Context, c *call) error {
 	c.outage = &o
 	f.m.OutageNotices.Inc()
 	c.log.Info().Str("outage_id", o.ID).Msg("telling caller about the outage")
-	intro := "outage_notice"
-	if o.Kind == outages.KindPlanned {
-		intro = "outage_planned"
-	}
-	speech := c.media(intro)
-	if o.ExpectedRestore.IsZero() {
-		speech = append(speech, c.media("outage_unknown_restore")...)
-	} else {
-		speech = append(speech, c.media(prompts.WhenIn(c.voice(), o.ExpectedRestore.In(china.Zone))...)...)
+	// What to say is the outages package's decision: never a restore time
+	// that has passed.
+	sp := o.Speech(f.cfg.Now())
+	speech := c.media(sp.Before...)
+	if !sp.Restore.IsZero() {
+		speech = append(speech, c.media(prompts.WhenIn(c.voice(), sp.Restore.In(china.Zone))...)...)
 	}
 	// A key cuts the notice short and counts as the menu choice.
-	return c.sess.Announce(ctx, join(speech, c.media("outage_still_report"))...)
+	return c.sess.Announce(ctx, join(speech, c.media(sp.After...))...)
 }
 
 // senior reports whether the caller goes to the senior queue: old enough by

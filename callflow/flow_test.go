@@ -370,7 +370,7 @@ func TestEnglishCallerCalledBackInEnglish(t *testing.T) {
 // menu, and a fault report merges under the outage's parent work order.
 func TestOutageNoticeAndMergedReport(t *testing.T) {
 	r := newRig(map[string][]string{"main_menu": {"1"}})
-	restore := time.Date(2026, 11, 22, 6, 30, 0, 0, time.UTC) // 14:30 in China
+	restore := time.Date(2026, 11, 22, 14, 30, 0, 0, time.UTC) // 22:30 in China, after testNow
 	r.tk.outage = &outages.Outage{ID: "O1", Kind: outages.KindFault, Transformer: "TX-0101", ExpectedRestore: restore, ParentTicket: "20261122009999"}
 	r.run("13800138000")
 	want := "outage_notice " + strings.Join(prompts.When(restore.In(china.Zone)), " ") + " outage_still_report"

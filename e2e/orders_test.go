@@ -95,7 +95,8 @@ func TestComplaintEscalatesWhenNobodyActs(t *testing.T) {
 }
 
 // Callers in an area with a declared outage hear of it before the menu, and
-// their fault reports merge under the outage's one parent work order.
+// their fault reports merge under the outage's one parent work order;
+// clearing the outage resolves them and calls each customer back.
 func TestOutageMergesReports(t *testing.T) {
 	env := loadEnv(t)
 	restore := time.Now().Add(3 * time.Hour).Truncate(time.Minute)
@@ -132,6 +133,32 @@ func TestOutageMergesReports(t *testing.T) {
 			t.Fatalf("child %+v", o)
 		}
 	}
+
+	// Clearing the outage closes it as a whole: each merged report is
+	// resolved with the result power_restored and gets its follow-up call
+	// (a fault's may be placed at any hour). Both customers answer it,
+	// one after the other, and are satisfied.
+	first := customerPressing(t, env, 4*time.Second, "1")
+	if code := env.send(t, http.MethodDelete, "/api/v1/outages/"+out.ID, nil, nil); code != 200 {
+		t.Fatalf("clear: %d", code)
+	}
+	for _, id := range parent.Children {
+		if o := env.order(t, id); o.Result != "power_restored" || (o.Status != "follow_up" && o.Status != "closed") {
+			t.Fatalf("after the clear: %+v", o)
+		}
+	}
+	first.wait(t, 60*time.Second)
+	// The other follow-up rang while the first was on: its retry is answered.
+	second := customerPressing(t, env, 4*time.Second, "1")
+	second.wait(t, 90*time.Second)
+	eventually(t, 10*time.Second, "both reports closed, customers satisfied", func() bool {
+		for _, id := range parent.Children {
+			if o := env.order(t, id); o.Status != "closed" || o.FollowUp != "satisfied" {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // A caller with an open work order hears its status and presses 9 to urge
@@ -191,6 +218,8 @@ func followUp(t *testing.T, env *Env, phone, key string) order {
 	}
 	for _, step := range []map[string]string{
 		{"action": "register"}, {"action": "assign", "assign_to": "zhang.wei"}, {"action": "start"},
+		// 四不放过: no complaint is closed without its cause and measure.
+		{"action": "investigate", "cause": "counter staff impolite", "measure": "service-manner training"},
 		{"action": "resolve", "result": "explained", "note": "apologised; staff retrained"},
 	} {
 		if code := env.post(t, "/api/v1/tickets/"+o.ID+"/actions", step, &o); code != 200 {

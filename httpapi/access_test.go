@@ -94,6 +94,9 @@ func TestAccess(t *testing.T) {
 		{agent, "GET", "/api/v1/outages", "", 403, "needs role supervisor"},
 		{agent, "POST", "/api/v1/outages", outage, 403, "needs role admin"},
 		{agent, "GET", "/api/v1/reports/complaints", "", 403, "needs role supervisor"},
+		{agent, "GET", "/api/v1/reports/scores", "", 403, "needs role supervisor"},
+		{agent, "GET", "/api/v1/warnings", "", 403, "needs role supervisor"},
+		{agent, "POST", "/api/v1/outages/O20260101001/confirm", "", 403, "needs role supervisor"},
 		{agent, "GET", "/api/v1/nothing", "", 404, "no such API route"},
 
 		// A supervisor: reads everything, acts on agents, tickets and
@@ -110,6 +113,9 @@ func TestAccess(t *testing.T) {
 		{sup, "GET", "/api/v1/reports/complaints", "", 400, "from and to"},
 		{sup, "POST", "/api/v1/outages", outage, 403, "has role supervisor; POST /api/v1/outages needs role admin"},
 		{sup, "DELETE", "/api/v1/outages/1", "", 403, "needs role admin"},
+		{sup, "PATCH", "/api/v1/outages/1", `{"expected_restore":""}`, 403, "needs role admin"},
+		{sup, "POST", "/api/v1/outages/O20260101001/confirm", "", 404, "not found"},
+		{sup, "GET", "/api/v1/warnings", "", 200, `"hot_spots"`},
 
 		// An admin: everything.
 		{admin, "POST", "/api/v1/agents/1001/login", "", 200, `"state":"available"`},

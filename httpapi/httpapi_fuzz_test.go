@@ -18,6 +18,7 @@ import (
 	"github.com/hotline95598/hotline/outages"
 	"github.com/hotline95598/hotline/report"
 	"github.com/hotline95598/hotline/tickets"
+	"github.com/hotline95598/hotline/workorders"
 	"github.com/rs/zerolog"
 )
 
@@ -44,6 +45,18 @@ func (fuzzFakes) ClearOutage(context.Context, string, string) (outages.Outage, e
 	return outages.Outage{}, nil
 }
 func (fuzzFakes) ActiveOutages(context.Context) ([]outages.Outage, error) { return nil, nil }
+func (fuzzFakes) GetOutage(_ context.Context, id string) (outages.Outage, error) {
+	return outages.Outage{ID: id}, nil
+}
+func (fuzzFakes) UpdateOutage(_ context.Context, id string, _ time.Time, _, _ string) (outages.Outage, error) {
+	return outages.Outage{ID: id}, nil
+}
+func (fuzzFakes) ConfirmOutage(_ context.Context, id, _ string) (outages.Outage, error) {
+	return outages.Outage{ID: id}, nil
+}
+func (fuzzFakes) EarlyWarnings(context.Context) (workorders.EarlyWarnings, error) {
+	return workorders.EarlyWarnings{}, nil
+}
 func (fuzzFakes) ComplaintReport(context.Context, time.Time, time.Time) (report.Report, report.Labels, error) {
 	return report.Report{}, report.Labels{}, nil
 }

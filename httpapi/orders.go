@@ -14,6 +14,7 @@ import (
 	"github.com/hotline95598/hotline/outages"
 	"github.com/hotline95598/hotline/report"
 	"github.com/hotline95598/hotline/tickets"
+	"github.com/hotline95598/hotline/workorders"
 )
 
 // Orders is the back office: work orders, outages, the complaint report.
@@ -25,7 +26,11 @@ type Orders interface {
 	DeclareOutage(ctx context.Context, o outages.Outage) (outages.Outage, error)
 	ClearOutage(ctx context.Context, id, by string) (outages.Outage, error)
 	ActiveOutages(ctx context.Context) ([]outages.Outage, error)
+	GetOutage(ctx context.Context, id string) (outages.Outage, error)
+	UpdateOutage(ctx context.Context, id string, restore time.Time, reason, by string) (outages.Outage, error)
+	ConfirmOutage(ctx context.Context, id, by string) (outages.Outage, error)
 	ComplaintReport(ctx context.Context, from, to time.Time) (report.Report, report.Labels, error)
+	EarlyWarnings(ctx context.Context) (workorders.EarlyWarnings, error)
 }
 
 func (d Deps) orderRoutes(rt *Router) {
@@ -37,7 +42,12 @@ func (d Deps) orderRoutes(rt *Router) {
 	rt.Handle("GET /api/v1/outages", Supervisor, d.listOutages)
 	rt.Handle("POST /api/v1/outages", Admin, d.declareOutage)
 	rt.Handle("DELETE /api/v1/outages/{id}", Admin, d.clearOutage)
+	rt.Handle("GET /api/v1/outages/{id}", Supervisor, d.getOutage)
+	rt.Handle("PATCH /api/v1/outages/{id}", Admin, d.updateOutage)
+	rt.Handle("POST /api/v1/outages/{id}/confirm", Supervisor, d.confirmOutage)
 	rt.Handle("GET /api/v1/reports/complaints", Supervisor, d.complaintReport)
+	rt.Handle("GET /api/v1/reports/scores", Supervisor, d.scoresReport)
+	rt.Handle("GET /api/v1/warnings", Supervisor, d.earlyWarnings)
 }
 
 // actor names who acted: the X-Actor header, else the body's actor, else
@@ -129,6 +139,7 @@ type createTicketBody struct {
 	Transformer string `json:"transformer"`
 	Class       string `json:"class"`
 	Subject     string `json:"subject"`
+	Subtype     string `json:"subtype"`
 	Named       bool   `json:"named"`
 	Note        string `json:"note"`
 	Actor       string `json:"actor"`
@@ -147,7 +158,8 @@ func (d Deps) createTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t := tickets.Ticket{Type: tickets.Type(b.Type), Channel: b.Channel, Phone: phone, Account: b.Account, Name: b.Name,
-		Address: b.Address, Area: b.Area, Transformer: b.Transformer, Class: b.Class, Subject: b.Subject, Named: b.Named, Note: b.Note}
+		Address: b.Address, Area: b.Area, Transformer: b.Transformer, Class: b.Class, Subject: b.Subject, Subtype: b.Subtype,
+		Named: b.Named, Note: b.Note}
 	if len(t.Audit) == 0 {
 		t.Audit = []tickets.AuditEntry{{Actor: actor(r, b.Actor), Action: "accepted", Note: b.Note}}
 	}
@@ -161,17 +173,28 @@ func (d Deps) getTicket(w http.ResponseWriter, r *http.Request) {
 }
 
 type actionBody struct {
-	Action   string `json:"action"`
-	Actor    string `json:"actor"`
-	Note     string `json:"note"`
-	AssignTo string `json:"assign_to"`
-	Result   string `json:"result"`
-	Level    string `json:"level"`
+	Action         string `json:"action"`
+	Actor          string `json:"actor"`
+	Note           string `json:"note"`
+	AssignTo       string `json:"assign_to"`
+	Result         string `json:"result"`
+	Level          string `json:"level"`
+	FollowUp       string `json:"follow_up"`
+	Class          string `json:"class"`
+	Subject        string `json:"subject"`
+	Grade          string `json:"grade"`
+	Responsibility string `json:"responsibility"`
+	Cause          string `json:"cause"`
+	Measure        string `json:"measure"`
+	Decision       string `json:"decision"`
 }
 
-// ticketAction moves a ticket through its lifecycle: register, assign,
-// transfer, start, resolve (result required), close, urge, supervise,
-// reopen, escalate, note. An illegal move is refused with 409.
+// ticketAction moves a ticket through its lifecycle and the closed loop:
+// register, classify (class, subject, grade), verify (responsibility),
+// contact, propose, assign, transfer, start, progress, warn, investigate
+// (cause, measure), resolve (result), follow_up, decide (decision), close,
+// urge, supervise, reopen, escalate, note. An illegal move is refused with
+// 409, a change the action does not take with 400, each with the reason.
 func (d Deps) ticketAction(w http.ResponseWriter, r *http.Request) {
 	var b actionBody
 	if !readJSON(w, r, &b) {
@@ -182,7 +205,8 @@ func (d Deps) ticketAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.apply(w, r, tickets.Change{Action: tickets.Action(b.Action), Actor: actor(r, b.Actor), Note: b.Note,
-		AssignTo: b.AssignTo, Result: b.Result, Level: b.Level})
+		AssignTo: b.AssignTo, Result: b.Result, Level: b.Level, FollowUp: b.FollowUp, Class: b.Class, Subject: b.Subject,
+		Grade: b.Grade, Responsibility: b.Responsibility, Cause: b.Cause, Measure: b.Measure, Decision: b.Decision})
 }
 
 func (d Deps) ticketNote(w http.ResponseWriter, r *http.Request) {
@@ -234,6 +258,7 @@ type outageBody struct {
 	Kind            string `json:"kind"`
 	Area            string `json:"area"`
 	Transformer     string `json:"transformer"`
+	Line            string `json:"line"`
 	Reason          string `json:"reason"`
 	ExpectedRestore string `json:"expected_restore"` // RFC 3339
 	Actor           string `json:"actor"`
@@ -246,7 +271,8 @@ func (d Deps) declareOutage(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &b) {
 		return
 	}
-	o := outages.Outage{Kind: outages.Kind(b.Kind), Area: b.Area, Transformer: b.Transformer, Reason: b.Reason, DeclaredBy: actor(r, b.Actor)}
+	o := outages.Outage{Kind: outages.Kind(b.Kind), Area: b.Area, Transformer: b.Transformer, Line: b.Line, Reason: b.Reason,
+		DeclaredBy: actor(r, b.Actor)}
 	if b.ExpectedRestore != "" {
 		t, err := time.Parse(time.RFC3339, b.ExpectedRestore)
 		if err != nil {

@@ -59,6 +59,17 @@ type Metrics struct {
 	Urges            prometheus.Counter     // 催办 pressed by callers
 	OutageNotices    prometheus.Counter     // callers told of an outage before the menu
 	NoticesPlayed    *prometheus.CounterVec // kind: timed notices started before the menu
+
+	// Work-order governance (workorders watcher).
+	DeadlinesMissed  *prometheus.CounterVec // kind: deadlines the watcher found missed and acted on
+	DeadlinesOverdue *prometheus.GaugeVec   // kind: active deadlines past due now, from Redis
+	OutagesActive    *prometheus.GaugeVec   // kind: active outages, from Redis
+	OutagesOverrun   prometheus.Gauge       // active outages past their restore time and the grace, from Redis
+	OutagesUnconfirm prometheus.Gauge       // outages declared by the hotline and not yet confirmed, from Redis
+	OutagesAuto      prometheus.Counter     // outages declared by the hotline from piled-up fault reports
+	OutageRepeats    *prometheus.GaugeVec   // level: lines and transformers flagged for repeated outages
+	OutageRepeatTop  *prometheus.GaugeVec   // place, name, level: outages in the window, the most flagged only
+	HotSpots         *prometheus.GaugeVec   // dimension, key: complaints in the moving window of each hot spot, the top only
 }
 
 // New registers the metrics with reg.
@@ -108,6 +119,32 @@ func New(reg prometheus.Registerer) *Metrics {
 		QueueCallbackOffers: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_queue_callback_offers_total",
 			Help: "Offers of a callback that keeps the caller's place, by queue and result (offered, accepted)."}, []string{"queue", "result"}),
 	}
+	m.DeadlinesMissed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_ticket_deadlines_missed_total",
+		Help: "Work-order deadlines found missed by the watcher (and escalated or supervised), by kind."}, []string{"kind"})
+	m.DeadlinesOverdue = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hotline_ticket_deadlines_overdue",
+		Help: "Work-order deadlines past due now, by kind (verify, contact, progress, answer, callback, regulator), from Redis."}, []string{"kind"})
+	m.OutagesActive = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hotline_outages_active", Help: "Active outages by kind, from Redis."}, []string{"kind"})
+	m.OutagesOverrun = prometheus.NewGauge(prometheus.GaugeOpts{Name: "hotline_outages_overrun",
+		Help: "Active outages past their expected restore time by more than the policy's grace, with no new time, from Redis."})
+	m.OutagesUnconfirm = prometheus.NewGauge(prometheus.GaugeOpts{Name: "hotline_outages_unconfirmed",
+		Help: "Outages the hotline declared from piled-up fault reports that no supervisor has confirmed, from Redis."})
+	m.OutagesAuto = prometheus.NewCounter(prometheus.CounterOpts{Name: "hotline_outages_auto_declared_total",
+		Help: "Outages declared by the hotline because fault reports from one transformer passed the policy threshold."})
+	m.OutageRepeats = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hotline_outage_repeat_places",
+		Help: "Lines and transformers with repeated outages in the policy window, by level (warning, study)."}, []string{"level"})
+	m.OutageRepeatTop = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hotline_outage_repeats",
+		Help: "Outages in the policy window of the most flagged lines and transformers (the policy's top), by place kind, name and level."}, []string{"place", "name", "level"})
+	m.HotSpots = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hotline_complaint_hot_spots",
+		Help: "Complaints in the moving window of each complaint hot spot (the policy's top), by dimension (area, subject) and key."}, []string{"dimension", "key"})
+	reg.MustRegister(m.DeadlinesMissed, m.DeadlinesOverdue, m.OutagesActive, m.OutagesOverrun, m.OutagesUnconfirm, m.OutagesAuto,
+		m.OutageRepeats, m.OutageRepeatTop, m.HotSpots)
+	for _, k := range deadlineKinds {
+		m.DeadlinesMissed.WithLabelValues(k)
+		m.DeadlinesOverdue.WithLabelValues(k)
+	}
+	for _, l := range []string{"warning", "study"} {
+		m.OutageRepeats.WithLabelValues(l)
+	}
 	reg.MustRegister(m.CallsStarted, m.CallsEnded, m.CallsActive,
 		m.QueueOffered, m.QueueAnswered, m.QueueAbandoned, m.QueueWaiting, m.QueueWaitSeconds,
 		m.AgentRingNoAnswer, m.AgentsByState, m.TicketsCreated,
@@ -129,6 +166,9 @@ func New(reg prometheus.Registerer) *Metrics {
 var redisOps = []string{"account_lookup", "agents_sweep", "callback_claim", "callback_finish", "callback_recover",
 	"callback_schedule", "calls_refresh", "notice_lookup", "open_tickets", "outage_lookup", "queue_claim",
 	"queue_join", "queue_leave", "queue_stats", "ticket_create", "watcher_lock"}
+
+// deadlineKinds are tickets.DeadlineKinds, exported at zero from the start.
+var deadlineKinds = []string{"verify", "contact", "progress", "answer", "callback", "regulator"}
 
 // noticeKinds are notices.Kinds (not imported: metrics depends on nothing
 // of ours), exported at zero from the start like redisOps.

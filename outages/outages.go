@@ -12,6 +12,7 @@
 //	P outages:active:area:<area>           zset    active ids declared with that area, same score
 //	P outages:active:transformer:<name>    string  id of the one active outage on that transformer
 //	P outages:by_area:<area>               zset    every id ever declared with that area (history), same score
+//	P outages:all                          zset    every id declared, same score (Since: early warning)
 //
 // Every change that touches more than one key (Declare, Clear) is one Lua
 // script, so a reader never sees an outage half indexed; single-key changes
@@ -34,7 +35,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -44,11 +44,6 @@ import (
 
 // DefaultPrefix is the key prefix used when New is given an empty one.
 const DefaultPrefix = "hotline:"
-
-// DefaultOverrunGrace is the grace a Store gives before calling an
-// outage overrun, unless WithOverrunGrace says otherwise. It is a policy
-// value: configure it from the policy file rather than relying on this.
-const DefaultOverrunGrace = 6 * time.Hour
 
 var (
 	// ErrNotFound: no outage with that ID.
@@ -89,12 +84,16 @@ func (k Kind) Known() bool { return k == KindPlanned || k == KindFault }
 
 // Outage is one declared outage.
 type Outage struct {
-	ID          string    `json:"id"` // "O" + YYYYMMDD (China time) + 3-digit daily sequence
-	Kind        Kind      `json:"kind"`
-	Area        string    `json:"area"`        // at least one of Area and Transformer
-	Transformer string    `json:"transformer"` // see the package comment for what each covers
-	Reason      string    `json:"reason"`
-	StartedAt   time.Time `json:"started_at"`
+	ID          string `json:"id"` // "O" + YYYYMMDD (China time) + 3-digit daily sequence
+	Kind        Kind   `json:"kind"`
+	Area        string `json:"area"`        // at least one of Area and Transformer
+	Transformer string `json:"transformer"` // see the package comment for what each covers
+	// Line is the feeder (e.g. "10kV 北环线") when known: it only says
+	// where the outage was, for the early warning on lines with repeated
+	// outages; it covers no customer by itself.
+	Line      string    `json:"line,omitempty"`
+	Reason    string    `json:"reason"`
+	StartedAt time.Time `json:"started_at"`
 	// ExpectedRestore is when power is expected back; zero means unknown.
 	ExpectedRestore time.Time `json:"expected_restore,omitzero"`
 	DeclaredBy      string    `json:"declared_by"`
@@ -103,24 +102,39 @@ type Outage struct {
 	ParentTicket string    `json:"parent_ticket"`
 	ClearedAt    time.Time `json:"cleared_at,omitzero"` // zero while active
 	ClearedBy    string    `json:"cleared_by"`
+	// Unconfirmed: declared by the hotline itself because fault reports
+	// from one transformer piled up; a supervisor confirms it (Confirm) or
+	// clears it. ConfirmedBy and ConfirmedAt say who confirmed it.
+	Unconfirmed bool      `json:"unconfirmed,omitempty"`
+	ConfirmedBy string    `json:"confirmed_by,omitempty"`
+	ConfirmedAt time.Time `json:"confirmed_at,omitzero"`
+	// RestoreUpdates counts how often the expected restore time was changed.
+	RestoreUpdates int `json:"restore_updates,omitempty"`
 
 	// OverrunGrace is how long after ExpectedRestore Overrun starts
-	// reporting true. The Store sets it from its policy on every outage it
-	// returns; it is not stored.
+	// reporting true. The Store sets it from the policy (outages.
+	// overrun_grace) on every outage it returns; it is not stored.
 	OverrunGrace time.Duration `json:"-"`
 }
 
 // Active reports whether the outage has not been cleared.
 func (o Outage) Active() bool { return o.ClearedAt.IsZero() }
 
+// Late reports whether the outage is still active although its expected
+// restore time has passed: callers hear that restoration is taking longer
+// than expected, never the past time (see Speech).
+func (o Outage) Late(now time.Time) bool {
+	return o.Active() && !o.ExpectedRestore.IsZero() && now.After(o.ExpectedRestore)
+}
+
 // Overrun reports whether the outage is still active although its expected
-// restore time lies more than OverrunGrace before now: the promise to the
-// customers is broken and most likely nobody cleared it. Such outages are
-// still returned by Active and ForCustomer (clearing is an operator's
-// action), but the IVR should not read the past restore time out to a
-// caller. An outage with an unknown restore time never overruns.
+// restore time lies more than OverrunGrace before now, with no new time
+// given: most likely nobody updated or cleared it, which the operators are
+// alerted to. Such outages are still returned by Active and ForCustomer
+// (clearing is an operator's action). An outage with an unknown restore
+// time never overruns.
 func (o Outage) Overrun(now time.Time) bool {
-	return o.Active() && !o.ExpectedRestore.IsZero() && now.After(o.ExpectedRestore.Add(o.OverrunGrace))
+	return o.Late(now) && now.After(o.ExpectedRestore.Add(o.OverrunGrace))
 }
 
 // startSkew is how far in the future StartedAt may lie: replicas' clocks
@@ -136,7 +150,8 @@ type Store struct {
 }
 
 // New returns a Store using keys under prefix (DefaultPrefix when empty),
-// now for timestamps (time.Now when nil) and DefaultOverrunGrace.
+// now for timestamps (time.Now when nil) and no overrun grace; the policy's
+// grace comes with WithOverrunGrace.
 func New(rdb redis.UniversalClient, prefix string, now func() time.Time) *Store {
 	if prefix == "" {
 		prefix = DefaultPrefix
@@ -144,7 +159,7 @@ func New(rdb redis.UniversalClient, prefix string, now func() time.Time) *Store 
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{rdb: rdb, prefix: prefix, now: now, grace: DefaultOverrunGrace}
+	return &Store{rdb: rdb, prefix: prefix, now: now}
 }
 
 // WithOverrunGrace returns a copy of s that stamps grace (the policy
@@ -161,6 +176,7 @@ func (s *Store) activeKey() string              { return s.prefix + "outages:act
 func (s *Store) activeAreaKey(a string) string  { return s.prefix + "outages:active:area:" + a }
 func (s *Store) activeTrKey(tr string) string   { return s.prefix + "outages:active:transformer:" + tr }
 func (s *Store) historyAreaKey(a string) string { return s.prefix + "outages:by_area:" + a }
+func (s *Store) allKey() string                 { return s.prefix + "outages:all" }
 
 // ValidID reports whether id has the shape of an outage ID.
 func ValidID(id string) bool { return ids.Valid(id, 'O') }
@@ -180,7 +196,8 @@ func cleanName(what, v string) (string, error) {
 // already has an active outage.
 //
 // KEYS[1] outage, KEYS[2] active zset, KEYS[3] transformer's active key,
-// KEYS[4] area's active zset, KEYS[5] area's history zset.
+// KEYS[4] area's active zset, KEYS[5] area's history zset, KEYS[6] every
+// outage.
 // ARGV[1] JSON, ARGV[2] score, ARGV[3] id, ARGV[4] "1" if transformer
 // set, ARGV[5] "1" if area set.
 // Returns {1, id} stored, {0, ""} ID taken, {-1, existing} conflict.
@@ -196,6 +213,7 @@ if ARGV[4] == '1' then
 end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+redis.call('ZADD', KEYS[6], ARGV[2], ARGV[3])
 if ARGV[4] == '1' then
   redis.call('SET', KEYS[3], ARGV[3])
 end
@@ -228,6 +246,9 @@ func (s *Store) Declare(ctx context.Context, o Outage) (Outage, error) {
 	if o.Transformer, err = cleanName("transformer", o.Transformer); err != nil {
 		return Outage{}, err
 	}
+	if o.Line, err = cleanName("line", o.Line); err != nil {
+		return Outage{}, err
+	}
 	if o.Area == "" && o.Transformer == "" {
 		return Outage{}, fmt.Errorf("%w: area or transformer required", ErrInvalid)
 	}
@@ -247,6 +268,11 @@ func (s *Store) Declare(ctx context.Context, o Outage) (Outage, error) {
 		return Outage{}, err
 	}
 	o.ID, o.ParentTicket, o.ClearedAt, o.ClearedBy = "", "", time.Time{}, ""
+	o.ConfirmedBy, o.ConfirmedAt, o.RestoreUpdates = "", time.Time{}, 0
+	if !o.Unconfirmed {
+		// An operator's declaration is its own confirmation.
+		o.ConfirmedBy, o.ConfirmedAt = o.DeclaredBy, now
+	}
 	o.OverrunGrace = s.grace
 
 	score := o.StartedAt.UnixMilli()
@@ -261,7 +287,7 @@ func (s *Store) Declare(ctx context.Context, o Outage) (Outage, error) {
 			return Outage{}, fmt.Errorf("outages: encode %s: %w", id, err)
 		}
 		keys := []string{s.outageKey(id), s.activeKey(), s.activeTrKey(o.Transformer),
-			s.activeAreaKey(o.Area), s.historyAreaKey(o.Area)}
+			s.activeAreaKey(o.Area), s.historyAreaKey(o.Area), s.allKey()}
 		res, err := declareScript.Run(ctx, s.rdb, keys, string(js), score, id,
 			flag(o.Transformer != ""), flag(o.Area != "")).Slice()
 		if err != nil {
@@ -444,217 +470,4 @@ func (s *Store) ForCustomer(ctx context.Context, area, transformer string) (Outa
 		}
 	}
 	return Outage{}, false, nil
-}
-
-// casScript replaces an outage record if it still holds what was read,
-// and applies the index changes of a clear.
-//
-// KEYS[1] outage, KEYS[2] active zset, KEYS[3] transformer's active key,
-// KEYS[4] area's active zset.
-// ARGV[1] old JSON, ARGV[2] new JSON, ARGV[3] id, ARGV[4] "1" to clear.
-// Returns 1 written, 0 the record changed meanwhile.
-var casScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return 0
-end
-redis.call('SET', KEYS[1], ARGV[2])
-if ARGV[4] == '1' then
-  redis.call('ZREM', KEYS[2], ARGV[3])
-  if redis.call('GET', KEYS[3]) == ARGV[3] then
-    redis.call('DEL', KEYS[3])
-  end
-  redis.call('ZREM', KEYS[4], ARGV[3])
-end
-return 1
-`)
-
-// casAttempts bounds optimistic retries. Each retry means another writer
-// changed the same outage between our read and write.
-const casAttempts = 10
-
-// errUnchanged tells modify that fn wants nothing written.
-var errUnchanged = errors.New("unchanged")
-
-// modify applies fn to the stored outage and writes it back with
-// compare-and-set, retrying when another replica wrote in between. When
-// clear is set the outage also leaves the active indexes in the same
-// script. fn returning errUnchanged ends it without writing. Area and
-// Transformer never change after Declare, so the index keys can be taken
-// from the record as read.
-func (s *Store) modify(ctx context.Context, op, id string, clear bool, fn func(o *Outage, now time.Time) error) (Outage, error) {
-	id = strings.TrimSpace(id)
-	if !ValidID(id) {
-		return Outage{}, fmt.Errorf("outage %q: %w", id, ErrNotFound)
-	}
-	key := s.outageKey(id)
-	for range casAttempts {
-		old, err := s.rdb.Get(ctx, key).Result()
-		if errors.Is(err, redis.Nil) {
-			return Outage{}, fmt.Errorf("outage %s: %w", id, ErrNotFound)
-		}
-		if err != nil {
-			return Outage{}, fmt.Errorf("outages: %s %s: %w", op, id, err)
-		}
-		o, err := s.decode(id, old)
-		if err != nil {
-			return Outage{}, err
-		}
-		if err := fn(&o, s.now()); errors.Is(err, errUnchanged) {
-			return o, nil
-		} else if err != nil {
-			return Outage{}, err
-		}
-		js, err := json.Marshal(o)
-		if err != nil {
-			return Outage{}, fmt.Errorf("outages: encode %s: %w", id, err)
-		}
-		keys := []string{key, s.activeKey(), s.activeTrKey(o.Transformer), s.activeAreaKey(o.Area)}
-		ok, err := casScript.Run(ctx, s.rdb, keys, old, string(js), id, flag(clear)).Int()
-		if err != nil {
-			return Outage{}, fmt.Errorf("outages: %s %s: %w", op, id, err)
-		}
-		if ok == 1 {
-			return o, nil
-		}
-	}
-	return Outage{}, fmt.Errorf("outages: %s %s: too much contention: %w", op, id, ErrConflict)
-}
-
-// Update sets an active outage's expected restore time (zero means
-// unknown; otherwise it must lie after now and after StartedAt) and, when
-// reason is not blank, its reason; a blank reason keeps the current one.
-// Updating a cleared outage fails with ErrConflict.
-func (s *Store) Update(ctx context.Context, id string, expectedRestore time.Time, reason string) (Outage, error) {
-	reason = strings.TrimSpace(reason)
-	return s.modify(ctx, "update", id, false, func(o *Outage, now time.Time) error {
-		if !o.Active() {
-			return fmt.Errorf("%w: outage %s already cleared", ErrConflict, o.ID)
-		}
-		if err := checkRestore(expectedRestore, o.StartedAt, now); err != nil {
-			return err
-		}
-		o.ExpectedRestore = expectedRestore
-		if reason != "" {
-			o.Reason = reason
-		}
-		return nil
-	})
-}
-
-// Clear marks an outage as over (ClearedAt now, ClearedBy by) and removes
-// it from the active indexes in one atomic step; it stays in History.
-//
-// Clearing is idempotent: clearing an already cleared outage changes
-// nothing and returns it as first cleared, with a nil error, so that two
-// operators or a retried request do not see a failure for what they
-// wanted. An unknown ID is ErrNotFound.
-func (s *Store) Clear(ctx context.Context, id, by string) (Outage, error) {
-	by = strings.TrimSpace(by)
-	if by == "" {
-		return Outage{}, fmt.Errorf("%w: cleared_by required", ErrInvalid)
-	}
-	return s.modify(ctx, "clear", id, true, func(o *Outage, now time.Time) error {
-		if !o.Active() {
-			return errUnchanged
-		}
-		o.ClearedAt, o.ClearedBy = now, by
-		return nil
-	})
-}
-
-// parentScript sets an outage's parent work order unless one is set.
-//
-// KEYS[1] outage. ARGV[1] ticket id.
-// Returns {1, parent} (the one now set, ours or an earlier one),
-// {0, ""} no such outage, {-1, ""} cleared without a parent.
-var parentScript = redis.NewScript(`
-local js = redis.call('GET', KEYS[1])
-if not js then
-  return {0, ''}
-end
-local o = cjson.decode(js)
-if type(o.parent_ticket) == 'string' and o.parent_ticket ~= '' then
-  return {1, o.parent_ticket}
-end
-if type(o.cleared_at) == 'string' and o.cleared_at ~= '' then
-  return {-1, ''}
-end
-o.parent_ticket = ARGV[1]
-redis.call('SET', KEYS[1], cjson.encode(o))
-return {1, ARGV[1]}
-`)
-
-// SetParentTicket makes ticketID the outage's parent work order if it has
-// none yet, and returns the parent that is set. Of several replicas racing
-// to create the parent exactly one wins; the others get the winner's ID
-// and must attach their ticket to it as a child (and close or merge their
-// own). A cleared outage without a parent gets none: ErrConflict.
-func (s *Store) SetParentTicket(ctx context.Context, id, ticketID string) (string, error) {
-	id, ticketID = strings.TrimSpace(id), strings.TrimSpace(ticketID)
-	if ticketID == "" {
-		return "", fmt.Errorf("%w: ticket id required", ErrInvalid)
-	}
-	if !ValidID(id) {
-		return "", fmt.Errorf("outage %q: %w", id, ErrNotFound)
-	}
-	res, err := parentScript.Run(ctx, s.rdb, []string{s.outageKey(id)}, ticketID).Slice()
-	if err != nil {
-		return "", fmt.Errorf("outages: set parent %s: %w", id, err)
-	}
-	code, parent, err := scriptReply(res)
-	if err != nil {
-		return "", fmt.Errorf("outages: set parent %s: %w", id, err)
-	}
-	switch code {
-	case 1:
-		return parent, nil
-	case 0:
-		return "", fmt.Errorf("outage %s: %w", id, ErrNotFound)
-	default:
-		return "", fmt.Errorf("%w: outage %s already cleared", ErrConflict, id)
-	}
-}
-
-// History returns the outages, active or cleared, declared with the given
-// area that started at or after since (zero: all), oldest first.
-// Transformer-only outages (no area) are not in any area's history.
-func (s *Store) History(ctx context.Context, area string, since time.Time) ([]Outage, error) {
-	area = strings.TrimSpace(area)
-	if area == "" {
-		return nil, fmt.Errorf("%w: area required", ErrInvalid)
-	}
-	rng := redis.ZRangeBy{Min: "-inf", Max: "+inf"}
-	if !since.IsZero() {
-		rng.Min = fmt.Sprint(since.UnixMilli())
-	}
-	ids, err := s.rdb.ZRangeByScore(ctx, s.historyAreaKey(area), &rng).Result()
-	if err != nil {
-		return nil, fmt.Errorf("outages: history %s: %w", area, err)
-	}
-	outs, err := s.load(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	// The index is ordered by milliseconds; settle ties by start then ID.
-	sort.SliceStable(outs, func(i, j int) bool {
-		if !outs[i].StartedAt.Equal(outs[j].StartedAt) {
-			return outs[i].StartedAt.Before(outs[j].StartedAt)
-		}
-		return outs[i].ID < outs[j].ID
-	})
-	return outs, nil
-}
-
-// Frequency counts outages per transformer, e.g. over a year of History,
-// for the rule that a line with 2 outages a year gets a warning and one
-// with 3 or more a special study (the thresholds are policy values and
-// belong to the caller). Outages without a transformer are not counted.
-func Frequency(outs []Outage) map[string]int {
-	n := make(map[string]int)
-	for _, o := range outs {
-		if o.Transformer != "" {
-			n[o.Transformer]++
-		}
-	}
-	return n
 }

@@ -68,7 +68,7 @@ func TestDeclareAndGet(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.ID != o.ID || got.Kind != KindPlanned || got.Reason != "线路检修" || !got.ExpectedRestore.Equal(restore) ||
-		got.DeclaredBy != "op:7" || got.OverrunGrace != DefaultOverrunGrace {
+		got.DeclaredBy != "op:7" || got.OverrunGrace != 0 || got.ConfirmedBy != "op:7" || got.Unconfirmed {
 		t.Errorf("Get = %+v, want %+v", got, o)
 	}
 	js, _ := rdb.Get(ctx, "test:outage:"+o.ID).Result()

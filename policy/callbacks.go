@@ -11,7 +11,7 @@ import (
 )
 
 // Callback kinds the policy must define.
-var CallbackKinds = []string{"abandoned", "cut_off", "follow_up", "first_contact", "scheduled", "virtual_hold"}
+var CallbackKinds = []string{"abandoned", "cut_off", "follow_up", "first_contact", "leadership", "scheduled", "virtual_hold"}
 
 // CallbackKind is how one kind of callback is placed.
 type CallbackKind struct {
@@ -136,7 +136,7 @@ type rawCallbackKind struct {
 
 // parseCallbacks validates the callbacks section. The follow-up kind takes
 // its window, attempts and retry from follow_up unless it sets its own.
-func parseCallbacks(c checker, raw rawCallbacks, fu FollowUpPolicy, knownTypes map[string]bool) CallbackPolicy {
+func parseCallbacks(c checker, raw rawCallbacks, fu FollowUpPolicy, knownTypes map[string]bool, leadership Span) CallbackPolicy {
 	out := CallbackPolicy{MaxConcurrent: raw.MaxConcurrent, Kinds: map[string]CallbackKind{}}
 	if raw.MaxConcurrent < 0 {
 		c.errf("callbacks.max_concurrent", "must not be negative (0 means no limit)")
@@ -189,6 +189,16 @@ func parseCallbacks(c checker, raw rawCallbacks, fu FollowUpPolicy, knownTypes m
 			continue
 		}
 		isFollowUp := k == "follow_up"
+		// The leadership's call back (seed 001 §4.9) is due within
+		// escalation.callback_within, which may count working days: the
+		// window is worked out per call, never written here.
+		isLeadership := k == "leadership"
+		if isLeadership && rk.Window != "" {
+			c.errf(fp+".window", "is escalation.callback_within (%s), not set here: remove it", leadership)
+		}
+		if len(rk.AnyHourFor) > 0 && !isFollowUp {
+			c.errf(fp+".any_hour_for", "only a follow_up callback belongs to a work order type: remove it")
+		}
 		kind := CallbackKind{Hours: hours, MaxAttempts: rk.MaxAttempts, AnyHourFor: rk.AnyHourFor, CallerID: rk.CallerID}
 		for _, r := range rk.CallerID {
 			if !(r >= '0' && r <= '9' || r == '+') {
@@ -197,7 +207,14 @@ func parseCallbacks(c checker, raw rawCallbacks, fu FollowUpPolicy, knownTypes m
 			}
 		}
 		kind.Delay = clock(fp+".delay", rk.Delay, false)
-		kind.Window = clock(fp+".window", rk.Window, !isFollowUp)
+		if !isLeadership {
+			kind.Window = clock(fp+".window", rk.Window, !isFollowUp)
+		} else if leadership.Unit == Clock {
+			kind.Window = leadership.Clock
+		} else {
+			// The shortest a day count can be: attempts must fit in it.
+			kind.Window = time.Duration(leadership.Days) * 24 * time.Hour
+		}
 		kind.Retry = clock(fp+".retry", rk.Retry, false)
 		if isFollowUp {
 			if kind.Window == 0 {

@@ -41,6 +41,11 @@ type Policy struct {
 	reportSubjects []Subject
 	cal            *Calendar
 	warnings       []string
+
+	scoring Scoring
+	warn    EarlyWarning
+	outages OutagePolicy
+	report  ReportPolicy
 }
 
 // Limit is the set of limits for one ticket type or sub-type.

@@ -18,6 +18,7 @@ var briefIDs = []string{
 	"zheng", "dian", "fu", "nian", "yue", "ri", "hao", "shi_hour", "fen_minute",
 	// Outages, open work orders and follow-up calls.
 	"outage_planned", "outage_unknown_restore", "outage_still_report", "fault_merged",
+	"outage_late", "outage_planned_late", "outage_suspected",
 	"open_ticket_intro", "open_ticket_deadline", "open_ticket_urge", "urge_recorded",
 	"status_accepted", "status_registered", "status_assigned", "status_in_progress",
 	"status_resolved", "status_follow_up",
@@ -25,6 +26,7 @@ var briefIDs = []string{
 	"result_explained", "result_refunded", "result_other", "followup_ask",
 	"followup_thanks", "followup_sorry",
 	"callback_intro_cut_off", "callback_intro_scheduled", "callback_intro_virtual_hold", "callback_intro_first_contact",
+	"callback_intro_leadership",
 	"agent_logged_in", "agent_logged_out", "agent_paused", "agent_ready", "agent_feature_failed",
 	// Ordinals and durations (Ordinal, Duration).
 	"di", "wei", "xiaoshi", "fenzhong", "miao",

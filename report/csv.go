@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/csv"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -31,6 +32,19 @@ var CSVHeader = []string{"section", "key", "label", "count", "share"}
 //	             the hot spots, in rank order
 //	repeat_caller
 //	             masked phone, its complaints, label = the ticket ids
+//	repeat_ticket
+//	             complaint id, label = masked phone, count = repeat calls
+//	report_subject
+//	             reports (举报) per subject, share of reports
+//	regulator    the 12398 track: items, closed, closed_on_time, breached, open
+//	satisfaction_queue, satisfaction_station, satisfaction_subject
+//	             count = answered follow-ups, share = satisfaction rate,
+//	             label = satisfied / unsatisfied / no answer
+//	score        per station: count = complaints, share = the score (not a
+//	             fraction), label = the events scored
+//	hot_spot     dimension:key, complaints in the moving window
+//	outage_repeat
+//	             place:name, label = warning or study, count = outages
 //
 // Share of satisfied and unsatisfied is over the answered follow-ups, so the
 // satisfied row's share is the satisfaction rate.
@@ -66,6 +80,14 @@ func (r Report) WriteCSV(w io.Writer) error {
 	row("summary", "repeat_call_tickets", "重复来电工单", r.RepeatCallTickets, share(r.RepeatCallTickets, r.Complaints))
 	row("summary", "repeat_callers", "重复投诉号码", len(r.RepeatCallers), "")
 	row("summary", "escalated", "升级", r.Escalated, share(r.Escalated, r.Complaints))
+	row("summary", "reports", "举报", r.Reports, share(r.Reports, r.Total))
+	row("summary", "reports_overdue", "举报超期", r.ReportsOverdue, share(r.ReportsOverdue, r.Reports))
+	g := r.Regulator
+	row("regulator", "items", "12398工单", g.Items, "")
+	row("regulator", "closed", "已办结", g.Closed, share(g.Closed, g.Items))
+	row("regulator", "closed_on_time", "按时办结", g.ClosedOnTime, share(g.ClosedOnTime, g.Items))
+	row("regulator", "breached", "超期", g.Breached, share(g.Breached, g.Items))
+	row("regulator", "open", "未办结", g.Open, share(g.Open, g.Items))
 
 	sections := []struct {
 		name string
@@ -79,6 +101,7 @@ func (r Report) WriteCSV(w io.Writer) error {
 		{"grade", r.ByGrade, nil},
 		{"hot_area", r.HotAreas, nil},
 		{"hot_subject", r.HotSubjects, r.Labels.Subjects},
+		{"report_subject", r.ReportsBySubject, r.Labels.ReportSubjects},
 	}
 	for _, s := range sections {
 		for _, c := range s.rows {
@@ -87,6 +110,34 @@ func (r Report) WriteCSV(w io.Writer) error {
 	}
 	for _, c := range r.RepeatCallers {
 		row("repeat_caller", c.Phone, strings.Join(c.Tickets, " "), c.Count, "")
+	}
+	for _, c := range r.RepeatTickets {
+		row("repeat_ticket", c.ID, c.Phone, c.RepeatCalls, "")
+	}
+	for _, s := range []struct {
+		name string
+		rows []Satisfaction
+		m    map[string]string
+	}{{"satisfaction_queue", r.SatisfactionByQueue, nil}, {"satisfaction_station", r.SatisfactionByStation, nil},
+		{"satisfaction_subject", r.SatisfactionBySubject, r.Labels.Subjects}} {
+		for _, v := range s.rows {
+			rate := ""
+			if v.Known {
+				rate = strconv.FormatFloat(v.Rate, 'f', 4, 64)
+			}
+			row(s.name, v.Key, fmt.Sprintf("%s: %d/%d/%d", label(s.m, v.Key), v.Satisfied, v.Unsatisfied, v.NoAnswer),
+				v.Satisfied+v.Unsatisfied, rate)
+		}
+	}
+	for _, v := range r.Scores {
+		row("score", v.Station, fmt.Sprintf("not_by_plan %d, missing_reports %d, incomplete %d, averted %d, malicious %d",
+			v.NotByPlan, v.MissingReports, v.Incomplete, v.Averted, v.Malicious), v.Complaints, strconv.FormatFloat(v.Score, 'f', 2, 64))
+	}
+	for _, h := range r.Warnings.HotSpots {
+		row("hot_spot", h.Dimension+":"+h.Key, label(map[string]map[string]string{"subject": r.Labels.Subjects}[h.Dimension], h.Key), h.Count, "")
+	}
+	for _, o := range r.Warnings.OutageRepeats {
+		row("outage_repeat", o.Place+":"+o.Name, o.Level, o.Count, "")
 	}
 	cw.Flush()
 	return cw.Error()

@@ -16,7 +16,8 @@ import (
 var pageSource string
 
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"inc": func(i int) int { return i + 1 },
+	"inc":  func(i int) int { return i + 1 },
+	"list": func(v ...[]satRow) [][]satRow { return v },
 }).Parse(pageSource))
 
 // Chart geometry, in SVG user units.
@@ -50,7 +51,30 @@ type view struct {
 	HotAreas, HotSubjects    []tableRow
 	Repeat                   []RepeatCaller
 	RepeatCallTickets        int
+
+	RepeatTickets        []RepeatTicket
+	RepeatTicketsMore    int
+	SatQueue, SatStation []satRow
+	Scores               []StationScore
+	HotSpots             []hotRow
+	OutageRepeats        []OutageRepeat
+	HotWindow            string
+	ReportChart          *chart
 }
+
+type satRow struct {
+	Label, Rate                    string
+	Satisfied, Unsatisfied, NoAnsw int
+	Low                            bool
+}
+
+type hotRow struct {
+	Dimension, Label string
+	Count            int
+}
+
+// htmlRepeatTickets bounds the repeat-call list on the page; the CSV has all.
+const htmlRepeatTickets = 50
 
 type card struct {
 	Title, Sub, Value, Note string
@@ -128,6 +152,34 @@ func (r Report) view(l Labels) view {
 			v.Grades[i].Label = g + " 级"
 		}
 	}
+	g := r.Regulator
+	reg := card{Title: "12398 工单", Sub: "12398 track", Value: fmt.Sprint(g.Items),
+		Note: fmt.Sprintf("按时办结 on time %d · 超期 breached %d · 未办结 open %d", g.ClosedOnTime, g.Breached, g.Open), Flag: g.Breached > 0}
+	rep := card{Title: "举报", Sub: "Reports (举报)", Value: fmt.Sprint(r.Reports),
+		Note: fmt.Sprintf("超期 overdue %d", r.ReportsOverdue), Flag: r.ReportsOverdue > 0}
+	v.Cards = append(v.Cards, reg, rep)
+	v.RepeatTickets = r.RepeatTickets
+	if len(v.RepeatTickets) > htmlRepeatTickets {
+		v.RepeatTicketsMore = len(v.RepeatTickets) - htmlRepeatTickets
+		v.RepeatTickets = v.RepeatTickets[:htmlRepeatTickets]
+	}
+	v.SatQueue, v.SatStation = satRows(r.SatisfactionByQueue, "（自助/无）"), satRows(r.SatisfactionByStation, "未指定")
+	v.Scores = r.Scores
+	for _, h := range r.Warnings.HotSpots {
+		dim, m := "区域 area", map[string]string(nil)
+		if h.Dimension == "subject" {
+			dim, m = "事由 subject", l.Subjects
+		}
+		v.HotSpots = append(v.HotSpots, hotRow{Dimension: dim, Label: label(m, h.Key), Count: h.Count})
+	}
+	v.OutageRepeats = r.Warnings.OutageRepeats
+	if !r.Warnings.HotFrom.IsZero() {
+		v.HotWindow = fmt.Sprintf("%s 至 %s，%d 件及以上 (%d or more)", stamp(r.Warnings.HotFrom), stamp(r.Warnings.HotTo), r.Warnings.HotMin, r.Warnings.HotMin)
+	}
+	if r.Reports > 0 {
+		c := newChart("举报事由", "Reports by subject", "#8e44ad", r.ReportsBySubject, l.ReportSubjects)
+		v.ReportChart = &c
+	}
 	v.HotAreas = rows(r.HotAreas, nil)
 	v.HotSubjects = rows(r.HotSubjects, l.Subjects)
 	if !v.Empty {
@@ -138,6 +190,21 @@ func (r Report) view(l Labels) view {
 		}
 	}
 	return v
+}
+
+func satRows(in []Satisfaction, empty string) []satRow {
+	out := make([]satRow, 0, len(in))
+	for _, s := range in {
+		r := satRow{Label: s.Key, Rate: "—", Satisfied: s.Satisfied, Unsatisfied: s.Unsatisfied, NoAnsw: s.NoAnswer, Low: s.Low}
+		if r.Label == "" {
+			r.Label = empty
+		}
+		if s.Known {
+			r.Rate = pctDown(s.Rate)
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 func newChart(title, sub, color string, counts []Count, m map[string]string) chart {

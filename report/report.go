@@ -6,8 +6,11 @@
 // The package has its own input type, Item, so that it does not depend on the
 // tickets store; the caller converts work orders into Items.
 //
-// Every analysis except the totals by type is over complaints only
-// (Item.Type == TypeComplaint) created in the period.
+// The analyses are over complaints (Item.Type == TypeComplaint) created in
+// the period, except the totals by type, the reports (举报), the 12398 track
+// and the satisfaction per queue and per station, which cover every order.
+// A Builder takes the orders one at a time, so a period of any size is
+// read in pages and never held whole.
 package report
 
 import (
@@ -15,28 +18,22 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hotline95598/hotline/policy"
 )
 
-// TypeComplaint is the Item.Type of a complaint (投诉), as in the tickets package.
-const TypeComplaint = "complaint"
+// TypeComplaint and TypeReport are the Item.Type of a complaint (投诉) and a
+// report (举报), as in the tickets package.
+const (
+	TypeComplaint = "complaint"
+	TypeReport    = "report"
+)
 
 // Follow-up (回访) outcomes in Item.FollowUp; "" means no follow-up yet.
 const (
 	FollowUpSatisfied   = "satisfied"
 	FollowUpUnsatisfied = "unsatisfied"
 	FollowUpNoAnswer    = "no_answer"
-)
-
-// Policy defaults. They are policy values: pass the configured ones through
-// Options; these apply only when an Options field is zero.
-const (
-	// DefaultSatisfactionTarget: a callback satisfaction below 95% costs points.
-	DefaultSatisfactionTarget = 0.95
-	// DefaultHotSpots is how many areas and subjects the hot-spot lists hold.
-	DefaultHotSpots = 5
-	// DefaultRepeatMin is how many complaints from one phone in the period
-	// make it a repeat caller.
-	DefaultRepeatMin = 2
 )
 
 // Item is one work order as the report sees it.
@@ -58,20 +55,59 @@ type Item struct {
 	Overdue     bool // already known to be overdue (e.g. flagged by the store)
 	RepeatCalls int  // further calls the customer made about this order
 	Escalations int  // times the order went up the escalation ladder
+
+	// AnsweredAt is when the answer deadline was met (the resolution); when
+	// set, IsOverdue judges AnswerBy by it rather than by ClosedAt.
+	AnsweredAt time.Time
+	Channel    string // 95598, 12398, …
+	Queue      string // the agent queue its caller was answered in ("" none)
+	Decision   string // upheld, not_upheld, malicious, averted, ""
+	// NotByPlan: some deadline of the order was broken (it was not handled
+	// by the plan). RegulatorBreached: a 12398 item missed its limit.
+	NotByPlan         bool
+	RegulatorBreached bool
+	Investigated      bool     // the investigation report (cause, measure) is on record
+	Handled           bool     // resolved, awaiting follow-up or closed
+	Missing           []string // gaps in the record (one penalty each)
+	Escalated         bool     // reached the top rung (leadership)
 }
 
 // Labels maps ids to Chinese display names; an id with no entry shows as itself.
 type Labels struct {
-	Classes  map[string]string
-	Subjects map[string]string
-	Types    map[string]string
+	Classes        map[string]string
+	Subjects       map[string]string
+	Types          map[string]string
+	ReportSubjects map[string]string
 }
 
-// Options are the policy values of a report; zero fields take the defaults.
+// Options are the policy values of a report (see DefaultOptions).
 type Options struct {
-	SatisfactionTarget float64 // default DefaultSatisfactionTarget
-	HotSpots           int     // default DefaultHotSpots
-	RepeatMin          int     // default DefaultRepeatMin
+	SatisfactionTarget float64 // satisfaction below this is flagged; 0: no target
+	HotSpots           int     // rows of the hot-spot lists (the policy's warnings.top)
+	RepeatMin          int     // complaints from one phone that make a repeat caller
+	Scoring            Scoring
+	// HotFrom and HotTo are the moving window of the hot-spot warning and
+	// HotMin its threshold; items in the window count even when it reaches
+	// back before the report's period. A zero window means no warning.
+	HotFrom, HotTo time.Time
+	HotMin         int
+	// OutageRepeats are the lines and transformers flagged for repeated
+	// outages, worked out by the caller from its outage records.
+	OutageRepeats []OutageRepeat
+}
+
+// Scoring is a station's score per event (seed 001 §7.3; policy figures).
+type Scoring struct {
+	NotByPlan, MissingReport, IncompleteRecord, Averted float64
+}
+
+// DefaultOptions are the figures of the built-in policy file.
+func DefaultOptions() Options {
+	p := policy.Default()
+	sc := p.Scoring()
+	return Options{SatisfactionTarget: p.Report().SatisfactionTarget, HotSpots: p.EarlyWarning().Top,
+		RepeatMin: p.Report().RepeatMin, HotMin: p.EarlyWarning().HotSpotMin,
+		Scoring: Scoring{NotByPlan: sc.NotByPlan, MissingReport: sc.MissingReport, IncompleteRecord: sc.IncompleteRecord, Averted: sc.Averted}}
 }
 
 // Count is one row of a breakdown. Share is Count over the section's base:
@@ -130,90 +166,119 @@ type Report struct {
 	HotAreas    []Count `json:"hot_areas"`    // top areas, unspecified left out
 	HotSubjects []Count `json:"hot_subjects"` // top subjects, unspecified left out
 
+	// RepeatTickets are the complaints their customer called about again,
+	// most repeat calls first.
+	RepeatTickets []RepeatTicket `json:"repeat_tickets"`
+
+	// Reports (举报): how many, by subject, and overdue against their limit.
+	Reports          int     `json:"reports"`
+	ReportsBySubject []Count `json:"reports_by_subject"`
+	ReportsOverdue   int     `json:"reports_overdue"`
+
+	// Follow-up satisfaction of every order followed up (not only
+	// complaints), per agent queue and per station (area); and of
+	// complaints per subject (satisfaction by topic).
+	SatisfactionByQueue   []Satisfaction `json:"satisfaction_by_queue"`
+	SatisfactionByStation []Satisfaction `json:"satisfaction_by_station"`
+	SatisfactionBySubject []Satisfaction `json:"satisfaction_by_subject"`
+
+	Regulator Regulator      `json:"regulator"` // the 12398 track
+	Scores    []StationScore `json:"scores"`    // per station, lowest score first
+	Warnings  Warnings       `json:"warnings"`
+
 	// Labels fill the label column of WriteCSV; zero means ids only.
 	Labels Labels `json:"-"`
 }
 
-// Build computes the report for items created in [from, to) with the default
-// policy values. A zero from or to leaves that end of the period open. now is
-// the instant open orders are judged overdue at.
+// RepeatTicket is a complaint its customer called about again.
+type RepeatTicket struct {
+	ID          string `json:"id"`
+	Phone       string `json:"phone"` // masked
+	Area        string `json:"area"`
+	RepeatCalls int    `json:"repeat_calls"`
+}
+
+// Satisfaction is the follow-up verdicts of one queue, station or subject.
+type Satisfaction struct {
+	Key         string  `json:"key"`
+	Satisfied   int     `json:"satisfied"`
+	Unsatisfied int     `json:"unsatisfied"`
+	NoAnswer    int     `json:"no_answer"`
+	Rate        float64 `json:"rate"`  // Satisfied / (Satisfied + Unsatisfied)
+	Known       bool    `json:"known"` // some follow-up was answered
+	Low         bool    `json:"low"`   // known and below the target
+}
+
+// Regulator is the 12398 track: items escalated to the energy regulator,
+// which must be closed within the policy's limit (10 working days).
+type Regulator struct {
+	Items        int `json:"items"`
+	Closed       int `json:"closed"`
+	ClosedOnTime int `json:"closed_on_time"`
+	Breached     int `json:"breached"` // closed late, or open past the limit
+	Open         int `json:"open"`
+}
+
+// StationScore is a supply station's (an area's) score for the period
+// (seed 001 §7.3): complaints not handled by the plan, missing reports,
+// gaps in the records, complaints averted; malicious complaints score
+// nothing and are only counted.
+type StationScore struct {
+	Station        string  `json:"station"`
+	Complaints     int     `json:"complaints"`
+	NotByPlan      int     `json:"not_by_plan"`
+	MissingReports int     `json:"missing_reports"`
+	Incomplete     int     `json:"incomplete"`
+	Averted        int     `json:"averted"`
+	Malicious      int     `json:"malicious"`
+	Score          float64 `json:"score"`
+}
+
+// Warnings are the early warnings: complaint hot spots in the moving
+// window and lines or transformers with repeated outages.
+type Warnings struct {
+	HotFrom       time.Time      `json:"hot_from,omitzero"`
+	HotTo         time.Time      `json:"hot_to,omitzero"`
+	HotMin        int            `json:"hot_min"`
+	HotSpots      []HotSpot      `json:"hot_spots"`
+	OutageRepeats []OutageRepeat `json:"outage_repeats"`
+}
+
+// HotSpot is an area or subject with HotMin or more complaints in the
+// moving window.
+type HotSpot struct {
+	Dimension string `json:"dimension"` // area or subject
+	Key       string `json:"key"`
+	Count     int    `json:"count"`
+}
+
+// OutageRepeat is a line or transformer with repeated outages.
+type OutageRepeat struct {
+	Place string `json:"place"` // line or transformer
+	Name  string `json:"name"`
+	Count int    `json:"count"`
+	Level string `json:"level"` // warning or study
+}
+
+// Build computes the report for items created in [from, to) with the
+// built-in policy's figures. A zero from or to leaves that end of the
+// period open. now is the instant open orders are judged overdue at.
 func Build(items []Item, from, to time.Time, now time.Time) Report {
-	return BuildWith(items, from, to, now, Options{})
+	return BuildWith(items, from, to, now, DefaultOptions())
 }
 
 // BuildWith is Build with explicit policy values.
 func BuildWith(items []Item, from, to time.Time, now time.Time, opt Options) Report {
-	if opt.SatisfactionTarget <= 0 {
-		opt.SatisfactionTarget = DefaultSatisfactionTarget
-	}
-	if opt.HotSpots <= 0 {
-		opt.HotSpots = DefaultHotSpots
-	}
-	if opt.RepeatMin <= 0 {
-		opt.RepeatMin = DefaultRepeatMin
-	}
-	r := Report{From: from, To: to, GeneratedAt: now, SatisfactionTarget: opt.SatisfactionTarget}
-
-	types := map[string]int{}
-	classes, subjects, areas, grades := map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
-	var complaints []Item
+	b := NewBuilder(from, to, now, opt)
 	for _, it := range items {
-		if !from.IsZero() && it.CreatedAt.Before(from) {
-			continue
-		}
-		if !to.IsZero() && !it.CreatedAt.Before(to) {
-			continue
-		}
-		r.Total++
-		types[it.Type]++
-		if it.Type != TypeComplaint {
-			continue
-		}
-		complaints = append(complaints, it)
-		classes[it.Class]++
-		subjects[it.Subject]++
-		areas[it.Area]++
-		grades[it.Grade]++
-		if IsOverdue(it, now) {
-			r.Overdue++
-		}
-		switch it.FollowUp {
-		case FollowUpSatisfied:
-			r.Satisfied++
-		case FollowUpUnsatisfied:
-			r.Unsatisfied++
-		case FollowUpNoAnswer:
-			r.NoAnswer++
-		}
-		if it.Escalations > 0 {
-			r.Escalated++
-		}
-		if it.RepeatCalls > 0 {
-			r.RepeatCallTickets++
-		}
+		b.Add(it)
 	}
-	r.Complaints = len(complaints)
-	r.ByType = counts(types, r.Total)
-	r.ByClass = counts(classes, r.Complaints)
-	r.BySubject = counts(subjects, r.Complaints)
-	r.ByArea = counts(areas, r.Complaints)
-	r.ByGrade = counts(grades, r.Complaints)
-	slices.SortFunc(r.ByGrade, func(a, b Count) int { return cmp.Compare(a.Key, b.Key) })
-	r.HotAreas = top(r.ByArea, opt.HotSpots)
-	r.HotSubjects = top(r.BySubject, opt.HotSpots)
-	r.OverdueRate = ratio(r.Overdue, r.Complaints)
-	if answered := r.Satisfied + r.Unsatisfied; answered > 0 {
-		r.Satisfaction = ratio(r.Satisfied, answered)
-		r.SatisfactionKnown = true
-		r.SatisfactionLow = r.Satisfaction < opt.SatisfactionTarget
-	}
-	r.RepeatCallers, r.RepeatComplaints = repeats(complaints, opt.RepeatMin)
-	return r
+	return b.Report()
 }
 
 // IsOverdue reports whether it missed its answer deadline as seen at now: it is
-// flagged Overdue, or it was closed after AnswerBy, or it is still open (zero
-// ClosedAt) and now is past AnswerBy. Meeting the deadline to the instant is on
+// flagged Overdue, or it was answered (AnsweredAt, else ClosedAt) after
+// AnswerBy, or it is still open and now is past AnswerBy. Meeting the deadline to the instant is on
 // time; an order with no AnswerBy is overdue only when flagged.
 func IsOverdue(it Item, now time.Time) bool {
 	if it.Overdue {
@@ -222,60 +287,13 @@ func IsOverdue(it Item, now time.Time) bool {
 	if it.AnswerBy.IsZero() {
 		return false
 	}
+	if !it.AnsweredAt.IsZero() {
+		return it.AnsweredAt.After(it.AnswerBy)
+	}
 	if it.ClosedAt.IsZero() {
 		return now.After(it.AnswerBy)
 	}
 	return it.ClosedAt.After(it.AnswerBy)
-}
-
-// repeats groups complaints by phone. It returns the repeat callers and the
-// number of complaints that are repeats (from a repeat caller, or with
-// RepeatCalls > 0).
-func repeats(complaints []Item, minCount int) ([]RepeatCaller, int) {
-	byPhone := map[string][]Item{}
-	for _, it := range complaints {
-		if p := strings.TrimSpace(it.Phone); p != "" {
-			byPhone[p] = append(byPhone[p], it)
-		}
-	}
-	type caller struct {
-		phone string
-		items []Item
-	}
-	var callers []caller
-	for p, its := range byPhone {
-		if len(its) >= minCount {
-			callers = append(callers, caller{p, its})
-		}
-	}
-	n := 0
-	for _, it := range complaints {
-		p := strings.TrimSpace(it.Phone)
-		if it.RepeatCalls > 0 || (p != "" && len(byPhone[p]) >= minCount) {
-			n++
-		}
-	}
-	slices.SortFunc(callers, func(a, b caller) int {
-		if c := cmp.Compare(len(b.items), len(a.items)); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.phone, b.phone)
-	})
-	out := make([]RepeatCaller, 0, len(callers))
-	for _, c := range callers {
-		its := slices.Clone(c.items)
-		slices.SortStableFunc(its, func(a, b Item) int { return a.CreatedAt.Compare(b.CreatedAt) })
-		rc := RepeatCaller{Phone: MaskPhone(c.phone), Count: len(its)}
-		for _, it := range its {
-			rc.Tickets = append(rc.Tickets, it.ID)
-			if it.Area != "" && !slices.Contains(rc.Areas, it.Area) {
-				rc.Areas = append(rc.Areas, it.Area)
-			}
-		}
-		slices.Sort(rc.Areas)
-		out = append(out, rc)
-	}
-	return out, n
 }
 
 // counts turns a tally into rows sorted by count descending, ties by id.

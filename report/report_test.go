@@ -45,7 +45,7 @@ func TestBuild(t *testing.T) {
 				if len(r.ByClass) != 0 || len(r.HotAreas) != 0 || len(r.RepeatCallers) != 0 {
 					t.Errorf("empty report has rows: %+v", r)
 				}
-				if r.SatisfactionTarget != DefaultSatisfactionTarget {
+				if r.SatisfactionTarget != DefaultOptions().SatisfactionTarget {
 					t.Errorf("target = %v", r.SatisfactionTarget)
 				}
 			},

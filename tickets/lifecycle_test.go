@@ -21,12 +21,17 @@ var pathTo = map[Status][]Change{
 	StatusAssigned:   {{Action: ActionRegister}, {Action: ActionAssign, AssignTo: "station:east"}},
 	StatusInProgress: {{Action: ActionRegister}, {Action: ActionAssign, AssignTo: "station:east"}, {Action: ActionStart}},
 	StatusResolved: {{Action: ActionRegister}, {Action: ActionAssign, AssignTo: "station:east"}, {Action: ActionStart},
-		{Action: ActionResolve, Result: "更换表计"}},
+		investigated, {Action: ActionResolve, Result: "更换表计"}},
 	StatusFollowUp: {{Action: ActionRegister}, {Action: ActionAssign, AssignTo: "station:east"}, {Action: ActionStart},
-		{Action: ActionResolve, Result: "更换表计"}, {Action: ActionFollowUp}},
+		investigated, {Action: ActionResolve, Result: "更换表计"}, {Action: ActionFollowUp}},
 	StatusClosed: {{Action: ActionRegister}, {Action: ActionAssign, AssignTo: "station:east"}, {Action: ActionStart},
-		{Action: ActionResolve, Result: "更换表计"}, {Action: ActionFollowUp}, {Action: ActionClose, FollowUp: FollowUpSatisfied}},
+		investigated, {Action: ActionResolve, Result: "更换表计"}, {Action: ActionFollowUp},
+		{Action: ActionClose, FollowUp: FollowUpSatisfied}},
 }
+
+// investigated records the root cause and corrective measure a complaint
+// needs before it is closed (四不放过).
+var investigated = Change{Action: ActionInvestigate, Cause: "表计老化", Measure: "全所表计轮换"}
 
 // complete is a change for each action carrying everything it needs, so
 // that only the status decides whether it is allowed.
@@ -36,13 +41,22 @@ var complete = map[Action]Change{
 	ActionTransfer:  {Action: ActionTransfer, AssignTo: "station:west"},
 	ActionStart:     {Action: ActionStart},
 	ActionResolve:   {Action: ActionResolve, Result: "已重新抄表并退还多收电费"},
-	ActionFollowUp:  {Action: ActionFollowUp},
+	ActionFollowUp:  {Action: ActionFollowUp, FollowUp: FollowUpNoAnswer},
 	ActionClose:     {Action: ActionClose, FollowUp: FollowUpSatisfied},
 	ActionUrge:      {Action: ActionUrge, Note: "客户来电催办"},
 	ActionSupervise: {Action: ActionSupervise, Note: "营销部督办"},
 	ActionReopen:    {Action: ActionReopen, Note: "客户不满意", FollowUp: FollowUpUnsatisfied},
 	ActionEscalate:  {Action: ActionEscalate, Level: "technician", Grade: GradeIV, Note: "1个工作日未解决"},
 	ActionNote:      {Action: ActionNote, Note: "客户补充说明"},
+
+	ActionClassify:    {Action: ActionClassify, Grade: GradeIII},
+	ActionVerify:      {Action: ActionVerify, Responsibility: ResponsibilityUtility},
+	ActionContact:     {Action: ActionContact, Note: "电话联系客户，说明处理进度"},
+	ActionPropose:     {Action: ActionPropose, Note: "拟派东区供电所核实抄表"},
+	ActionProgress:    {Action: ActionProgress, Note: "已告知客户正在核实"},
+	ActionInvestigate: {Action: ActionInvestigate, Cause: "抄表员估抄", Measure: "抄表复核制度", Note: "调查报告"},
+	ActionDecide:      {Action: ActionDecide, Decision: DecisionUpheld, Note: "供电所有责"},
+	ActionWarn:        {Action: ActionWarn, Note: "客户扬言向12398投诉"},
 }
 
 // want is the expected outcome of every (status, action) pair, written out
@@ -62,6 +76,29 @@ var want = map[Status]map[Action]Status{
 	StatusFollowUp: {ActionClose: StatusClosed, ActionUrge: StatusFollowUp, ActionSupervise: StatusFollowUp,
 		ActionReopen: StatusInProgress, ActionNote: StatusFollowUp},
 	StatusClosed: {ActionReopen: StatusInProgress, ActionNote: StatusClosed},
+}
+
+// The closed-loop actions that leave the status as it is, and the statuses
+// each is allowed in (seed 001 §7), added to want by init.
+var loopActions = map[Action][]Status{
+	ActionClassify:    {StatusAccepted, StatusRegistered, StatusAssigned, StatusInProgress, StatusResolved, StatusFollowUp},
+	ActionVerify:      {StatusAccepted, StatusRegistered, StatusAssigned, StatusInProgress},
+	ActionContact:     {StatusAccepted, StatusRegistered, StatusAssigned, StatusInProgress, StatusResolved, StatusFollowUp},
+	ActionPropose:     {StatusRegistered, StatusAssigned, StatusInProgress},
+	ActionProgress:    {StatusAccepted, StatusRegistered, StatusAssigned, StatusInProgress},
+	ActionInvestigate: {StatusAccepted, StatusRegistered, StatusAssigned, StatusInProgress, StatusResolved, StatusFollowUp},
+	ActionDecide:      {StatusAccepted, StatusRegistered, StatusAssigned, StatusInProgress, StatusResolved, StatusFollowUp},
+	ActionWarn:        {StatusAccepted, StatusRegistered, StatusAssigned, StatusInProgress},
+	// From follow-up, follow_up records the outcome.
+	ActionFollowUp: {StatusFollowUp},
+}
+
+func init() {
+	for a, sts := range loopActions {
+		for _, st := range sts {
+			want[st][a] = st
+		}
+	}
 }
 
 func newComplaint(t *testing.T, s *Store) Ticket {
@@ -373,254 +410,20 @@ func TestEscalateAuditAndCounters(t *testing.T) {
 	}
 }
 
-func deadlineScore(t *testing.T, rdb *redis.Client, id string) (time.Time, bool) {
-	t.Helper()
-	sc, err := rdb.ZScore(context.Background(), "test:tickets:deadlines", id).Result()
-	if errors.Is(err, redis.Nil) {
-		return time.Time{}, false
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return time.UnixMilli(int64(sc)), true
-}
-
-func TestDeadlineIndex(t *testing.T) {
-	ctx := context.Background()
-	s, rdb, _, _ := newStore(t)
-	contact, answer := start.Add(24*time.Hour), start.Add(96*time.Hour)
-	tk, err := s.Create(ctx, Ticket{Type: TypeComplaint, Phone: "13800138000", ContactBy: contact, AnswerBy: answer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d, ok := deadlineScore(t, rdb, tk.ID); !ok || !d.Equal(contact) {
-		t.Errorf("new: deadline %v %v, want contact %v", d, ok, contact)
-	}
-	// Registering contacts the customer: the answer deadline is next.
-	got, err := s.Apply(ctx, tk.ID, Change{Action: ActionRegister, Actor: "a"})
-	if err != nil || got.ContactedAt.IsZero() {
-		t.Fatalf("register = %+v, %v", got, err)
-	}
-	if d, ok := deadlineScore(t, rdb, tk.ID); !ok || !d.Equal(answer) {
-		t.Errorf("registered: deadline %v %v, want answer %v", d, ok, answer)
-	}
-	for _, c := range []Change{{Action: ActionAssign, AssignTo: "x"}, {Action: ActionStart}, {Action: ActionResolve, Result: "r"}} {
-		c.Actor = "a"
-		if _, err := s.Apply(ctx, tk.ID, c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, ok := deadlineScore(t, rdb, tk.ID); ok {
-		t.Error("resolved ticket still in the deadline index")
-	}
-	if n, _ := rdb.ZCard(ctx, "test:tickets:open").Result(); n != 0 {
-		t.Errorf("open index has %d entries after resolve", n)
-	}
-	// Reopening puts it back, with the new deadline when one is given.
-	newAnswer := start.Add(120 * time.Hour)
-	if _, err := s.Apply(ctx, tk.ID, Change{Action: ActionReopen, Actor: "customer", Note: "不满意", AnswerBy: newAnswer}); err != nil {
-		t.Fatal(err)
-	}
-	if d, ok := deadlineScore(t, rdb, tk.ID); !ok || !d.Equal(newAnswer) {
-		t.Errorf("reopened: deadline %v %v, want %v", d, ok, newAnswer)
-	}
-	if n, _ := rdb.ZCard(ctx, "test:tickets:open:complaint").Result(); n != 1 {
-		t.Errorf("open complaint index has %d entries after reopen", n)
-	}
-	// No deadline, no index entry (but still open).
-	nd, err := s.Create(ctx, Ticket{Type: TypeConsultation, Phone: "13800138000"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := deadlineScore(t, rdb, nd.ID); ok {
-		t.Error("ticket without deadlines is in the deadline index")
-	}
-}
-
-func TestOverdue(t *testing.T) {
-	ctx := context.Background()
-	s, _, _, c := newStore(t)
-	mk := func(typ Type, contact, answer time.Duration) Ticket {
-		t.Helper()
-		tk := Ticket{Type: typ, Phone: "13800138000"}
-		if contact != 0 {
-			tk.ContactBy = start.Add(contact)
-		}
-		if answer != 0 {
-			tk.AnswerBy = start.Add(answer)
-		}
-		tk, err := s.Create(ctx, tk)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tk
-	}
-	a := mk(TypeComplaint, time.Hour, 72*time.Hour)   // contact due in 1h
-	b := mk(TypeComplaint, 0, 3*time.Hour)            // answer due in 3h
-	d := mk(TypeFault, 0, 2*time.Hour)                // answer due in 2h
-	e := mk(TypeConsultation, 0, 0)                   // no deadline
-	f := mk(TypeComplaint, 30*time.Minute, time.Hour) // resolved before anything is due
-	_ = e
-	for _, ch := range pathTo[StatusResolved] {
-		ch.Actor = "a"
-		if _, err := s.Apply(ctx, f.ID, ch); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	check := func(now time.Duration, limit int, wantIDs ...string) {
-		t.Helper()
-		got, err := s.Overdue(ctx, start.Add(now), limit)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !sameIDs(got, wantIDs) {
-			t.Errorf("Overdue(+%v, %d) = %v, want %v", now, limit, idsOf(got), wantIDs)
-		}
-	}
-	check(0, 0)
-	check(time.Hour, 0) // exactly at the deadline is not yet overdue
-	check(time.Hour+time.Millisecond, 0, a.ID)
-	check(4*time.Hour, 0, a.ID, d.ID, b.ID) // most overdue first
-	check(4*time.Hour, 2, a.ID, d.ID)
-
-	// Contacting the customer moves a to its answer deadline; the store's own
-	// clock is independent of the now the watcher asks about.
-	c.Set(start.Add(10 * time.Minute))
-	if _, err := s.Apply(ctx, a.ID, Change{Action: ActionRegister, Actor: "a"}); err != nil {
-		t.Fatal(err)
-	}
-	check(4*time.Hour, 0, d.ID, b.ID)
-
-	for _, tc := range []struct {
-		at   time.Duration
-		want int64
-	}{{0, 0}, {2*time.Hour + time.Millisecond, 1}, {4 * time.Hour, 2}, {100 * time.Hour, 3}} {
-		if n, err := s.DueBefore(ctx, start.Add(tc.at)); err != nil || n != tc.want {
-			t.Errorf("DueBefore(+%v) = %d, %v, want %d", tc.at, n, err, tc.want)
-		}
-	}
-
-	open, err := s.CountOpen(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantOpen := map[Type]int64{TypeComplaint: 2, TypeFault: 1, TypeConsultation: 1}
-	for _, typ := range Types() {
-		if open[typ] != wantOpen[typ] {
-			t.Errorf("CountOpen[%s] = %d, want %d", typ, open[typ], wantOpen[typ])
-		}
-	}
-	if len(open) != len(Types()) {
-		t.Errorf("CountOpen has %d types, want all %d", len(open), len(Types()))
-	}
-
-	// Filter.Overdue looks at AnswerBy with the store's clock.
-	c.Set(start.Add(150 * time.Minute))
-	got, err := s.List(ctx, Filter{Overdue: true})
-	if err != nil || !sameIDs(got, []string{d.ID}) {
-		t.Errorf("List overdue = %v, %v, want [%s]", idsOf(got), err, d.ID)
-	}
-}
-
-// Ten reports from one transformer, created at once by two replicas, all
-// end up under the parent, each with its own audit entry.
-func TestMergeChildrenConcurrently(t *testing.T) {
-	ctx := context.Background()
-	s, rdb, _, _ := newStore(t)
-	other := New(rdb, "test:", nil)
-	parent, err := s.Create(ctx, Ticket{Type: TypeFault, Channel: ChannelWeb, Area: "朝阳", Transformer: "T-0042"})
-	if err != nil {
-		t.Fatalf("parent without a caller (outage order): %v", err)
-	}
-	const n = 10
-	ids := make(chan string, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		st := s
-		if i%2 == 1 {
-			st = other
-		}
-		wg.Go(func() {
-			ch, err := st.Create(ctx, Ticket{Type: TypeFault, Phone: fmt.Sprintf("138001380%02d", i), Transformer: "T-0042",
-				ParentID: parent.ID, Audit: []AuditEntry{{Actor: fmt.Sprint("agent:", i)}}})
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			ids <- ch.ID
-		})
-	}
-	wg.Wait()
-	close(ids)
-	var created []string
-	for id := range ids {
-		created = append(created, id)
-	}
-	got, err := s.Get(ctx, parent.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(created)
-	children := slices.Sorted(slices.Values(got.Children))
-	if len(created) != n || !slices.Equal(children, created) {
-		t.Errorf("parent children = %v, created %v", children, created)
-	}
-	merged := 0
-	for _, e := range got.Audit {
-		if e.Action == ActionMerged {
-			merged++
-			if !slices.Contains(created, e.To) || !strings.HasPrefix(e.Actor, "agent:") {
-				t.Errorf("merged entry %+v", e)
-			}
-		}
-	}
-	if merged != n {
-		t.Errorf("%d merged audit entries, want %d", merged, n)
-	}
-	child, _ := s.Get(ctx, created[0])
-	if child.ParentID != parent.ID {
-		t.Errorf("child ParentID = %q", child.ParentID)
-	}
-}
-
-func TestMergeRefused(t *testing.T) {
-	ctx := context.Background()
-	s, rdb, _, _ := newStore(t)
-	parent, err := s.Create(ctx, Ticket{Type: TypeFault, Phone: "13800138000"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	child, err := s.Create(ctx, Ticket{Type: TypeFault, Phone: "13900139000", ParentID: parent.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resolved := drive(t, s, newComplaint(t, s).ID, StatusResolved)
-	for name, pid := range map[string]string{
-		"missing parent":  "20261122999999",
-		"malformed id":    "abc",
-		"grandchild":      child.ID,
-		"resolved parent": resolved.ID,
-	} {
-		before := snapshot(t, rdb)
-		_, err := s.Create(ctx, Ticket{Type: TypeFault, Phone: "13700137000", ParentID: pid})
-		if !errors.Is(err, ErrInvalid) {
-			t.Errorf("%s: %v, want ErrInvalid", name, err)
-		}
-		// Only the day's ID counter may have moved.
-		after := snapshot(t, rdb)
-		delete(before, "test:tickets:seq:20261122")
-		delete(after, "test:tickets:seq:20261122")
-		if !sameSnapshot(before, after) {
-			t.Errorf("%s: refused merge wrote to Redis", name)
-		}
-	}
-}
-
 type fakeTaxonomy map[string][]string
 
 func (f fakeTaxonomy) ValidSubject(class, subject string) bool {
-	return slices.Contains(f[class], subject)
+	return class != "report" && slices.Contains(f[class], subject)
+}
+
+func (f fakeTaxonomy) ValidClass(class string) bool {
+	_, ok := f[class]
+	return ok && class != "report"
+}
+
+// ValidReportSubject: report subjects are listed under the key "report".
+func (f fakeTaxonomy) ValidReportSubject(subject string) bool {
+	return slices.Contains(f["report"], subject)
 }
 
 func TestCreateLifecycleFields(t *testing.T) {

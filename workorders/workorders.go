@@ -1,25 +1,24 @@
 // Package workorders is the 95598 back office's rules over the ticket store:
 // deadlines from the policy file, the escalation watcher that moves an
 // overdue complaint up the ladder, the follow-up call (回访) when a ticket
-// is resolved, and outages whose fault reports merge under one parent.
+// is resolved, outages whose fault reports merge under one parent, the
+// early warnings, and the complaint report.
 package workorders
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/hotline95598/hotline/callbacks"
-	"github.com/hotline95598/hotline/internal/china"
 	"github.com/hotline95598/hotline/metrics"
 	"github.com/hotline95598/hotline/outages"
 	"github.com/hotline95598/hotline/policy"
-	"github.com/hotline95598/hotline/report"
 	"github.com/hotline95598/hotline/tickets"
 )
 
@@ -28,6 +27,9 @@ import (
 type Config struct {
 	WatchEvery time.Duration // how often overdue tickets are looked for
 	DueSoon    time.Duration // "due soon" horizon for the metric
+	// WarnEvery is how often the early warnings (complaint hot spots,
+	// repeated outages) are worked out for the metrics; default 5 minutes.
+	WarnEvery time.Duration
 }
 
 // Service applies the work-order rules.
@@ -37,16 +39,19 @@ type Service struct {
 	Callbacks *callbacks.Store
 	Outages   *outages.Store
 
-	rdb     redis.UniversalClient
-	lockKey string
-	replica string
-	cfg     Config
-	m       *metrics.Metrics
-	log     zerolog.Logger
-	now     func() time.Time
+	rdb      redis.UniversalClient
+	lockKey  string
+	prefix   string
+	replica  string
+	cfg      Config
+	m        *metrics.Metrics
+	log      zerolog.Logger
+	now      func() time.Time
+	lastWarn time.Time
 }
 
-// New returns the service.
+// New returns the service. The outage store is given the policy's overrun
+// grace.
 func New(ts *tickets.Store, pol *policy.Policy, cb *callbacks.Store, os *outages.Store, rdb redis.UniversalClient,
 	prefix, replica string, cfg Config, m *metrics.Metrics, log zerolog.Logger, now func() time.Time) *Service {
 	if now == nil {
@@ -58,32 +63,30 @@ func New(ts *tickets.Store, pol *policy.Policy, cb *callbacks.Store, os *outages
 	if cfg.DueSoon <= 0 {
 		cfg.DueSoon = time.Hour
 	}
+	if cfg.WarnEvery <= 0 {
+		cfg.WarnEvery = 5 * time.Minute
+	}
+	if os != nil {
+		os = os.WithOverrunGrace(pol.Outages().OverrunGrace)
+	}
 	return &Service{Tickets: ts, Policy: pol, Callbacks: cb, Outages: os, rdb: rdb, lockKey: prefix + "workorders:watcher",
-		replica: replica, cfg: cfg, m: m, log: log, now: now}
+		prefix: prefix, replica: replica, cfg: cfg, m: m, log: log, now: now}
 }
 
-// Stamp gives a new ticket its deadlines from the policy and, for a
-// complaint, the first rung of the ladder (first-responder responsibility,
-// 首问负责制: the staff who took it own it).
-func (s *Service) Stamp(t *tickets.Ticket) {
-	now := s.now()
-	if contact, answer, ok := s.Policy.Limits(string(t.Type), t.Class); ok {
-		if t.ContactBy.IsZero() {
-			t.ContactBy = s.Policy.Due(now, contact)
-		}
-		if t.AnswerBy.IsZero() {
-			t.AnswerBy = s.Policy.Due(now, answer)
-		}
-	}
-	if t.Type == tickets.TypeComplaint && t.EscalationLevel == "" {
-		if ladder := s.Policy.Ladder(); len(ladder) > 0 {
-			t.EscalationLevel, t.Grade = ladder[0].ID, ladder[0].Grade
-		}
-	}
-}
-
-// Create stamps and stores a ticket.
+// Create stamps and stores a ticket: its deadlines from the policy, the
+// first rung of the ladder for a complaint. A complaint from another
+// channel is promised its first contact; a fault report may declare an
+// outage when reports from its transformer pile up.
 func (s *Service) Create(ctx context.Context, t tickets.Ticket) (tickets.Ticket, error) {
+	if t.Subtype = strings.TrimSpace(t.Subtype); t.Subtype != "" {
+		switch {
+		case t.Type == tickets.TypeComplaint:
+			return t, fmt.Errorf("%w: a complaint's sub-type is its class: give class and subject instead of subtype", tickets.ErrInvalid)
+		case !s.Policy.HasSubtype(string(t.Type), t.Subtype):
+			return t, fmt.Errorf("%w: unknown %s sub-type %q (the policy has: %s)", tickets.ErrInvalid, t.Type, t.Subtype,
+				strings.Join(s.Policy.Subtypes(string(t.Type)), ", "))
+		}
+	}
 	s.Stamp(&t)
 	t, err := s.Tickets.Create(ctx, t)
 	if err != nil {
@@ -91,6 +94,7 @@ func (s *Service) Create(ctx context.Context, t tickets.Ticket) (tickets.Ticket,
 	}
 	s.m.TicketsCreated.WithLabelValues(string(t.Type)).Inc()
 	s.promiseFirstContact(ctx, t)
+	s.maybeDeclareOutage(ctx, t)
 	return t, nil
 }
 
@@ -112,9 +116,16 @@ func (s *Service) promiseFirstContact(ctx context.Context, t tickets.Ticket) {
 	s.log.Info().Str("ticket_id", t.ID).Str("callback_id", id).Msg("first contact promised")
 }
 
-// Apply changes a ticket. Resolving one starts its follow-up call.
+// Apply changes a ticket. Classifying a complaint sets the limits of its
+// class; verifying it sets the contact its responsibility calls for;
+// escalating by hand climbs one rung; resolving starts the follow-up call;
+// registering cancels the first-contact callback.
 func (s *Service) Apply(ctx context.Context, id string, c tickets.Change) (tickets.Ticket, error) {
-	if c.Action == tickets.ActionEscalate && c.Level == "" {
+	switch c.Action {
+	case tickets.ActionEscalate:
+		if c.Level != "" {
+			break
+		}
 		// Escalating by hand means one rung up, with that rung's grade and deadline.
 		t, err := s.Tickets.Get(ctx, id)
 		if err != nil {
@@ -125,6 +136,12 @@ func (s *Service) Apply(ctx context.Context, id string, c tickets.Change) (ticke
 			why += ": " + c.Note
 		}
 		return s.escalate(ctx, t, why)
+	case tickets.ActionClassify:
+		if err := s.classifyDeadlines(ctx, id, &c); err != nil {
+			return tickets.Ticket{}, err
+		}
+	case tickets.ActionVerify:
+		s.verifyDeadlines(&c)
 	}
 	t, err := s.Tickets.Apply(ctx, id, c)
 	if err != nil {
@@ -142,6 +159,14 @@ func (s *Service) Apply(ctx context.Context, id string, c tickets.Change) (ticke
 		}
 	}
 	return t, nil
+}
+
+// SetFirstResponder records the agent who first answered the caller of a
+// work order, and the queue they answered in (首问负责制). It is
+// idempotent: an order that has a first responder keeps it, so the call
+// path may call it whenever an agent answers a caller with a work order.
+func (s *Service) SetFirstResponder(ctx context.Context, id, agent, queue string) (tickets.Ticket, error) {
+	return s.Tickets.SetFirstResponder(ctx, id, agent, queue)
 }
 
 // startFollowUp promises the follow-up call within the policy window:
@@ -162,16 +187,27 @@ func (s *Service) startFollowUp(ctx context.Context, t tickets.Ticket, actor str
 		return t, fmt.Errorf("schedule follow-up of %s: %w", t.ID, err)
 	}
 	s.m.CallbacksSched.Inc()
-	return s.Tickets.Apply(ctx, t.ID, tickets.Change{Action: tickets.ActionFollowUp, Actor: "system",
+	return s.Tickets.Apply(ctx, t.ID, tickets.Change{Action: tickets.ActionFollowUp, Actor: tickets.SystemActor,
 		Note: fmt.Sprintf("follow-up call %s promised within %s of the result (resolved by %s)", id, kind.Window, actor)})
 }
 
 // FollowUpAnswered records the customer's verdict from the follow-up call:
-// satisfied closes the ticket; not satisfied reopens it and escalates it,
-// supervised until the customer is satisfied (seed 001, §6).
+// satisfied closes the ticket (or, for a complaint whose root cause and
+// corrective measure are not on record yet, records the verdict and leaves
+// the filing for after the investigation, 四不放过); not satisfied reopens
+// it and escalates it, supervised until the customer is satisfied (seed
+// 001, §6).
 func (s *Service) FollowUpAnswered(ctx context.Context, id string, satisfied bool) (tickets.Ticket, error) {
 	if satisfied {
 		s.m.FollowUps.WithLabelValues("satisfied").Inc()
+		t, err := s.Tickets.Get(ctx, id)
+		if err != nil {
+			return t, err
+		}
+		if t.Type == tickets.TypeComplaint && (t.Cause == "" || t.Measure == "") {
+			return s.Tickets.Apply(ctx, id, tickets.Change{Action: tickets.ActionFollowUp, Actor: "customer", FollowUp: "satisfied",
+				Note: "customer satisfied on the follow-up call; filed once its cause and corrective measure are recorded (四不放过)"})
+		}
 		return s.Tickets.Apply(ctx, id, tickets.Change{Action: tickets.ActionClose, Actor: "customer", FollowUp: "satisfied",
 			Note: "customer satisfied on the follow-up call"})
 	}
@@ -184,7 +220,7 @@ func (s *Service) FollowUpAnswered(ctx context.Context, id string, satisfied boo
 	if t.Type != tickets.TypeComplaint {
 		// Only complaints climb the ladder and carry a grade; any other
 		// order is supervised (督办) until the customer is satisfied.
-		return s.Tickets.Apply(ctx, id, tickets.Change{Action: tickets.ActionSupervise, Actor: "system",
+		return s.Tickets.Apply(ctx, id, tickets.Change{Action: tickets.ActionSupervise, Actor: tickets.SystemActor,
 			Note: "customer not satisfied on the follow-up call; supervised until satisfied"})
 	}
 	return s.escalate(ctx, t, "customer not satisfied on the follow-up call")
@@ -193,157 +229,7 @@ func (s *Service) FollowUpAnswered(ctx context.Context, id string, satisfied boo
 // FollowUpUnreached records that the customer could not be reached.
 func (s *Service) FollowUpUnreached(ctx context.Context, id string) error {
 	s.m.FollowUps.WithLabelValues("no_answer").Inc()
-	return s.Tickets.AddNote(ctx, id, "system", "follow-up call not answered after every attempt")
-}
-
-// escalate moves a ticket one rung up the ladder with a fresh deadline for
-// that rung; at the top it is supervised (督办) instead.
-func (s *Service) escalate(ctx context.Context, t tickets.Ticket, why string) (tickets.Ticket, error) {
-	now := s.now()
-	next, ok := s.Policy.NextLevel(t.EscalationLevel)
-	if !ok {
-		// At the top the leadership supervises (督办), with the top rung's
-		// time again before the next supervision.
-		ladder := s.Policy.Ladder()
-		due := s.Policy.Due(now, ladder[len(ladder)-1].Within)
-		return s.Tickets.Apply(ctx, t.ID, tickets.Change{Action: tickets.ActionSupervise, Actor: "system",
-			AnswerBy: due, ContactBy: due, Note: why + "; already at the top of the ladder, supervised"})
-	}
-	answerBy := s.Policy.Due(now, next.Within)
-	// The new rung owns the ticket from now: a contact deadline already
-	// missed is theirs to meet within the rung's time too, or the same miss
-	// would escalate the ticket again at once.
-	var contactBy time.Time
-	if !t.ContactBy.IsZero() && t.ContactBy.Before(now) {
-		contactBy = answerBy
-	}
-	t, err := s.Tickets.Apply(ctx, t.ID, tickets.Change{Action: tickets.ActionEscalate, Actor: "system",
-		Level: next.ID, Grade: next.Grade, AnswerBy: answerBy, ContactBy: contactBy,
-		Note: fmt.Sprintf("%s; escalated to %s (%s), grade %s, answer by %s", why, next.ID, next.Name, next.Grade,
-			answerBy.In(china.Zone).Format("2006-01-02 15:04"))})
-	if err == nil {
-		s.m.TicketsEscalated.WithLabelValues(next.ID).Inc()
-		s.log.Info().Str("ticket_id", t.ID).Str("level", next.ID).Str("grade", next.Grade).Msg("ticket escalated")
-	}
-	return t, err
-}
-
-// Watch escalates overdue complaints until ctx ends. Only one replica
-// watches at a time (a Redis lease), so a ticket is never escalated twice
-// for the same missed deadline.
-func (s *Service) Watch(ctx context.Context) {
-	t := time.NewTicker(s.cfg.WatchEvery)
-	defer t.Stop()
-	for {
-		if err := s.WatchOnce(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error().Err(err).Msg("escalation watcher")
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// WatchOnce runs one pass of the watcher, if this replica holds the lease.
-func (s *Service) WatchOnce(ctx context.Context) error {
-	ok, err := s.rdb.SetNX(ctx, s.lockKey, s.replica, s.cfg.WatchEvery*2).Result()
-	if err != nil {
-		s.m.RedisErrors.WithLabelValues("watcher_lock").Inc()
-		return fmt.Errorf("watcher lease: %w", err)
-	}
-	if !ok {
-		owner, _ := s.rdb.Get(ctx, s.lockKey).Result()
-		if owner != s.replica {
-			return nil // another replica watches
-		}
-		s.rdb.Expire(ctx, s.lockKey, s.cfg.WatchEvery*2)
-	}
-	now := s.now()
-	overdue, err := s.Tickets.Overdue(ctx, now, 200)
-	if err != nil {
-		return err
-	}
-	s.m.TicketsOverdue.Set(float64(len(overdue)))
-	var errs []error
-	for _, t := range overdue {
-		if t.Type != tickets.TypeComplaint {
-			continue // counted as overdue; only complaints climb the ladder
-		}
-		why := "deadline passed at level " + t.EscalationLevel + " (contact by " + t.ContactBy.In(china.Zone).Format("2006-01-02 15:04") +
-			", answer by " + t.AnswerBy.In(china.Zone).Format("2006-01-02 15:04") + ")"
-		if _, err := s.escalate(ctx, t, why); err != nil && !errors.Is(err, tickets.ErrNotFound) {
-			errs = append(errs, fmt.Errorf("escalate %s: %w", t.ID, err))
-		}
-	}
-	if n, err := s.Tickets.DueBefore(ctx, now.Add(s.cfg.DueSoon)); err == nil {
-		s.m.TicketsDueSoon.Set(float64(n) - float64(len(overdue)))
-	}
-	s.countOpen(ctx, now)
-	return errors.Join(errs...)
-}
-
-// countOpen sets the open-tickets gauge by type, grade and deadline state.
-// It reads at most tickets.MaxLimit open tickets a pass; past that the
-// gauge undercounts, which the log says.
-func (s *Service) countOpen(ctx context.Context, now time.Time) {
-	open, err := s.Tickets.List(ctx, tickets.Filter{Open: true, Limit: tickets.MaxLimit})
-	if err != nil {
-		return
-	}
-	if len(open) == tickets.MaxLimit {
-		s.log.Warn().Int("limit", tickets.MaxLimit).Msg("open-ticket gauge counts only the newest tickets")
-	}
-	type key struct{ typ, grade, deadline string }
-	counts := map[key]int{}
-	for _, t := range open {
-		state := "ok"
-		switch next := t.NextDeadline(); {
-		case next.IsZero():
-		case !next.After(now):
-			state = "overdue"
-		case next.Before(now.Add(s.cfg.DueSoon)):
-			state = "due_soon"
-		}
-		counts[key{string(t.Type), t.Grade, state}]++
-	}
-	s.m.TicketsOpen.Reset()
-	for k, n := range counts {
-		s.m.TicketsOpen.WithLabelValues(k.typ, k.grade, k.deadline).Set(float64(n))
-	}
-}
-
-// DeclareOutage records an outage and opens the parent work order that
-// fault reports from its area or transformer attach to.
-func (s *Service) DeclareOutage(ctx context.Context, o outages.Outage) (outages.Outage, error) {
-	o, err := s.Outages.Declare(ctx, o)
-	if err != nil {
-		return o, err
-	}
-	parent, err := s.Create(ctx, tickets.Ticket{Type: tickets.TypeFault, Channel: "web", Area: o.Area, Transformer: o.Transformer,
-		Note: fmt.Sprintf("%s outage %s declared by %s: %s", o.Kind, o.ID, o.DeclaredBy, o.Reason)})
-	if err != nil {
-		return o, fmt.Errorf("outage %s: parent work order: %w", o.ID, err)
-	}
-	if o.ParentTicket, err = s.Outages.SetParentTicket(ctx, o.ID, parent.ID); err != nil {
-		return o, fmt.Errorf("outage %s: link parent work order: %w", o.ID, err)
-	}
-	return o, nil
-}
-
-// ClearOutage ends an outage and notes it on its parent work order.
-func (s *Service) ClearOutage(ctx context.Context, id, by string) (outages.Outage, error) {
-	o, err := s.Outages.Clear(ctx, id, by)
-	if err != nil {
-		return o, err
-	}
-	if o.ParentTicket != "" {
-		if err := s.Tickets.AddNote(ctx, o.ParentTicket, by, "outage "+o.ID+" cleared: power restored"); err != nil {
-			s.log.Warn().Err(err).Str("ticket_id", o.ParentTicket).Msg("note outage cleared")
-		}
-	}
-	return o, nil
+	return s.Tickets.AddNote(ctx, id, tickets.SystemActor, "follow-up call not answered after every attempt")
 }
 
 // Get returns a ticket.
@@ -374,53 +260,7 @@ func (s *Service) Urge(ctx context.Context, id string) error {
 	return err
 }
 
-// OutageFor returns the active outage covering a customer.
-func (s *Service) OutageFor(ctx context.Context, area, transformer string) (outages.Outage, bool, error) {
-	return s.Outages.ForCustomer(ctx, area, transformer)
-}
-
 // List filters tickets.
 func (s *Service) List(ctx context.Context, f tickets.Filter) ([]tickets.Ticket, error) {
 	return s.Tickets.List(ctx, f)
-}
-
-// ActiveOutages lists the outages in force.
-func (s *Service) ActiveOutages(ctx context.Context) ([]outages.Outage, error) {
-	return s.Outages.Active(ctx)
-}
-
-// ComplaintReport analyses the work orders created in [from, to).
-func (s *Service) ComplaintReport(ctx context.Context, from, to time.Time) (report.Report, report.Labels, error) {
-	ts, err := s.Tickets.List(ctx, tickets.Filter{Since: from, Until: to, Limit: tickets.MaxLimit})
-	if err != nil {
-		return report.Report{}, report.Labels{}, err
-	}
-	items := make([]report.Item, 0, len(ts))
-	for _, t := range ts {
-		escalations := 0
-		for _, a := range t.Audit {
-			if a.Action == string(tickets.ActionEscalate) {
-				escalations++
-			}
-		}
-		items = append(items, report.Item{ID: t.ID, Type: string(t.Type), Status: string(t.Status), Class: t.Class,
-			Subject: t.Subject, Area: t.Area, Phone: t.Phone, Grade: t.Grade, FollowUp: t.FollowUp, CreatedAt: t.CreatedAt,
-			AnswerBy: t.AnswerBy, ClosedAt: t.ClosedAt, RepeatCalls: t.RepeatCalls, Escalations: escalations})
-	}
-	labels := report.Labels{Classes: map[string]string{}, Subjects: map[string]string{}, Types: typeNames}
-	for _, c := range s.Policy.Classes() {
-		labels.Classes[c.ID] = c.Name
-	}
-	for _, sub := range s.Policy.Subjects() {
-		labels.Subjects[sub.ID] = sub.Name
-	}
-	rep := report.Build(items, from, to, s.now())
-	rep.Labels = labels
-	return rep, labels, nil
-}
-
-// typeNames are the work-order types as a 95598 back office names them.
-var typeNames = map[string]string{
-	"fault": "故障报修", "complaint": "投诉", "report": "举报", "consultation": "咨询查询",
-	"service": "服务申请", "opinion": "意见", "suggestion": "建议", "praise": "表扬",
 }

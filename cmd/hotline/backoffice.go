@@ -14,7 +14,6 @@ import (
 
 	"github.com/hotline95598/hotline/internal/china"
 	"github.com/hotline95598/hotline/internal/logx"
-	"github.com/hotline95598/hotline/outages"
 	"github.com/hotline95598/hotline/service"
 	"github.com/hotline95598/hotline/tickets"
 	"github.com/hotline95598/hotline/workorders"
@@ -23,17 +22,27 @@ import (
 const backofficeUsage = `work orders:
   hotline tickets list [-phone P] [-type T] [-status S] [-area A] [-overdue] [-open] [-since D] [-until D] [-limit N]
   hotline tickets get ID
-  hotline tickets create -type T [-channel C] [-phone P] [-class C -subject S] [-area A] [-transformer X] [-named] [-note N]
-  hotline tickets do ID ACTION [-note N] [-to WHO] [-result R] [-level L] [-actor A]
-      ACTION: register assign transfer start resolve follow_up close urge supervise reopen escalate note
+  hotline tickets create -type T [-channel C] [-phone P] [-class C -subject S] [-subtype S] [-area A] [-transformer X] [-named] [-note N]
+  hotline tickets do ID ACTION [-note N] [-to WHO] [-result R] [-level L] [-class C -subject S] [-grade G]
+      [-responsibility customer|utility] [-cause C -measure M] [-decision D] [-follow-up O] [-actor A]
+      ACTION: register classify verify contact propose assign transfer start progress warn investigate
+              resolve follow_up decide close urge supervise reopen escalate note
   hotline tickets note ID TEXT
   hotline tickets assign ID WHO
 outages:
   hotline outages list
-  hotline outages declare -kind planned|fault [-area A] [-transformer X] [-restore 2026-11-22T18:00:00+08:00] [-reason R]
+  hotline outages get ID
+  hotline outages declare -kind planned|fault [-area A] [-transformer X] [-line L] [-restore 2026-11-22T18:00:00+08:00] [-reason R]
+  hotline outages update ID -restore 2026-11-22T20:00:00+08:00|unknown [-reason R]
+  hotline outages confirm ID
   hotline outages clear ID
 report:
-  hotline report complaints -from 2026-11-01 -to 2026-12-01 [-format html|csv] [-o FILE]`
+  hotline report complaints -from 2026-11-01 -to 2026-12-01 [-format html|csv|json] [-o FILE]
+  hotline report scores -from 2026-11-01 -to 2026-12-01
+  hotline report warnings`
+
+// stdout is where the back office prints (a test reads it).
+var stdout io.Writer = os.Stdout
 
 // backoffice runs a tickets, outages or report command.
 func backoffice(ctx context.Context, args []string) error {
@@ -68,17 +77,11 @@ func backoffice(ctx context.Context, args []string) error {
 		if len(args) < 4 {
 			return errors.New("usage: hotline tickets do ID ACTION [flags]")
 		}
-		fs := flag.NewFlagSet("tickets do", flag.ContinueOnError)
-		note := fs.String("note", "", "why")
-		to := fs.String("to", "", "assign or transfer to")
-		result := fs.String("result", "", "handling result (required to resolve)")
-		level := fs.String("level", "", "ladder level to escalate to (default: one up)")
-		who := fs.String("actor", actor, "who acts")
-		if err := fs.Parse(args[4:]); err != nil {
+		c, err := ticketChange(args[3], args[4:], actor)
+		if err != nil {
 			return err
 		}
-		t, err := wo.Apply(ctx, args[2], tickets.Change{Action: tickets.Action(args[3]), Actor: *who, Note: *note,
-			AssignTo: *to, Result: *result, Level: *level})
+		t, err := wo.Apply(ctx, args[2], c)
 		return printJSON(t, err)
 	case "tickets note":
 		if len(args) < 4 {
@@ -92,35 +95,20 @@ func backoffice(ctx context.Context, args []string) error {
 		}
 		t, err := wo.Apply(ctx, args[2], tickets.Change{Action: tickets.ActionAssign, Actor: actor, AssignTo: args[3]})
 		return printJSON(t, err)
-	case "outages list":
-		list, err := wo.ActiveOutages(ctx)
-		return printJSON(list, err)
-	case "outages declare":
-		fs := flag.NewFlagSet("outages declare", flag.ContinueOnError)
-		kind := fs.String("kind", "fault", "planned or fault")
-		area := fs.String("area", "", "area")
-		tx := fs.String("transformer", "", "transformer")
-		restore := fs.String("restore", "", "expected restore time, RFC 3339")
-		reason := fs.String("reason", "", "reason")
-		if err := fs.Parse(args[2:]); err != nil {
-			return err
-		}
-		o := outages.Outage{Kind: outages.Kind(*kind), Area: *area, Transformer: *tx, Reason: *reason, DeclaredBy: actor}
-		if *restore != "" {
-			if o.ExpectedRestore, err = time.Parse(time.RFC3339, *restore); err != nil {
-				return fmt.Errorf("-restore: %w", err)
-			}
-		}
-		o, err = wo.DeclareOutage(ctx, o)
-		return printJSON(o, err)
-	case "outages clear":
-		if len(args) != 3 {
-			return errors.New("usage: hotline outages clear ID")
-		}
-		o, err := wo.ClearOutage(ctx, args[2], actor)
-		return printJSON(o, err)
+	case "outages list", "outages get", "outages declare", "outages update", "outages confirm", "outages clear":
+		return outagesCommand(ctx, wo, args[1], args[2:], actor)
 	case "report complaints":
 		return reportComplaints(ctx, wo, args[2:])
+	case "report scores":
+		from, to, err := period(args[2:], "report scores")
+		if err != nil {
+			return err
+		}
+		rep, _, err := wo.ComplaintReport(ctx, from, to)
+		return printJSON(rep.Scores, err)
+	case "report warnings":
+		w, err := wo.EarlyWarnings(ctx)
+		return printJSON(w, err)
 	}
 	return fmt.Errorf("unknown command %q\n%s", strings.Join(args[:2], " "), backofficeUsage)
 }
@@ -157,7 +145,7 @@ func ticketsList(ctx context.Context, wo *workorders.Service, args []string) err
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTYPE\tSTATUS\tLEVEL\tGRADE\tPHONE\tAREA\tANSWER BY")
 	for _, t := range ts {
 		answer := ""
@@ -177,7 +165,8 @@ func ticketsCreate(ctx context.Context, wo *workorders.Service, args []string, a
 	fs.StringVar(&t.Phone, "phone", "", "customer number")
 	fs.StringVar(&t.Account, "account", "", "account number")
 	fs.StringVar(&t.Class, "class", "", "complaint class")
-	fs.StringVar(&t.Subject, "subject", "", "complaint subject")
+	fs.StringVar(&t.Subject, "subject", "", "complaint subject, or a report's (举报) subject")
+	fs.StringVar(&t.Subtype, "subtype", "", "sub-type of a fault or service request (e.g. rural, reconnection)")
 	fs.StringVar(&t.Area, "area", "", "area")
 	fs.StringVar(&t.Transformer, "transformer", "", "transformer")
 	fs.BoolVar(&t.Named, "named", false, "the reporter gave their name")
@@ -195,22 +184,20 @@ func reportComplaints(ctx context.Context, wo *workorders.Service, args []string
 	fs := flag.NewFlagSet("report complaints", flag.ContinueOnError)
 	from := fs.String("from", "", "first day, YYYY-MM-DD")
 	to := fs.String("to", "", "day after the last, YYYY-MM-DD")
-	format := fs.String("format", "html", "html or csv")
+	format := fs.String("format", "html", "html, csv or json")
 	out := fs.String("o", "", "write to this file (default stdout)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cst := china.Zone
-	f, err1 := time.ParseInLocation("2006-01-02", *from, cst)
-	t, err2 := time.ParseInLocation("2006-01-02", *to, cst)
-	if err1 != nil || err2 != nil || !f.Before(t) {
-		return errors.New("report complaints: -from and -to are YYYY-MM-DD and -from must be before -to")
+	f, t, err := days(*from, *to, "report complaints")
+	if err != nil {
+		return err
 	}
 	rep, labels, err := wo.ComplaintReport(ctx, f, t)
 	if err != nil {
 		return err
 	}
-	var w io.Writer = os.Stdout
+	w := stdout
 	if *out != "" {
 		file, err := os.Create(*out)
 		if err != nil {
@@ -224,15 +211,39 @@ func reportComplaints(ctx context.Context, wo *workorders.Service, args []string
 		return rep.WriteHTML(w, labels)
 	case "csv":
 		return rep.WriteCSV(w)
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
 	}
-	return fmt.Errorf("-format must be html or csv")
+	return fmt.Errorf("-format must be html, csv or json")
+}
+
+// period reads -from and -to (YYYY-MM-DD, China time; to exclusive).
+func period(args []string, what string) (time.Time, time.Time, error) {
+	fs := flag.NewFlagSet(what, flag.ContinueOnError)
+	from := fs.String("from", "", "first day, YYYY-MM-DD")
+	to := fs.String("to", "", "day after the last, YYYY-MM-DD")
+	if err := fs.Parse(args); err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	return days(*from, *to, what)
+}
+
+func days(from, to, what string) (time.Time, time.Time, error) {
+	f, err1 := time.ParseInLocation("2006-01-02", from, china.Zone)
+	t, err2 := time.ParseInLocation("2006-01-02", to, china.Zone)
+	if err1 != nil || err2 != nil || !f.Before(t) {
+		return f, t, fmt.Errorf("%s: -from and -to are YYYY-MM-DD and -from must be before -to", what)
+	}
+	return f, t, nil
 }
 
 func printJSON(v any, err error) error {
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(os.Stdout)
+	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
