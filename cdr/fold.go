@@ -18,7 +18,8 @@ import (
 // agent's time in each state (talking, after-call work, idle, ringing,
 // paused by reason) to the statistics intervals, with the calls offered to
 // and answered by each agent. It also remembers each agent's last call and
-// its caller (from the screen pop), which the desk needs after the call.
+// its caller (from the screen pop), which the desk needs after the call,
+// and counts the call's work order (the pop's) among the agent's own.
 //
 // One replica folds at a time, under a lease; the stream position is kept
 // in Redis and moved in the same script that adds the batch, so an event
@@ -67,8 +68,8 @@ return 0
 // foldLua adds a batch of events.
 //
 // ARGV: 1 prefix, 2 the cursor the batch was read after, 3 the id of its
-// last event, 4 interval ms, 5 China offset ms, 6 counters TTL ms, then
-// eight values per event: type, agent, state, reason, since ms, call id,
+// last event, 4 interval ms, 5 China offset ms, 6 counters TTL ms, 7 the
+// retention ms, then eight values per event: type, agent, state, reason, since ms, call id,
 // phone, ticket.
 var foldLua = redis.NewScript(`
 local P = ARGV[1]
@@ -82,7 +83,7 @@ local function bump(t, field, n)
   redis.call('PEXPIRE', key, ttl)
 end
 local n = 0
-for i = 7, #ARGV, 8 do
+for i = 8, #ARGV, 8 do
   local typ, agent, state, reason = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local since, call = tonumber(ARGV[i + 4]), ARGV[i + 5]
   local ak = P .. 'stats:agent:' .. agent
@@ -111,6 +112,12 @@ for i = 7, #ARGV, 8 do
       local phone, ticket = '', ''
       if pop[1] == call then phone, ticket = pop[2] or '', pop[3] or '' end
       redis.call('HSET', ak, 'last_call', call, 'last_phone', phone, 'last_ticket', ticket, 'last_at', fmt(since))
+      if ticket ~= '' then
+        -- the call's work order is one of the agent's own from now on
+        local tk = P .. 'cdrs:agent:' .. agent .. ':tickets'
+        redis.call('ZADD', tk, 'GT', fmt(since), ticket)
+        redis.call('PEXPIRE', tk, ARGV[7])
+      end
     end
     if psince and since < psince then since = psince end
     redis.call('HSET', ak, 'state', state, 'reason', reason, 'since', fmt(since))
@@ -152,7 +159,7 @@ func (f *Fold) Once(ctx context.Context) (int, error) {
 			return total, nil
 		}
 		args := []any{s.p, cursor, msgs[len(msgs)-1].ID, s.pol.Interval.Milliseconds(), chinaOffset.Milliseconds(),
-			(s.pol.Retention + s.pol.Interval).Milliseconds()}
+			(s.pol.Retention + s.pol.Interval).Milliseconds(), s.pol.Retention.Milliseconds()}
 		for _, m := range msgs {
 			args = append(args, eventArgs(m)...)
 		}

@@ -158,6 +158,9 @@ func TestFoldAgentTimes(t *testing.T) {
 	if err != nil || !ok || last.CallID != "call-1" || last.Phone != "13800138000" || last.TicketID != "20261122000005" {
 		t.Fatalf("last call %+v %v %v", last, ok, err)
 	}
+	if ok, _ := s.AgentHasTicket(ctx, "2001", "20261122000005"); !ok {
+		t.Fatal("the work order of the agent's call (its screen pop's) is not the agent's")
+	}
 	// Once the call's record is written, it is the last call.
 	r := answered("call-1", "13800138000", "2001", clk.Now().Add(-10*time.Minute))
 	r.TicketID = "20261122000006"
