@@ -32,6 +32,12 @@ func TestChromiumScreenshot(t *testing.T) {
 		Queues:           []Queue{{Name: "general", Waiting: 3, LongestWaitSeconds: 47, Offered: 128, Answered: 117, Answered20s: 101, Abandoned: 8}},
 		Agents:           map[string]int{"available": 4, "ringing": 1, "on_call": 9, "paused": 2, "logged_out": 5},
 		CallbacksPending: 3, CallbacksOverdue: 1,
+		Today:            &Span{Offered: 128, Answered: 117, Abandoned: 8, AnswerRate: ptr(117.0 / 128)},
+		Interval:         &Span{Offered: 21, Answered: 20, AnswerRate: ptr(20.0 / 21)},
+		AgentsToday: []AgentToday{
+			{Agent: "2001", Rung: 31, Answered: 30, AnswerRate: ptr(30.0 / 31), TalkS: 5432, WrapUpS: 900, PausedS: 1800, PauseByReason: map[string]int64{"lunch": 1800}},
+			{Agent: "2002", Rung: 25, Answered: 22, AnswerRate: ptr(22.0 / 25), TalkS: 4100, WrapUpS: 700, PausedS: 420, PauseByReason: map[string]int64{"break": 300, "no_answer": 120}},
+		},
 	}}
 	srv := httptest.NewServer(Handler(src, 250*time.Millisecond, zerolog.Nop()))
 	defer srv.Close()
@@ -49,7 +55,7 @@ func TestChromiumScreenshot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, shot.DOM)
 	}
-	for _, want := range []string{`data-state="connected"`, `data-field="waiting" data-level="warn">3<`, `>80%<`, `>128<`} {
+	for _, want := range []string{`data-agent-id="2001"`, `>91%<`, `>1:30:32<`, `data-state="connected"`, `data-field="waiting" data-level="warn">3<`, `>80%<`, `>128<`} {
 		if !strings.Contains(shot.DOM, want) {
 			t.Errorf("DOM lacks %q", want)
 		}
@@ -60,3 +66,5 @@ func TestChromiumScreenshot(t *testing.T) {
 	}
 	t.Logf("screenshot: %s (%d bytes)", png, len(shot.PNG))
 }
+
+func ptr(f float64) *float64 { return &f }
