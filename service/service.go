@@ -82,6 +82,7 @@ type Service struct {
 	wg        sync.WaitGroup // call goroutines
 	draining  atomic.Bool    // set on the stop signal: no new calls
 	keys      *httpapi.Keys  // API tokens; the tokens file is re-read on SIGHUP
+	desk      deskParts      // h14: call records, recordings, the agent desk (desk_wiring.go)
 }
 
 // New builds a replica. sw may be nil, in which case the real ARI edge is
@@ -144,6 +145,7 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	s.worker = callbacks.NewWorker(s.callbacks, sw, callbacks.Dial{Carrier: cfg.CarrierEndpoint, CallerID: cfg.CallbackCallerID,
 		RingTimeout: cfg.CallbackRingTimeout}, m, log.With().Str("component", "callbacks").Logger(), s.serveCallback)
 	s.worker.OnGiveUp = s.callbackGaveUp
+	s.desk = newDeskParts(cfg, pol, rdb, s.agents, log)
 	s.worker.AgentFirst = &callbacks.AgentFirst{Agents: s.agents, Tech: cfg.AgentTech,
 		RingTimeout: cfg.AgentRingTimeout, Retry: 15 * time.Second}
 	log.Info().Str("policy", pol.Version()).Msg("work-order policy loaded")
@@ -175,8 +177,9 @@ func (s *Service) Handler() http.Handler {
 		Monitor:   s.monitor,
 		IVR:       s.flow.Menus(),
 		Notices:   s.notices,
-		Wallboard: wallboard.Handler(wallboardSource{s}, 250*time.Millisecond, s.log.With().Str("component", "wallboard").Logger()),
+		Wallboard: wallboard.Handler(wallboard.WithStats(wallboardSource{s}, s.desk.records, nil), 250*time.Millisecond, s.log.With().Str("component", "wallboard").Logger()),
 		Log:       s.log.With().Str("component", "http").Logger(),
+		Policy:    s.desk.pol, Work: s.desk.work, Accounts: s.accounts, Calls: s.desk.records, Recordings: s.desk.recordings, Desk: s.desk.page,
 	})
 }
 
@@ -234,6 +237,7 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	// New work (callbacks to place, tickets to escalate) stops with ctx.
 	go func() { defer bg.Done(); s.worker.Run(ctx) }()
 	go func() { defer bg.Done(); s.orders.Watch(ctx) }()
+	s.desk.run(ctx, &bg, s.replica)
 	// SIGHUP re-reads HOTLINE_IVR_FILE; calls in progress keep their menu.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
