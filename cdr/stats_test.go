@@ -35,7 +35,7 @@ func TestStatsFromRecords(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write(answered("a", "13800138000", "2001", t0))                   // 10:00, answered after 15 s
+	write(answered("a", "13800138000", "2001", t0))                     // 10:00, answered after 15 s
 	write(answered("b", "13800138001", "2002", t0.Add(29*time.Minute))) // 10:29, same interval
 	late := answered("c", "13800138002", "2001", t0.Add(31*time.Minute))
 	late.AgentAnswer = late.QueueJoin.Add(40 * time.Second) // 10:31, answered after 40 s

@@ -201,8 +201,12 @@ type Customer struct {
 
 // Lookup finds the customer and work orders of a number.
 type Lookup struct {
-	Accounts   interface{ ByPhone(ctx context.Context, phone string) (accounts.Account, error) }
-	Tickets    interface{ List(ctx context.Context, f tickets.Filter) ([]tickets.Ticket, error) }
+	Accounts interface {
+		ByPhone(ctx context.Context, phone string) (accounts.Account, error)
+	}
+	Tickets interface {
+		List(ctx context.Context, f tickets.Filter) ([]tickets.Ticket, error)
+	}
 	SeniorAge  int // the senior queue's min_age (policy)
 	RecentMany int // how many recent work orders (5 when 0)
 	Now        func() time.Time

@@ -203,7 +203,7 @@ func TestCustomer(t *testing.T) {
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, china.Zone)
 	l := Lookup{Accounts: fakeAccounts{"13800138000": {Number: "1000000001", Name: "张伟", Address: "海淀区中关村大街1号",
 		Area: "海淀区", Class: "important", BirthYear: 1950}},
-		Tickets: fakeTickets{{ID: "1", Phone: "13800138000", Status: tickets.StatusAccepted}, {ID: "2", Phone: "13800138000", Status: tickets.StatusClosed}},
+		Tickets:   fakeTickets{{ID: "1", Phone: "13800138000", Status: tickets.StatusAccepted}, {ID: "2", Phone: "13800138000", Status: tickets.StatusClosed}},
 		SeniorAge: 65, Now: func() time.Time { return now }}
 	c, err := l.Customer(context.Background(), Caller{CallID: "c1", Phone: "13800138000"})
 	if err != nil || c.Name != "张伟" || c.Area != "海淀区" || c.Class != "important" || c.AgeGroup != "senior" ||

@@ -187,7 +187,7 @@ func TestSweep(t *testing.T) {
 		ids = append(ids, a.Info.ID)
 	}
 	_ = os.Remove(filepath.Join(s.Dir(), ids[1]+".wav")) // archived by an operator
-	clk.Add(24*time.Hour + time.Second)                   // old ones: 2 days and a second; new: 1 day
+	clk.Add(24*time.Hour + time.Second)                  // old ones: 2 days and a second; new: 1 day
 	if n, err := s.Sweep(ctx, "other", time.Minute); err != nil || n != 2 {
 		t.Fatalf("swept %d, %v", n, err)
 	}

@@ -32,8 +32,8 @@ func TestChromiumScreenshot(t *testing.T) {
 		Queues:           []Queue{{Name: "general", Waiting: 3, LongestWaitSeconds: 47, Offered: 128, Answered: 117, Answered20s: 101, Abandoned: 8}},
 		Agents:           map[string]int{"available": 4, "ringing": 1, "on_call": 9, "paused": 2, "logged_out": 5},
 		CallbacksPending: 3, CallbacksOverdue: 1,
-		Today:            &Span{Offered: 128, Answered: 117, Abandoned: 8, AnswerRate: ptr(117.0 / 128)},
-		Interval:         &Span{Offered: 21, Answered: 20, AnswerRate: ptr(20.0 / 21)},
+		Today:    &Span{Offered: 128, Answered: 117, Abandoned: 8, AnswerRate: ptr(117.0 / 128)},
+		Interval: &Span{Offered: 21, Answered: 20, AnswerRate: ptr(20.0 / 21)},
 		AgentsToday: []AgentToday{
 			{Agent: "2001", Rung: 31, Answered: 30, AnswerRate: ptr(30.0 / 31), TalkS: 5432, WrapUpS: 900, PausedS: 1800, PauseByReason: map[string]int64{"lunch": 1800}},
 			{Agent: "2002", Rung: 25, Answered: 22, AnswerRate: ptr(22.0 / 25), TalkS: 4100, WrapUpS: 700, PausedS: 420, PauseByReason: map[string]int64{"break": 300, "no_answer": 120}},
