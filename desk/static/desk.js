@@ -528,6 +528,7 @@
     setConn("off");
     const saved = sessionStorage.getItem(TOKEN_KEY);
     if (saved) signIn(saved);
+    document.body.dataset.ready = "true"; // the page's handlers are in place
   }
   init();
 })();
