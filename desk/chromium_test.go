@@ -93,7 +93,7 @@ func TestChromiumDesk(t *testing.T) {
 		return png
 	}
 	must(b.Navigate(srv.URL + "/desk/"))
-	must(b.WaitFor(bctx, `document.body.dataset.ready === "true"`))
+	must(b.WaitFor(bctx, `document.body && document.body.dataset.ready === "true"`))
 	must(b.Type("#token", agentToken))
 	must(b.Click("#btn-signin"))
 	must(b.WaitFor(bctx, `document.getElementById("conn").dataset.state === "connected"`))

@@ -115,7 +115,7 @@ func TestDeskScreenPopAndNote(t *testing.T) {
 	}
 
 	step("open the desk", b.Navigate(env.HTTP+"/desk/"))
-	step("sign-in form", b.WaitFor(bctx, `document.body.dataset.ready === "true"`))
+	step("sign-in form", b.WaitFor(bctx, `document.body && document.body.dataset.ready === "true"`))
 	step("type the token", b.Type("#token", testAgent2001Token))
 	step("sign in", b.Click("#btn-signin"))
 	step("live stream", b.WaitFor(bctx, `document.getElementById("conn").dataset.state === "connected"`))

@@ -435,12 +435,15 @@
 
   async function classify() {
     const tk = S.ticket, subject = $("cls-subject").value;
-    const body = { action: "classify", subject };
+    // {"action":"classify","class":"service","subject":"staff_attitude","grade":"IV"};
+    // a report has a subject only.
+    const body = { action: "classify" };
     if (tk.type === "complaint") {
       body.class = $("cls-class").value;
-      if ($("cls-grade").value) body.grade = $("cls-grade").value;
       if (!body.class) { toast(t("need_class"), "error"); return; }
     }
+    body.subject = subject;
+    if (tk.type === "complaint" && $("cls-grade").value) body.grade = $("cls-grade").value;
     if (!subject) { toast(t("need_class"), "error"); return; }
     await act(body, "done_classify");
   }
