@@ -1,7 +1,10 @@
 package desk_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -76,7 +79,24 @@ func TestChromiumDesk(t *testing.T) {
 		Events: agents.NewFeed(reg, zerolog.Nop()), Health: func(context.Context) map[string]httpapi.Part { return nil },
 		Log: zerolog.Nop(), Policy: pol, Work: desk.NewWork(reg, recs, rdb, "t:"), Accounts: accts, Calls: recs,
 		Recordings: recordings.New(rdb, "t:", t.TempDir(), pol.Recordings(), nil), Desk: desk.Handler()})
-	srv := httptest.NewServer(api)
+	// classify is another developer's action: the page's request is
+	// caught here and checked, and answered with the order as it is.
+	var classified []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "POST" && strings.HasSuffix(r.URL.Path, "/actions") {
+			raw, _ := io.ReadAll(r.Body)
+			if strings.Contains(string(raw), `"classify"`) {
+				classified = append(classified, string(raw))
+				id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/api/v1/tickets/"), "/actions")
+				got, _ := tk.Get(r.Context(), id)
+				w.Header().Set("Content-Type", "application/json")
+				_ = json.NewEncoder(w).Encode(got)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(raw))
+		}
+		api.ServeHTTP(w, r)
+	}))
 	defer srv.Close()
 
 	bctx, cancel := context.WithTimeout(ctx, 60*time.Second)
@@ -120,10 +140,79 @@ func TestChromiumDesk(t *testing.T) {
 	must(b.Click("#btn-lang"))
 	must(b.WaitFor(bctx, `document.documentElement.lang === "en"`))
 	shot("desk-note-en.png")
+	must(b.Click("#btn-lang"))
+	must(b.WaitFor(bctx, `document.documentElement.lang === "zh-CN"`))
+
+	// Classify: class, then a subject of that class, then the grade.
+	sel := func(id, value string) {
+		t.Helper()
+		must(b.Eval(`(function(){var s=document.getElementById("`+id+`");s.value="`+value+`";s.dispatchEvent(new Event("change"));return s.value;})()`, nil))
+	}
+	sel("cls-class", "service")
+	var subjects []string
+	must(b.Eval(`[...document.querySelectorAll("#cls-subject option")].map(o => o.value).filter(Boolean)`, &subjects))
+	if strings.Join(subjects, ",") != "staff_attitude,work_quality,broken_promise,broken_time_limit" {
+		t.Fatalf("subjects of class service: %v", subjects)
+	}
+	sel("cls-subject", "staff_attitude")
+	sel("cls-grade", "IV")
+	must(b.Click("#btn-classify"))
+	must(b.WaitFor(bctx, `document.getElementById("toast").textContent === "已分类"`))
+	if len(classified) != 1 || classified[0] != `{"action":"classify","class":"service","subject":"staff_attitude","grade":"IV"}` {
+		t.Fatalf("classify requests %q", classified)
+	}
+
+	// Resolve the complaint: register, assign to the agent, start, resolve.
+	sel("resolve-result", "explained")
+	must(b.Type("#resolve-note", "已向客户解释并致歉"))
+	must(b.Click("#btn-resolve"))
+	must(b.WaitFor(bctx, `document.querySelector('#order [data-field="result"]').textContent === "已解释"`))
+	res, err := tk.Get(ctx, complaint.ID)
+	must(err)
+	var steps []string
+	for _, a := range res.Audit {
+		steps = append(steps, a.Action)
+	}
+	if res.Result != "explained" || res.AssignedTo != "2001" || !strings.Contains(strings.Join(steps, ","), "register,assign,start,resolve") {
+		t.Fatalf("resolved order %s %s, audit %v", res.Result, res.AssignedTo, steps)
+	}
+
+	// A new work order for the caller, then the wrap-up code.
+	sel("create-type", "consultation")
+	must(b.Type("#create-note", "询问峰谷电价"))
+	must(b.Click("#btn-create"))
+	must(b.WaitFor(bctx, `document.querySelector('#order [data-field="type"]').dataset.value === "consultation"`))
+	var created string
+	must(b.Eval(`document.getElementById("order").dataset.ticket`, &created))
+	if c, err := tk.Get(ctx, created); err != nil || c.Phone != "13800138000" || c.Account != "1000000001" || c.Address == "" {
+		t.Fatalf("created %+v %v", c, err)
+	}
+	must(b.WaitFor(bctx, `document.querySelector('#open-orders li[data-ticket="`+created+`"]')`))
+	sel("wrapup-code", "order_taken")
+	must(b.Click("#btn-wrapup"))
+	must(b.WaitFor(bctx, `document.getElementById("wrapup-done").textContent.includes("c1")`))
+	if v := rdb.HGet(ctx, "t:cdr:c1", "wrap_up").Val(); v != "order_taken" {
+		t.Fatalf("wrap-up code %q", v)
+	}
+
+	// Pause with a reason of the policy, then ready.
+	must(reg.Release(ctx, "2001", "c1", true)) // the call ends
+	must(b.WaitFor(bctx, `!document.getElementById("btn-pause").disabled`))
+	sel("pause-reason", "training")
+	must(b.Click("#btn-pause"))
+	must(b.WaitFor(bctx, `document.getElementById("state").dataset.state === "paused"`))
+	if a, _ := reg.Get(ctx, "2001"); a.Reason != "training" {
+		t.Fatalf("paused with %q", a.Reason)
+	}
+	shot("desk-paused.png")
 	got, err := tk.Get(ctx, complaint.ID)
 	must(err)
-	if last := got.Audit[len(got.Audit)-1]; last.Action != "note" || last.Actor != "zhang.wei" || !strings.Contains(last.Note, "态度差") {
-		t.Fatalf("last audit entry %+v", last)
+	noted := false
+	for _, a := range got.Audit {
+		noted = noted || (a.Action == "note" && a.Actor == "zhang.wei" && strings.Contains(a.Note, "态度差"))
+	}
+	if !noted {
+		t.Fatalf("no note by the agent in %+v", got.Audit)
 	}
 	if errs := b.Errors(); len(errs) > 0 {
 		t.Fatalf("page errors: %v", errs)

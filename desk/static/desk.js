@@ -235,6 +235,7 @@
       label += " · " + (c ? choice(c) : a.reason);
     }
     el.textContent = label;
+    renderPop();
     $("since").textContent = a.since ? t("since", { t: when(a.since) }) : "";
     const st = a.state;
     $("btn-login").disabled = st !== "logged_out";
@@ -285,7 +286,8 @@
     $("pop-fields").hidden = !c;
     root.dataset.call = c ? c.call_id : "";
     root.dataset.live = c && c.live ? "true" : "false";
-    $("pop-kind").textContent = !c ? "" : c.live ? (c.state === "ringing" ? t("pop_ringing") : t("pop_live")) : t("pop_after");
+    const after = S.agent && S.agent.state === "wrap_up";
+    $("pop-kind").textContent = !c ? "" : c.live ? (c.state === "ringing" ? t("pop_ringing") : t("pop_live")) : after ? t("pop_after") : t("pop_last");
     if (!c) { fillOrders("open-orders", []); fillOrders("recent-orders", []); return; }
     setField(root, "phone", c.phone);
     setField(root, "account", c.account);
