@@ -326,3 +326,40 @@ func (c *Client) Snoop(ctx context.Context, req ivr.SnoopRequest) error {
 	}
 	return c.do(ctx, "snoop", http.MethodPost, "/channels/"+seg(req.ChannelID)+"/snoop", q, false, nil)
 }
+
+// RecordBridge starts recording a bridge's mixed audio (ivr.Recorder):
+// ARI POST /bridges/{id}/record, WAV, no beep, no time or silence limit,
+// refused if a recording of that name exists. Asterisk writes the file to
+// <astspooldir>/recording/<name>.wav.
+func (c *Client) RecordBridge(ctx context.Context, bridgeID, name string) error {
+	if bridgeID == "" || !validRecordingName(name) {
+		return fmt.Errorf("ariedge record: bridge %q, name %q: a bridge id and a name of letters, digits, '.', '_', '-' are required", bridgeID, name)
+	}
+	q := url.Values{"name": {name}, "format": {"wav"}, "ifExists": {"fail"}, "beep": {"false"},
+		"maxDurationSeconds": {"0"}, "maxSilenceSeconds": {"0"}, "terminateOn": {"none"}}
+	return c.do(ctx, "record_bridge", http.MethodPost, "/bridges/"+seg(bridgeID)+"/record", q, false, nil)
+}
+
+// StopRecording ends a live recording and keeps the file (ivr.Recorder):
+// ARI POST /recordings/live/{name}/stop. A recording that already ended
+// (404: its bridge was destroyed, which ends it) is not an error.
+func (c *Client) StopRecording(ctx context.Context, name string) error {
+	if !validRecordingName(name) {
+		return fmt.Errorf("ariedge stop recording: bad name %q", name)
+	}
+	return c.do(ctx, "stop_recording", http.MethodPost, "/recordings/live/"+seg(name)+"/stop", nil, true, nil)
+}
+
+// validRecordingName keeps names to one path segment Asterisk stores as a
+// file name: no '/', no "..", nothing to escape.
+func validRecordingName(name string) bool {
+	if name == "" || len(name) > 200 || name[0] == '.' {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}

@@ -59,6 +59,11 @@ func TestRESTRequests(t *testing.T) {
 				AppArgs: []string{"monitor", "2001", "c1"}})
 		}, "POST", "/ari/channels/c1-agent-1/snoop", url.Values{"app": {"hotline"}, "spy": {"both"}, "whisper": {"out"},
 			"snoopId": {"c1-agent-snoop1"}, "appArgs": {"monitor,2001,c1"}}},
+		{"record a bridge", func(c *Client) error { return c.RecordBridge(ctx, "br-c1", "20261122-103000-c1") },
+			"POST", "/ari/bridges/br-c1/record", url.Values{"name": {"20261122-103000-c1"}, "format": {"wav"}, "ifExists": {"fail"},
+				"beep": {"false"}, "maxDurationSeconds": {"0"}, "maxSilenceSeconds": {"0"}, "terminateOn": {"none"}}},
+		{"stop a recording", func(c *Client) error { return c.StopRecording(ctx, "20261122-103000-c1") },
+			"POST", "/ari/recordings/live/20261122-103000-c1/stop", url.Values{}},
 		{"snoop listen only", func(c *Client) error {
 			return c.Snoop(ctx, ivr.SnoopRequest{ChannelID: "c1-agent-1", SnoopID: "s1", Spy: "both"})
 		}, "POST", "/ari/channels/c1-agent-1/snoop", url.Values{"app": {"hotline"}, "spy": {"both"}, "whisper": {"none"},
@@ -99,6 +104,9 @@ func TestRESTNotFound(t *testing.T) {
 		{"stop playback", "DELETE /ari/playbacks/p", func(c *Client) error { return c.Channel("x").StopPlayback(ctx, "p") }, ""},
 		{"stop moh", "DELETE /ari/channels/x/moh", func(c *Client) error { return c.Channel("x").StopMOH(ctx) }, ""},
 		{"destroy bridge", "DELETE /ari/bridges/b", func(c *Client) error { return c.DestroyBridge(ctx, "b") }, ""},
+		{"stop a recording that ended", "POST /ari/recordings/live/r1/stop", func(c *Client) error { return c.StopRecording(ctx, "r1") }, ""},
+		{"record a bridge that is gone", "POST /ari/bridges/b/record", func(c *Client) error { return c.RecordBridge(ctx, "b", "r1") },
+			"ari POST /bridges/b/record: HTTP 404"},
 		{"answer", "POST /ari/channels/x/answer", func(c *Client) error { return c.Channel("x").Answer(ctx) },
 			"ari POST /channels/x/answer: HTTP 404: Channel not found"},
 		{"play", "POST /ari/channels/x/play/p", func(c *Client) error { return c.Channel("x").Play(ctx, "p", "sound:a") },
@@ -234,5 +242,24 @@ func TestSnoopRejectsBadDirection(t *testing.T) {
 	err := c.Snoop(context.Background(), ivr.SnoopRequest{ChannelID: "c1", SnoopID: "s1", Spy: "sideways"})
 	if err == nil || len(f.requests()) != 0 {
 		t.Fatalf("err = %v, requests %d", err, len(f.requests()))
+	}
+}
+
+// The client implements ivr.Recorder, and refuses names that would escape
+// Asterisk's recording directory or need escaping, before any request.
+func TestRecorderNames(t *testing.T) {
+	var _ ivr.Recorder = (*Client)(nil)
+	ctx := context.Background()
+	for _, name := range []string{"", "../etc/passwd", "a/b", ".hidden", "a b", "录音", strings.Repeat("x", 201)} {
+		f, c := newRESTClient(t)
+		if err := c.RecordBridge(ctx, "br1", name); err == nil {
+			t.Errorf("RecordBridge name %q accepted", name)
+		}
+		if err := c.StopRecording(ctx, name); err == nil {
+			t.Errorf("StopRecording name %q accepted", name)
+		}
+		if n := len(f.requests()); n != 0 {
+			t.Errorf("name %q: %d requests sent", name, n)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -82,6 +83,12 @@ type Config struct {
 	// default) serves no profiler; only a loopback address is accepted,
 	// since a profile shows the process's memory and code to whoever asks.
 	PprofAddr string
+
+	// RecordingsDir is where the controller finds the call recordings
+	// Asterisk writes (HOTLINE_RECORDINGS_DIR): Asterisk's recording
+	// directory (astspooldir/recording), as this host sees it. With several
+	// Asterisk nodes it is shared storage every node and replica mounts.
+	RecordingsDir string
 }
 
 // Defaults returns the configuration a development machine runs with.
@@ -113,6 +120,7 @@ func Defaults() Config {
 		EscalationPoll:      30 * time.Second,
 		APIRate:             50,
 		APIBurst:            200,
+		RecordingsDir:       "/var/spool/asterisk/recording",
 	}
 }
 
@@ -210,6 +218,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	str("HOTLINE_POLICY_FILE", &c.PolicyFile)
 	dur("HOTLINE_ESCALATION_POLL", &c.EscalationPoll)
 	str("HOTLINE_PPROF_ADDR", &c.PprofAddr)
+	str("HOTLINE_RECORDINGS_DIR", &c.RecordingsDir)
 	if len(errs) == 0 {
 		if err := c.Validate(); err != nil {
 			errs = append(errs, err)
@@ -374,6 +383,9 @@ func (c Config) Validate() error {
 			bad("HOTLINE_PPROF_ADDR: %q is not a loopback address; the profiler has no authentication, so it listens only on 127.0.0.1, ::1 or localhost", c.PprofAddr)
 		}
 	}
+	if err := checkRecordingsDir(c.RecordingsDir); err != nil {
+		errs = append(errs, err)
+	}
 	if c.AgentTech == "" || c.CarrierEndpoint == "" || c.CallbackCallerID == "" || c.MOHClass == "" {
 		bad("HOTLINE_AGENT_TECH, HOTLINE_CARRIER_ENDPOINT, HOTLINE_CALLBACK_CALLER_ID and HOTLINE_MOH_CLASS: must not be empty")
 	}
@@ -422,4 +434,21 @@ func hostname() string {
 		return "hotline"
 	}
 	return h
+}
+
+// checkRecordingsDir refuses a recordings directory that cannot be one: an
+// empty name, the root, or an existing file. A directory that does not
+// exist yet is fine: Asterisk makes it with its first recording.
+func checkRecordingsDir(dir string) error {
+	clean := filepath.Clean(dir)
+	switch {
+	case strings.TrimSpace(dir) == "":
+		return errors.New("HOTLINE_RECORDINGS_DIR: must not be empty (Asterisk's recording directory, e.g. /var/spool/asterisk/recording)")
+	case clean == "/" || clean == ".":
+		return fmt.Errorf("HOTLINE_RECORDINGS_DIR: %q cannot be the recordings directory: the sweep deletes old files in it", dir)
+	}
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return fmt.Errorf("HOTLINE_RECORDINGS_DIR: %q is a file, not a directory", dir)
+	}
+	return nil
 }

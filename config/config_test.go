@@ -173,3 +173,22 @@ func TestPprofAddr(t *testing.T) {
 		}
 	}
 }
+
+// The recordings directory defaults to Asterisk's and takes a path that
+// does not exist yet; testdata/bad_recordings_dir_*.env hold its rejections.
+func TestRecordingsDir(t *testing.T) {
+	c, err := Load(lookupWith(func(string) (string, bool) { return "", false }))
+	if err != nil || c.RecordingsDir != "/var/spool/asterisk/recording" {
+		t.Fatalf("default: %q %v", c.RecordingsDir, err)
+	}
+	dir := filepath.Join(t.TempDir(), "not-yet")
+	c, err = Load(lookupWith(func(k string) (string, bool) {
+		if k == "HOTLINE_RECORDINGS_DIR" {
+			return dir, true
+		}
+		return "", false
+	}))
+	if err != nil || c.RecordingsDir != dir {
+		t.Fatalf("got %q %v", c.RecordingsDir, err)
+	}
+}

@@ -66,6 +66,7 @@ func PrincipalFrom(ctx context.Context) (Principal, bool) {
 type Access struct {
 	min  Role
 	self bool // an agent token may call it for its own {id}
+	work bool // an agent token may call it if the route's gate lets it (HandleWork)
 }
 
 // The accesses a route can have.
@@ -81,6 +82,10 @@ var (
 	Supervisor = Access{min: RoleSupervisor}
 	// Admin: admins only (outages, imports, configuration, reloads).
 	Admin = Access{min: RoleAdmin}
+	// agentWork: supervisors and admins, and an agent token when the
+	// route's gate says the request is about its own work (its calls,
+	// their work orders, its caller's). Only HandleWork registers it.
+	agentWork = Access{min: RoleSupervisor, work: true}
 )
 
 // Router registers /api/ routes together with who may call them, so the
@@ -106,6 +111,36 @@ func (rt *Router) Handle(pattern string, a Access, h http.HandlerFunc) {
 	if a.min == 0 {
 		panic("httpapi: route " + pattern + " registered without an access")
 	}
+	if a.work {
+		panic("httpapi: route " + pattern + ": agents' work routes need a gate: use HandleWork")
+	}
+	rt.handle(pattern, a, h)
+}
+
+// Gate decides whether an agent token's request is about the agent's own
+// work. It writes the refusal (403 with the reason, or the error) itself
+// and returns false; it may replace the request (e.g. its body, once read).
+type Gate func(w http.ResponseWriter, r *http.Request, p Principal) (*http.Request, bool)
+
+// HandleWork registers a route supervisors and admins may call and an
+// agent token may call when gate lets it through.
+func (rt *Router) HandleWork(pattern string, gate Gate, h http.HandlerFunc) {
+	if gate == nil {
+		panic("httpapi: route " + pattern + " registered without a gate")
+	}
+	inner := h
+	rt.handle(pattern, agentWork, func(w http.ResponseWriter, r *http.Request) {
+		if p, _ := PrincipalFrom(r.Context()); p.Role == RoleAgent {
+			var ok bool
+			if r, ok = gate(w, r, p); !ok {
+				return
+			}
+		}
+		inner(w, r)
+	})
+}
+
+func (rt *Router) handle(pattern string, a Access, h http.HandlerFunc) {
 	rt.access[pattern] = a
 	if a.self {
 		// The {id} is known only once the mux has matched the route.
@@ -209,7 +244,7 @@ func guard(keys *Keys, lim *limiter, rt *Router) http.Handler {
 		if !known {
 			a = Admin // deny by default: a route registered without Handle
 		}
-		if p.Role < a.min && !(a.self && p.Role == RoleAgent) {
+		if p.Role < a.min && !((a.self || a.work) && p.Role == RoleAgent) {
 			writeError(w, http.StatusForbidden, fmt.Sprintf("token %q has role %s; %s %s needs role %s", p.Name, p.Role, r.Method, r.URL.Path, a.min))
 			return
 		}

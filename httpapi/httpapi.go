@@ -16,6 +16,7 @@ import (
 	"github.com/hotline95598/hotline/agents"
 	"github.com/hotline95598/hotline/callbacks"
 	"github.com/hotline95598/hotline/config"
+	"github.com/hotline95598/hotline/policy"
 	"github.com/hotline95598/hotline/tickets"
 	"github.com/rs/zerolog"
 )
@@ -69,7 +70,14 @@ type Deps struct {
 	// Wallboard, when set, is served at /wallboard/ without a token: it
 	// shows aggregate numbers only, never a caller's number.
 	Wallboard http.Handler
-	Log       zerolog.Logger
+	// The agents' desk (desk.go, work.go, calls.go, recordings.go).
+	Policy     *policy.Policy // pause reasons, wrap-up codes, taxonomy; nil: the default policy
+	Work       Work           // what an agent token may reach (desk.Work); nil: agents reach no work orders
+	Accounts   Customers      // the caller's profile for the desk; nil: no caller route
+	Calls      CallRecords    // call records and statistics (cdr.Store); nil: no such routes
+	Recordings Recordings     // the recordings index and files; nil: no such routes
+	Desk       http.Handler   // the desk page, served at /desk/ without a token (its API calls carry one)
+	Log        zerolog.Logger
 }
 
 // New returns the HTTP handler.
@@ -79,7 +87,6 @@ func New(d Deps) http.Handler {
 	mux.Handle("GET /metrics", d.Metrics)
 	// Every /api/ route says who may call it: see Router and access.go.
 	rt := newRouter()
-	rt.Handle("GET /api/v1/tickets", Supervisor, d.listTickets)
 	rt.Handle("GET /api/v1/agents", Supervisor, d.listAgents)
 	rt.Handle("GET /api/v1/agents/{id}", AgentSelf, d.getAgent)
 	rt.Handle("POST /api/v1/agents/{id}/{action}", AgentSelf, d.agentAction)
@@ -91,6 +98,9 @@ func New(d Deps) http.Handler {
 	d.skillRoutes(rt)
 	d.ivrRoutes(rt)
 	d.noticeRoutes(rt)
+	d.deskRoutes(rt)
+	d.callRoutes(rt)
+	d.recordingRoutes(rt)
 	rt.Handle("/api/", AnyToken, func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
 	})
@@ -99,6 +109,10 @@ func New(d Deps) http.Handler {
 		keys = NewKeys(d.Token, d.Tokens)
 	}
 	mux.Handle("/api/", guard(keys, newLimiter(d.RateLimit), rt))
+	if d.Desk != nil {
+		mux.Handle("/desk/", http.StripPrefix("/desk", d.Desk))
+		mux.Handle("GET /desk", http.RedirectHandler("/desk/", http.StatusMovedPermanently))
+	}
 	if d.Wallboard != nil {
 		mux.Handle("/wallboard/", http.StripPrefix("/wallboard", d.Wallboard))
 		mux.Handle("GET /wallboard", http.RedirectHandler("/wallboard/", http.StatusMovedPermanently))
@@ -193,11 +207,11 @@ func (d Deps) agentAction(w http.ResponseWriter, r *http.Request) {
 		if !readJSON(w, r, &body) {
 			return
 		}
-		if len(body.Reason) > 64 {
-			writeError(w, http.StatusBadRequest, "reason must be at most 64 characters")
+		reason, ok := d.pauseReason(w, body.Reason)
+		if !ok {
 			return
 		}
-		err = d.Agents.Pause(r.Context(), id, body.Reason)
+		err = d.Agents.Pause(r.Context(), id, reason)
 	default:
 		writeError(w, http.StatusNotFound, "unknown agent action "+strconv.Quote(action)+"; use login, logout, pause or ready")
 		return
@@ -249,6 +263,10 @@ func (d Deps) reply(w http.ResponseWriter, r *http.Request, code int, v any, err
 
 func (d Deps) storeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code, ok := orderError(err); ok {
+		writeError(w, code, err.Error())
+		return
+	}
+	if code, ok := deskError(err); ok {
 		writeError(w, code, err.Error())
 		return
 	}

@@ -235,7 +235,7 @@ func TestTrailingData(t *testing.T) {
 		{`{"reason":"a"}{"reason":"b"}`, 400},
 		{`{"reason":"a"}` + strings.Repeat("x", 70<<10), 400}, // garbage after the value
 		{`{}` + strings.Repeat(" ", 70<<10), 413},
-		{`{"reason":"a"}` + "\n", 200},
+		{`{"reason":"lunch"}` + "\n", 200}, // a reason of the policy's list
 		{``, 200},
 	} {
 		req := httptest.NewRequest("POST", "/api/v1/agents/1001/pause", strings.NewReader(tc.body))

@@ -95,6 +95,9 @@ type rawPolicy struct {
 	FollowUp   rawFollowUp         `yaml:"follow_up"`
 	Callbacks  rawCallbacks        `yaml:"callbacks"`
 	Queues     map[string]rawQueue `yaml:"queues"`
+	Agents     *rawAgentDesk       `yaml:"agents"`
+	Records    rawRecords          `yaml:"records"`
+	Recordings rawRecordings       `yaml:"recordings"`
 	Taxonomy   rawTaxonomy         `yaml:"taxonomy"`
 	Calendar   []rawCalEntry       `yaml:"calendar"`
 	Scoring    rawScoring          `yaml:"scoring"`
@@ -478,6 +481,9 @@ func parse(data []byte, name string, read reader) (*Policy, error) {
 	p.callbacks = parseCallbacks(c, raw.Callbacks, p.followUp, knownTypes, p.esc.CallbackWithin)
 	p.queues = parseQueues(c, raw.Queues)
 	parseGovernance(c, p, raw.Scoring, raw.Warnings, raw.Outages, raw.Report, span)
+	p.desk = parseAgentDesk(c, raw.Agents)
+	p.records = parseRecords(c, raw.Records)
+	p.recordings = parseRecordings(c, raw.Recordings)
 
 	// Calendar.
 	p.cal = newCalendar()

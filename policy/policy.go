@@ -30,6 +30,9 @@ var Grades = []string{"V", "IV", "III", "II", "I"}
 type Policy struct {
 	callbacks             CallbackPolicy
 	queues                map[string]Queue
+	desk                  AgentDesk
+	records               Records
+	recordings            Recordings
 	name, version, source string
 
 	limits         map[string]typeLimits

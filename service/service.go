@@ -25,7 +25,9 @@ import (
 	"github.com/hotline95598/hotline/ariedge"
 	"github.com/hotline95598/hotline/callbacks"
 	"github.com/hotline95598/hotline/callflow"
+	"github.com/hotline95598/hotline/cdr"
 	"github.com/hotline95598/hotline/config"
+	"github.com/hotline95598/hotline/desk"
 	"github.com/hotline95598/hotline/hold"
 	"github.com/hotline95598/hotline/httpapi"
 	"github.com/hotline95598/hotline/ivr"
@@ -63,6 +65,8 @@ type Service struct {
 	router   *callflow.Router
 	worker   *callbacks.Worker
 	keys     *httpapi.Keys // API tokens; the tokens file is re-read on SIGHUP
+	fold     *cdr.Fold     // agents' events folded into statistics, under a lease
+	work     *desk.Work    // whom an agent serves and which work orders it may reach
 }
 
 // New builds a replica. sw may be nil, in which case the real ARI edge is
@@ -91,6 +95,8 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	held := hold.New(s.line, s.agents, sw, phones, hold.Config{RingTimeout: cfg.AgentRingTimeout, Poll: cfg.QueuePoll,
 		MOHClass: cfg.MOHClass, OfferTimeout: cfg.MenuTimeout}, m, named("queue"))
 	s.feed = agents.NewFeed(s.agents, named("agent_events"))
+	s.fold = st.records.NewFold(s.agents.EventsKey(), cfg.ReplicaID, named("stats"))
+	s.work = desk.NewWork(s.agents, st.records, rdb, p)
 	s.monitor = supervise.NewMonitor(s.agents, sw, phones, supervise.MonitorConfig{RingTimeout: cfg.AgentRingTimeout}, named("monitor"))
 
 	// The calls: recovery tracks who owns each; the flow serves them.
@@ -135,8 +141,15 @@ func (s *Service) Handler() http.Handler {
 		Monitor:   s.monitor,
 		IVR:       s.flow.Menus(),
 		Notices:   s.notices,
-		Wallboard: wallboard.Handler(wallboardSource{s}, 250*time.Millisecond, s.log.With().Str("component", "wallboard").Logger()),
-		Log:       s.log.With().Str("component", "http").Logger(),
+		Wallboard: wallboard.Handler(wallboard.WithStats(wallboardSource{s}, s.records, nil), 250*time.Millisecond,
+			s.log.With().Str("component", "wallboard").Logger()),
+		Log:        s.log.With().Str("component", "http").Logger(),
+		Policy:     s.pol,
+		Work:       s.work,
+		Accounts:   s.accounts,
+		Calls:      s.records,
+		Recordings: s.recs,
+		Desk:       desk.Handler(),
 	})
 }
 
@@ -198,6 +211,10 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	// New work (callbacks to place, tickets to escalate) stops with ctx.
 	start(ctx, s.worker.Run)
 	start(ctx, s.orders.Watch)
+	start(ctx, s.fold.Run)
+	start(ctx, func(ctx context.Context) {
+		s.recs.RunSweep(ctx, s.cfg.ReplicaID, time.Hour, s.log.With().Str("component", "recordings").Logger())
+	})
 	// SIGHUP re-reads HOTLINE_IVR_FILE (calls in progress keep their menu)
 	// and HOTLINE_TOKENS_FILE (a token is revoked or added without a
 	// restart); each gets its own copy of the signal.

@@ -9,11 +9,13 @@ import (
 
 	"github.com/hotline95598/hotline/accounts"
 	"github.com/hotline95598/hotline/callbacks"
+	"github.com/hotline95598/hotline/cdr"
 	"github.com/hotline95598/hotline/config"
 	"github.com/hotline95598/hotline/metrics"
 	"github.com/hotline95598/hotline/notices"
 	"github.com/hotline95598/hotline/outages"
 	"github.com/hotline95598/hotline/policy"
+	"github.com/hotline95598/hotline/recordings"
 	"github.com/hotline95598/hotline/tickets"
 	"github.com/hotline95598/hotline/workorders"
 )
@@ -30,6 +32,8 @@ type stores struct {
 	outages   *outages.Store
 	notices   *notices.Store
 	orders    *workorders.Service
+	records   *cdr.Store        // one record per call, statistics
+	recs      *recordings.Store // agent calls' recordings and their index
 }
 
 // loadPolicy reads HOTLINE_POLICY_FILE, or takes the built-in policy.
@@ -66,6 +70,8 @@ func openStores(cfg config.Config, m *metrics.Metrics, log zerolog.Logger) (*sto
 	st.callbacks = callbacks.NewStore(rdb, p, pol.Callbacks(), nil)
 	st.outages = outages.New(rdb, p, nil)
 	st.notices = notices.New(rdb, p, nil)
+	st.records = cdr.New(rdb, p, pol.Records(), nil)
+	st.recs = recordings.New(rdb, p, cfg.RecordingsDir, pol.Recordings(), nil)
 	st.orders = workorders.New(st.tickets, pol, st.callbacks, st.outages, rdb, p, cfg.ReplicaID,
 		workorders.Config{WatchEvery: cfg.EscalationPoll}, m, log.With().Str("component", "workorders").Logger(), nil)
 	return st, nil

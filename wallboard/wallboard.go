@@ -70,6 +70,11 @@ type Snapshot struct {
 	Agents           map[string]int `json:"agents"` // state → count (see AgentStates)
 	CallbacksPending int64          `json:"callbacks_pending"`
 	CallbacksOverdue int64          `json:"callbacks_overdue"`
+	// From the call records and the agents' event stream (WithStats):
+	// today's and the current interval's queue calls, every agent's day.
+	Today       *Span        `json:"today,omitempty"`
+	Interval    *Span        `json:"interval,omitempty"`
+	AgentsToday []AgentToday `json:"agents_today,omitempty"`
 }
 
 // Source gives the current snapshot (the controller builds it from Redis,

@@ -5,6 +5,7 @@
 //	hotline prompts render -dir D      render the prompt catalogue to 8 kHz WAV
 //	hotline ivr validate FILE          check an IVR menu file, naming the line of each problem
 //	hotline tokens new -role R         a fresh API token and its tokens-file line
+//	hotline calls export -since D ...  call records as CSV
 //
 // Configuration comes from HOTLINE_* environment variables; HOTLINE_ENV_FILE
 // names a KEY=VALUE file read first (the environment wins over it).
@@ -37,7 +38,9 @@ const usage = `usage:
   hotline ivr validate FILE                  check an IVR menu file (hotline ivr default prints the built-in one)
   hotline tickets|outages|report ...         the back office (hotline help)
   hotline tokens new -role ROLE [-agent ID] [-name NAME]
-                                             a fresh API token and its HOTLINE_TOKENS_FILE line`
+                                             a fresh API token and its HOTLINE_TOKENS_FILE line
+  hotline calls export -since D -until D [-o FILE]
+                                             call records as CSV (hotline help)`
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
@@ -80,8 +83,10 @@ func run(args []string) error {
 		return tokens(args[1:], os.Stdout)
 	case "ivr":
 		return ivrCommand(args[1:], os.Stdout)
+	case "calls":
+		return calls(ctx, args[1:], os.Stdout)
 	case "help", "-h", "--help":
-		fmt.Println(usage + "\n" + backofficeUsage + "\n" + tokensUsage)
+		fmt.Println(usage + "\n" + backofficeUsage + "\n" + tokensUsage + "\n" + callsUsage)
 		return nil
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0], usage)

@@ -191,7 +191,8 @@ cmd_asterisk_up() {
     HOTLINE_INSTANCE_DIR="$INST_DIR" "$REPO/deploy/asterisk/render.sh" "$HOST_INST_DIR/etc"
     code="$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$ARI_URL/asterisk/info" 2>/dev/null || true)"
     [[ -z "$code" || "$code" == 000 ]] || die "something else already answers on $ARI_URL (HTTP $code); stop it or change HOTLINE_ARI_URL"
-    mkdir -p "$HOST_INST_DIR"/{lib/keys,cache,spool,run,log}
+    # spool/recording: Asterisk records calls there but does not make it (README: Call recording).
+    mkdir -p "$HOST_INST_DIR"/{lib/keys,cache,spool/recording,run,log}
     rm -f "$HOST_INST_DIR/run/asterisk.ctl" "$HOST_INST_DIR/run/asterisk.pid"
     prepare_root
     if [[ -z "$(ls -A "$ROOT/usr/share/asterisk/moh-hotline")" ]]; then

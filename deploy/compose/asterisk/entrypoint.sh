@@ -7,7 +7,7 @@ inst="${HOTLINE_ASTERISK_INSTANCE:-compose}"
 export HOTLINE_INSTANCE_DIR="/var/lib/hotline/$inst"
 
 /opt/hotline/asterisk/render.sh "$HOTLINE_INSTANCE_DIR/etc"
-mkdir -p "$HOTLINE_INSTANCE_DIR"/{lib/keys,cache,spool,run,log}
+mkdir -p "$HOTLINE_INSTANCE_DIR"/{lib/keys,cache,spool/recording,run,log}
 rm -f "$HOTLINE_INSTANCE_DIR/run/asterisk.ctl" "$HOTLINE_INSTANCE_DIR/run/asterisk.pid"
 
 if [[ -z "$(ls -A /usr/share/asterisk/moh-hotline 2>/dev/null)" ]]; then
