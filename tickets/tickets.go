@@ -40,6 +40,7 @@ import (
 
 	"github.com/hotline95598/hotline/accounts"
 	"github.com/hotline95598/hotline/internal/china"
+	"github.com/hotline95598/hotline/internal/durable"
 )
 
 // DefaultPrefix is the key prefix used when New is given an empty one.
@@ -312,7 +313,17 @@ type Store struct {
 	// tax is swapped atomically because a policy reload may replace the
 	// taxonomy while calls are creating orders.
 	tax atomic.Pointer[Taxonomy]
+	// ack: how many Redis replicas must hold a created or changed ticket
+	// before the caller is told (SetReplicaAck).
+	ack durable.Policy
 }
+
+// SetReplicaAck makes every ticket write wait, on its transaction's
+// connection, until p.Replicas replicas hold it; a write they do not
+// confirm in time returns an error wrapping durable.ErrNotReplicated (the
+// ticket is on the master, but nobody may be told its number). Call it
+// before the store is used.
+func (s *Store) SetReplicaAck(p durable.Policy) { s.ack = p }
 
 // New returns a Store using keys under prefix (DefaultPrefix when empty) and
 // now for timestamps (time.Now when nil).
@@ -596,6 +607,9 @@ func (s *Store) insertTx(ctx context.Context, tx *redis.Tx, t Ticket, key, actor
 		}
 		return nil
 	})
+	if err == nil {
+		err = s.ack.Wait(ctx, tx)
+	}
 	if err != nil {
 		// Wrapped with %w, so errors.Is still sees redis.TxFailedErr.
 		return fmt.Errorf("tickets: create %s: %w", t.ID, err)
@@ -959,6 +973,9 @@ func (s *Store) applyUpdate(ctx context.Context, tx *redis.Tx, id, key string, f
 		s.writeIndexes(ctx, pipe, &t)
 		return nil
 	})
+	if err == nil {
+		err = s.ack.Wait(ctx, tx)
+	}
 	if err != nil {
 		// Wrapped with %w, so errors.Is still sees redis.TxFailedErr.
 		return Ticket{}, fmt.Errorf("tickets: update %s: %w", id, err)
