@@ -23,7 +23,7 @@ vet:
 	go vet -tags e2e ./e2e/
 
 unit: deps
-	HOTLINE_REQUIRE_REDIS=1 HOTLINE_REQUIRE_AUDIO=1 go test -race -count=1 ./...
+	HOTLINE_REQUIRE_REDIS=1 HOTLINE_REQUIRE_AUDIO=1 HOTLINE_REQUIRE_KAMAILIO=1 go test -race -count=1 ./...
 
 ## bench: the callback engine under load (10,000 callbacks over a simulated hour) and Go benchmarks,
 ## then the sipp load benchmark: the controller against dialplan + app_queue (bench/load.sh; not in `make test`)

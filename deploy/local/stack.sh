@@ -73,7 +73,7 @@ lock_instance() {
 
 
 # ---------------------------------------------------------------------- deps
-HOST_PACKAGES=(debootstrap redis-server redis-tools sip-tester espeak-ng sox ca-certificates curl util-linux)
+HOST_PACKAGES=(debootstrap redis-server redis-tools redis-sentinel kamailio sip-tester espeak-ng sox ca-certificates curl util-linux)
 
 cmd_deps() {
   local missing=() p
@@ -92,6 +92,14 @@ cmd_deps() {
     apt-get update
     apt-get install -y --no-install-recommends "${missing[@]}"
   fi
+  # The packages' own services (a system-wide Kamailio on every address's
+  # port 5060, a sentinel on 26379) would take the ports our stacks use:
+  # ours run from deploy/ with their own configuration.
+  for p in kamailio redis-sentinel; do
+    if [[ " ${missing[*]} " == *" $p "* ]] && command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+      systemctl disable --now "$p" >/dev/null 2>&1 || true
+    fi
+  done
 }
 
 # -------------------------------------------------------------------- rootfs
