@@ -3,7 +3,6 @@ package kamailio
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -47,6 +46,13 @@ func freeUDP(t *testing.T, ip string) string {
 	}
 	defer c.Close()
 	return c.LocalAddr().String()
+}
+
+// mediaPort is a free UDP port for sipp's media socket (the scenarios carry
+// no media, but sipp binds one).
+func mediaPort(t *testing.T, ip string) string {
+	_, port, _ := net.SplitHostPort(freeUDP(t, ip))
+	return port
 }
 
 func freeTCP(t *testing.T) string {
@@ -147,7 +153,7 @@ func sippRun(t *testing.T, show bool, scenario, local, target string, args ...st
 	}
 	host, port, _ := net.SplitHostPort(local)
 	all := append([]string{"-sf", sf, "-m", "1", "-i", host, "-p", port, "-nostdin", "-timeout", "20s",
-		"-timeout_error", "-trace_err", "-mp", fmt.Sprint(30000 + os.Getpid()%1000*20)}, args...)
+		"-timeout_error", "-trace_err", "-mp", mediaPort(t, host)}, args...)
 	all = append(all, target)
 	cmd := exec.Command("sipp", all...)
 	cmd.Dir = dir
@@ -513,6 +519,21 @@ func TestEdge(t *testing.T) {
 		}
 		if got[b.addr] == 0 {
 			t.Fatalf("calls after B came back: %v", got)
+		}
+	})
+
+	t.Run("a call to a node that just died goes to the next one", func(t *testing.T) {
+		b.down()
+		defer b.up()
+		// Before the probes notice, a call sent to the dead node is passed
+		// on after the INVITE timeout (1 s here), and the node is taken out.
+		for range 2 {
+			if code, id := carrierInvite(t, "127.0.0.1", e.sip, ""); code != 200 || nodeOf(id) != a.addr {
+				t.Fatalf("INVITE right after B died: %d on %q; want 200 on %s", code, nodeOf(id), a.addr)
+			}
+		}
+		if st := stateOf()[b.addr]; st != "inactive" && st != "trying" {
+			t.Fatalf("node B is %s after an INVITE to it timed out", st)
 		}
 	})
 }
