@@ -100,12 +100,11 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 		sw = ariedge.New(ariedge.Config{URL: cfg.ARIURL, User: cfg.ARIUser, Password: cfg.ARIPassword, App: cfg.ARIApp,
 			RequestTimeout: cfg.ARIRequestTimeout}, log, ariedge.NewMetrics(reg))
 	}
-	ropt, err := cfg.RedisOptions(redis.Options{DialTimeout: 2 * time.Second,
+	rdb, err := cfg.RedisClient(redis.Options{DialTimeout: 2 * time.Second,
 		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, MaxRetries: 2})
 	if err != nil {
 		return nil, err
 	}
-	rdb := redis.NewClient(ropt) // password and TLS from HOTLINE_REDIS_*
 	rdb.AddHook(redisTimer{m})
 	replica := cfg.ReplicaID
 	s := &Service{cfg: cfg, log: log, m: m, gather: reg, rdb: rdb, sw: sw, replica: replica,
@@ -121,8 +120,10 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 		log.With().Str("component", "monitor").Logger())
 	s.tickets = tickets.New(rdb, p, nil)
 	s.tickets.SetTaxonomy(pol)
+	s.tickets.SetReplicaAck(cfg.ReplicaAck())
 	s.accounts = accounts.New(rdb, p)
 	s.callbacks = callbacks.NewStore(rdb, p, pol.Callbacks(), nil)
+	s.callbacks.SetReplicaAck(cfg.ReplicaAck())
 	s.outages = outages.New(rdb, p, nil)
 	s.notices = notices.New(rdb, p, nil)
 	s.orders = workorders.New(s.tickets, pol, s.callbacks, s.outages, rdb, p, replica,
@@ -186,7 +187,7 @@ func (s *Service) health(ctx context.Context) map[string]httpapi.Part {
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		parts["redis"] = httpapi.Part{OK: false, Detail: err.Error()}
 	} else {
-		parts["redis"] = httpapi.Part{OK: true, Detail: "connected to " + s.cfg.RedisAddr}
+		parts["redis"] = httpapi.Part{OK: true, Detail: "connected to " + s.cfg.RedisTarget()}
 	}
 	return parts
 }
