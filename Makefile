@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: up down test unit rules k8s e2e deps vet bench
+.PHONY: up down up-cluster down-cluster test unit rules k8s e2e e2e-cluster deps vet bench
 
 ## up: start Redis, Asterisk and the controller (idempotent; ready when it returns)
 up:
@@ -12,8 +12,17 @@ up:
 down:
 	deploy/local/hotline.sh down
 
-## test: every test: vet, unit tests (real Redis, real audio tools), Prometheus rules, Kubernetes manifests, then end-to-end with sipp
-test: vet unit rules k8s e2e
+## up-cluster: Kamailio, two Asterisk nodes with a controller each, Redis with Sentinel, Prometheus
+up-cluster:
+	deploy/local/cluster.sh up
+
+## down-cluster: stop the local cluster
+down-cluster:
+	deploy/local/cluster.sh down
+
+## test: every test: vet, unit tests (real Redis, Kamailio, audio tools), Prometheus rules, Kubernetes manifests,
+## then end-to-end with sipp: the single-node stack, then the cluster
+test: vet unit rules k8s e2e e2e-cluster
 
 deps:
 	deploy/local/stack.sh deps
@@ -21,9 +30,10 @@ deps:
 vet:
 	go vet ./...
 	go vet -tags e2e ./e2e/
+	go vet -tags e2ecluster ./e2e/cluster/
 
 unit: deps
-	HOTLINE_REQUIRE_REDIS=1 HOTLINE_REQUIRE_AUDIO=1 HOTLINE_REQUIRE_SIPP=1 go test -race -count=1 ./...
+	HOTLINE_REQUIRE_REDIS=1 HOTLINE_REQUIRE_AUDIO=1 HOTLINE_REQUIRE_SIPP=1 HOTLINE_REQUIRE_KAMAILIO=1 go test -race -count=1 ./...
 
 ## bench: the callback engine under load (10,000 callbacks over a simulated hour) and Go benchmarks, the complaint report of 50,000 work orders,
 ## then the sipp load benchmark: the controller against dialplan + app_queue (bench/load.sh; not in `make test`)
@@ -43,3 +53,6 @@ k8s:
 
 e2e: deps
 	deploy/local/e2e.sh
+
+e2e-cluster: deps
+	deploy/local/e2e-cluster.sh

@@ -232,6 +232,29 @@ func (s *Store) ByPhone(ctx context.Context, phone string) (Account, error) {
 	return s.ByNumber(ctx, number)
 }
 
+// putBatch puts accounts in one pipeline of EVALSHA.
+func (s *Store) putBatch(ctx context.Context, batch []Account) ([]redis.Cmder, error) {
+	return s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for _, a := range batch {
+			keys, args, err := s.putArgs(a)
+			if err != nil {
+				return err
+			}
+			putScript.EvalSha(ctx, pipe, keys, args...)
+		}
+		return nil
+	})
+}
+
+func noScript(cmds []redis.Cmder) bool {
+	for _, c := range cmds {
+		if redis.HasErrorPrefix(c.Err(), "NOSCRIPT") {
+			return true
+		}
+	}
+	return false
+}
+
 // importBatch bounds one pipeline round trip during Import.
 const importBatch = 500
 
@@ -245,23 +268,20 @@ func (s *Store) Import(ctx context.Context, r io.Reader) (n int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	// Load once so the pipeline can use EVALSHA: inside a pipeline go-redis
-	// cannot fall back to EVAL on NOSCRIPT.
-	if err := putScript.Load(ctx, s.rdb).Err(); err != nil {
-		return 0, fmt.Errorf("accounts: import: load script: %w", err)
-	}
 	for start := 0; start < len(accts); start += importBatch {
 		batch := accts[start:min(start+importBatch, len(accts))]
-		cmds, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-			for _, a := range batch {
-				keys, args, err := s.putArgs(a)
-				if err != nil {
-					return err
-				}
-				putScript.EvalSha(ctx, pipe, keys, args...)
+		cmds, err := s.putBatch(ctx, batch)
+		for try := 0; try < 3 && noScript(cmds); try++ {
+			// Inside a pipeline go-redis cannot fall back to EVAL: Redis
+			// lost its scripts (a restart, a Sentinel failover to a
+			// replica, SCRIPT FLUSH), possibly again after our load. Load
+			// the script and put the batch again; putting an account
+			// twice is harmless.
+			if err := putScript.Load(ctx, s.rdb).Err(); err != nil {
+				return n, fmt.Errorf("accounts: import: load script: %w", err)
 			}
-			return nil
-		})
+			cmds, err = s.putBatch(ctx, batch)
+		}
 		for _, c := range cmds {
 			if c.Err() == nil {
 				n++

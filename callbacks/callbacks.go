@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hotline95598/hotline/internal/durable"
 	"github.com/hotline95598/hotline/policy"
 	"github.com/hotline95598/hotline/prompts"
 	"github.com/redis/go-redis/v9"
@@ -120,7 +121,15 @@ type Store struct {
 	p   string
 	pol policy.CallbackPolicy
 	now func() time.Time
+	ack durable.Policy // replicas that must hold a promise (SetReplicaAck)
 }
+
+// SetReplicaAck makes Schedule wait until p.Replicas Redis replicas hold
+// the promise before it returns; when they do not confirm in time Schedule
+// returns an error wrapping durable.ErrNotReplicated (the callback is on
+// the master and will be placed, but the caller must not count on it).
+// Call it before the store is used.
+func (s *Store) SetReplicaAck(p durable.Policy) { s.ack = p }
 
 // NewStore returns a store using keys under prefix.
 func NewStore(rdb redis.UniversalClient, prefix string, pol policy.CallbackPolicy, now func() time.Time) *Store {
@@ -207,7 +216,7 @@ func (s *Store) Schedule(ctx context.Context, r Request) (id string, created boo
 	if !r.Deadline.IsZero() && r.Deadline.Before(deadline) && r.Deadline.After(due) {
 		deadline = r.Deadline
 	}
-	res, err := schedule.Run(ctx, s.rdb, []string{s.phoneKey(r.Kind, r.Phone), s.dueKey(), s.historyKey(r.Phone), s.seqKey(), s.deadlineKey()},
+	res, err := s.ack.Run(ctx, s.rdb, schedule, []string{s.phoneKey(r.Kind, r.Phone), s.dueKey(), s.historyKey(r.Phone), s.seqKey(), s.deadlineKey()},
 		s.p+"callback:", r.Phone, r.Reason, r.CallID, r.TicketID, now.UnixMilli(), due.UnixMilli(), deadline.UnixMilli(),
 		r.Kind, r.MaxAttempts, int64(r.Retry), boolFlag(r.AnyHour), boolFlag(deferred), msOrZero(r.QueuedAt), r.Voice).Slice()
 	if err != nil {

@@ -32,6 +32,18 @@ type Config struct {
 	RedisAddr   string // HOTLINE_REDIS_ADDR
 	RedisPrefix string // HOTLINE_REDIS_PREFIX
 	Redis       RedisSecurity
+	// Sentinel and replication (see redis.go): with sentinels the master
+	// is found through them and RedisAddr is not used.
+	RedisSentinels      []string      // HOTLINE_REDIS_SENTINELS: host:port,host:port,...
+	RedisMaster         string        // HOTLINE_REDIS_MASTER: the master's name in Sentinel
+	RedisMinReplicas    int           // HOTLINE_REDIS_MIN_REPLICAS: replicas that must hold a write a caller hears of
+	RedisReplicaTimeout time.Duration // HOTLINE_REDIS_REPLICA_TIMEOUT: how long a write waits for them
+
+	// Cluster mode (several Asterisk nodes behind Kamailio; see cluster.go).
+	SIPEdge         string        // HOTLINE_SIP_EDGE: Kamailio's SIP address, host[:port]
+	AgentDial       string        // HOTLINE_AGENT_DIAL: dial string of an agent's phone, {agent} replaced
+	KamailioRPC     string        // HOTLINE_KAMAILIO_RPC: Kamailio's JSON-RPC URL
+	KamailioTimeout time.Duration // HOTLINE_KAMAILIO_TIMEOUT: bound of one status question
 
 	ARIURL            string        // HOTLINE_ARI_URL, e.g. http://127.0.0.1:8088/ari
 	ARIUser           string        // HOTLINE_ARI_USER
@@ -121,6 +133,8 @@ func Defaults() Config {
 		APIRate:             50,
 		APIBurst:            200,
 		RecordingsDir:       "/var/spool/asterisk/recording",
+		RedisReplicaTimeout: time.Second,
+		KamailioTimeout:     time.Second,
 	}
 }
 
@@ -177,6 +191,22 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	str("HOTLINE_REDIS_TLS_CA_FILE", &c.Redis.CAFile)
 	str("HOTLINE_REDIS_TLS_SERVER_NAME", &c.Redis.ServerName)
 	boolean("HOTLINE_REDIS_TLS_INSECURE", &c.Redis.Insecure)
+	if v, ok := lookup("HOTLINE_REDIS_SENTINELS"); ok {
+		c.RedisSentinels = splitList(v)
+	}
+	str("HOTLINE_REDIS_MASTER", &c.RedisMaster)
+	str("HOTLINE_REDIS_SENTINEL_PASSWORD", &c.Redis.SentinelPassword)
+	if _, ok := lookup("HOTLINE_REDIS_MIN_REPLICAS"); ok {
+		num("HOTLINE_REDIS_MIN_REPLICAS", &c.RedisMinReplicas)
+	} else if len(c.RedisSentinels) > 0 {
+		// Sentinel means replicas: a write a caller hears of waits for one.
+		c.RedisMinReplicas = 1
+	}
+	dur("HOTLINE_REDIS_REPLICA_TIMEOUT", &c.RedisReplicaTimeout)
+	str("HOTLINE_SIP_EDGE", &c.SIPEdge)
+	str("HOTLINE_AGENT_DIAL", &c.AgentDial)
+	str("HOTLINE_KAMAILIO_RPC", &c.KamailioRPC)
+	dur("HOTLINE_KAMAILIO_TIMEOUT", &c.KamailioTimeout)
 	str("HOTLINE_TOKENS_FILE", &c.TokensFile)
 	if v, ok := lookup("HOTLINE_API_RATE"); ok {
 		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
@@ -219,6 +249,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	dur("HOTLINE_ESCALATION_POLL", &c.EscalationPoll)
 	str("HOTLINE_PPROF_ADDR", &c.PprofAddr)
 	str("HOTLINE_RECORDINGS_DIR", &c.RecordingsDir)
+	c.clusterDefaults()
 	if len(errs) == 0 {
 		if err := c.Validate(); err != nil {
 			errs = append(errs, err)
@@ -321,11 +352,7 @@ func (c Config) Validate() error {
 	if public && sampleARIPasswords[c.ARIPassword] {
 		bad("HOTLINE_ARI_PASSWORD: %q is a sample password from the repository, refused because HOTLINE_HTTP_ADDR %q listens beyond loopback", c.ARIPassword, c.HTTPAddr)
 	}
-	if redisHost, _, err := net.SplitHostPort(c.RedisAddr); err != nil {
-		bad("HOTLINE_REDIS_ADDR: %q is not host:port", c.RedisAddr)
-	} else {
-		errs = append(errs, c.Redis.validate(redisHost, c.RedisAddr))
-	}
+	errs = append(errs, c.validateRedis(), c.validateCluster())
 	if c.APIRate <= 0 || c.APIRate > 100000 {
 		bad("HOTLINE_API_RATE: %g is outside (0, 100000] requests per second", c.APIRate)
 	}

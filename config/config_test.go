@@ -192,3 +192,64 @@ func TestRecordingsDir(t *testing.T) {
 		t.Fatalf("got %q %v", c.RecordingsDir, err)
 	}
 }
+
+// Sentinel mode waits for one replica by default, a single Redis for none,
+// and an explicit figure wins either way.
+func TestRedisReplicationDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		vars map[string]string
+		want int
+	}{
+		{"single Redis", nil, 0},
+		{"sentinels", map[string]string{"HOTLINE_REDIS_SENTINELS": "127.0.0.1:26379", "HOTLINE_REDIS_MASTER": "m"}, 1},
+		{"sentinels, told none", map[string]string{"HOTLINE_REDIS_SENTINELS": "127.0.0.1:26379", "HOTLINE_REDIS_MASTER": "m", "HOTLINE_REDIS_MIN_REPLICAS": "0"}, 0},
+		{"single Redis with replicas", map[string]string{"HOTLINE_REDIS_MIN_REPLICAS": "2"}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(lookupWith(func(k string) (string, bool) { v, ok := tc.vars[k]; return v, ok }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p := c.ReplicaAck(); p.Replicas != tc.want || p.Timeout != time.Second {
+				t.Fatalf("replica ack %+v; want %d replicas within 1s", p, tc.want)
+			}
+		})
+	}
+}
+
+// The agent dial string: the agent's own endpoint on a single node, through
+// the SIP edge (Kamailio) in a cluster, or a template of the operator's.
+func TestAgentEndpoint(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		vars map[string]string
+		want string
+	}{
+		{"single node", nil, "PJSIP/1001"},
+		{"agent tech", map[string]string{"HOTLINE_AGENT_TECH": "SIP"}, "SIP/1001"},
+		{"edge", map[string]string{"HOTLINE_SIP_EDGE": "127.0.0.1:5060"}, "PJSIP/edge/sip:1001@127.0.0.1:5060"},
+		{"template", map[string]string{"HOTLINE_SIP_EDGE": "10.1.0.5", "HOTLINE_AGENT_DIAL": "PJSIP/kam/sip:{agent}@sbc.example"}, "PJSIP/kam/sip:1001@sbc.example"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(lookupWith(func(k string) (string, bool) { v, ok := tc.vars[k]; return v, ok }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.AgentEndpoint("1001"); got != tc.want {
+				t.Fatalf("AgentEndpoint = %q; want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRedisTarget(t *testing.T) {
+	c := Defaults()
+	if c.RedisTarget() != "127.0.0.1:6379" {
+		t.Fatal(c.RedisTarget())
+	}
+	c.RedisSentinels, c.RedisMaster = []string{"10.0.0.1:26379", "10.0.0.2:26379"}, "hotline"
+	if got := c.RedisTarget(); got != `master "hotline" via sentinels 10.0.0.1:26379,10.0.0.2:26379` {
+		t.Fatal(got)
+	}
+}

@@ -31,6 +31,7 @@ import (
 	"github.com/hotline95598/hotline/hold"
 	"github.com/hotline95598/hotline/httpapi"
 	"github.com/hotline95598/hotline/ivr"
+	"github.com/hotline95598/hotline/kamailio"
 	"github.com/hotline95598/hotline/menus"
 	"github.com/hotline95598/hotline/metrics"
 	"github.com/hotline95598/hotline/policy"
@@ -90,7 +91,11 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	// Agents and the line of callers waiting for them.
 	s.agents = agents.NewRegistry(rdb, p, nil)
 	s.agents.SetWrapUp(cfg.WrapUp)
-	phones := agents.SwitchPhones{Switch: sw, Tech: cfg.AgentTech}
+	var phones agents.Phones = agents.SwitchPhones{Switch: sw, Tech: cfg.AgentTech}
+	if cfg.KamailioRPC != "" {
+		// Cluster: phones register at Kamailio; every node reaches them there.
+		phones = kamailio.Phones{Client: kamailio.New(cfg.KamailioRPC, cfg.KamailioTimeout), Dial: cfg.AgentEndpoint}
+	}
 	s.line = queue.New(rdb, p, s.agents, pol.Queues(), cfg.QueuePoll, m)
 	held := hold.New(s.line, s.agents, sw, phones, hold.Config{RingTimeout: cfg.AgentRingTimeout, Poll: cfg.QueuePoll,
 		MOHClass: cfg.MOHClass, OfferTimeout: cfg.MenuTimeout}, m, named("queue"))
@@ -159,7 +164,7 @@ func (s *Service) health(ctx context.Context) map[string]httpapi.Part {
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		parts["redis"] = httpapi.Part{OK: false, Detail: err.Error()}
 	} else {
-		parts["redis"] = httpapi.Part{OK: true, Detail: "connected to " + s.cfg.RedisAddr}
+		parts["redis"] = httpapi.Part{OK: true, Detail: "connected to " + s.cfg.RedisTarget()}
 	}
 	return parts
 }
@@ -316,3 +321,5 @@ func (h edgeHandler) OnConnect(ctx context.Context) { h.recovery.OnConnect(ctx) 
 func (h edgeHandler) OnStasisStart(_ context.Context, ch ivr.ChannelInfo, args []string) {
 	h.router.OnStasisStart(h.callsCtx, ch, args)
 }
+
+var _ agents.Phones = kamailio.Phones{} // the cluster's phones

@@ -55,19 +55,21 @@ func openStores(cfg config.Config, m *metrics.Metrics, log zerolog.Logger) (*sto
 	if err != nil {
 		return nil, err
 	}
-	ropt, err := cfg.RedisOptions(redis.Options{DialTimeout: 2 * time.Second,
+	// A plain client, or through Sentinel (HOTLINE_REDIS_SENTINELS).
+	rdb, err := cfg.RedisClient(redis.Options{DialTimeout: 2 * time.Second,
 		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, MaxRetries: 2})
 	if err != nil {
 		return nil, err
 	}
-	rdb := redis.NewClient(ropt)
 	rdb.AddHook(metrics.RedisHook(m))
 	p := cfg.RedisPrefix
 	st := &stores{pol: pol, rdb: rdb}
 	st.tickets = tickets.New(rdb, p, nil)
 	st.tickets.SetTaxonomy(pol)
+	st.tickets.SetReplicaAck(cfg.ReplicaAck()) // what a caller is told survives a failover
 	st.accounts = accounts.New(rdb, p)
 	st.callbacks = callbacks.NewStore(rdb, p, pol.Callbacks(), nil)
+	st.callbacks.SetReplicaAck(cfg.ReplicaAck())
 	st.outages = outages.New(rdb, p, nil)
 	st.notices = notices.New(rdb, p, nil)
 	st.records = cdr.New(rdb, p, pol.Records(), nil)

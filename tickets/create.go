@@ -273,6 +273,9 @@ func (s *Store) insertTx(ctx context.Context, tx *redis.Tx, t Ticket, key, actor
 		}
 		return nil
 	})
+	if err == nil {
+		err = s.ack.Wait(ctx, tx)
+	}
 	if err != nil {
 		// Wrapped with %w, so errors.Is still sees redis.TxFailedErr.
 		return fmt.Errorf("tickets: create %s: %w", t.ID, err)

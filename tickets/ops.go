@@ -154,6 +154,9 @@ func (s *Store) mergeTx(ctx context.Context, tx *redis.Tx, childID, parentID, ck
 		s.writeIndexes(ctx, pipe, &p)
 		return nil
 	})
+	if err == nil {
+		err = s.ack.Wait(ctx, tx)
+	}
 	if err != nil {
 		return Ticket{}, fmt.Errorf("tickets: merge: %w", err)
 	}

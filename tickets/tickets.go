@@ -36,6 +36,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/hotline95598/hotline/internal/durable"
 )
 
 // DefaultPrefix is the key prefix used when New is given an empty one.
@@ -369,7 +371,17 @@ type Store struct {
 	// tax is swapped atomically because a policy reload may replace the
 	// taxonomy while calls are creating orders.
 	tax atomic.Pointer[Taxonomy]
+	// ack: how many Redis replicas must hold a created or changed ticket
+	// before the caller is told (SetReplicaAck).
+	ack durable.Policy
 }
+
+// SetReplicaAck makes every ticket write wait, on its transaction's
+// connection, until p.Replicas replicas hold it; a write they do not
+// confirm in time returns an error wrapping durable.ErrNotReplicated (the
+// ticket is on the master, but nobody may be told its number). Call it
+// before the store is used.
+func (s *Store) SetReplicaAck(p durable.Policy) { s.ack = p }
 
 // New returns a Store using keys under prefix (DefaultPrefix when empty) and
 // now for timestamps (time.Now when nil).

@@ -115,6 +115,9 @@ func (s *Store) applyUpdate(ctx context.Context, tx *redis.Tx, id, key string, f
 		s.writeIndexes(ctx, pipe, &t)
 		return nil
 	})
+	if err == nil {
+		err = s.ack.Wait(ctx, tx)
+	}
 	if err != nil {
 		// Wrapped with %w, so errors.Is still sees redis.TxFailedErr.
 		return Ticket{}, fmt.Errorf("tickets: update %s: %w", id, err)

@@ -63,11 +63,10 @@ func calls(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("HOTLINE_POLICY_FILE: %w", err)
 		}
 	}
-	ropt, err := cfg.RedisOptions(redis.Options{DialTimeout: 2 * time.Second, ReadTimeout: 10 * time.Second})
+	rdb, err := cfg.RedisClient(redis.Options{DialTimeout: 2 * time.Second, ReadTimeout: 10 * time.Second})
 	if err != nil {
 		return err
 	}
-	rdb := redis.NewClient(ropt)
 	defer rdb.Close()
 	w := stdout
 	if *out != "-" {

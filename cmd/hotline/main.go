@@ -117,11 +117,10 @@ func importAccounts(ctx context.Context, path string) error {
 		return err
 	}
 	defer f.Close()
-	ropt, err := cfg.RedisOptions(redis.Options{DialTimeout: 2 * time.Second})
+	rdb, err := cfg.RedisClient(redis.Options{DialTimeout: 2 * time.Second}) // plain or through Sentinel
 	if err != nil {
 		return err
 	}
-	rdb := redis.NewClient(ropt)
 	defer rdb.Close()
 	n, err := accounts.New(rdb, cfg.RedisPrefix).Import(ctx, f)
 	if err != nil {

@@ -30,6 +30,13 @@
 #   HOTLINE_SIP_AGENTS     "ext:secret,ext:secret,..."                [empty]
 #   HOTLINE_RTP_START / HOTLINE_RTP_END  RTP port range
 #                          [10000 + (SIP_PORT % 113) * 400, 400 ports]
+#   HOTLINE_SIP_EDGE       cluster mode: Kamailio's SIP address IPv4:PORT [unset: single node]
+#                          The node takes calls only from the edge (endpoint "edge",
+#                          context from-edge, cluster/pjsip.conf instead of pjsip.conf,
+#                          cluster/extensions-edge.conf appended to extensions.conf),
+#                          dials agents as PJSIP/edge/sip:<agent>@<edge> and has no
+#                          agent endpoints: phones register at the edge. Unset, the
+#                          output is exactly the single-node configuration.
 set -euo pipefail
 
 TEMPLATE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -53,6 +60,7 @@ CARRIER_CONTACT="${HOTLINE_CARRIER_CONTACT:-sip:127.0.0.1:5080}"
 CARRIER_MATCH="${HOTLINE_CARRIER_ADDRS:-${HOTLINE_CARRIER_MATCH:-127.0.0.1}}"
 AGENT_NETS="${HOTLINE_AGENT_NETS:-127.0.0.1}"
 SIP_AGENTS="${HOTLINE_SIP_AGENTS:-}"
+EDGE="${HOTLINE_SIP_EDGE:-}"
 
 if [[ -n "${HOTLINE_ARI_PORT:-}" ]]; then
   ARI_PORT="$HOTLINE_ARI_PORT"
@@ -97,10 +105,26 @@ IPRE='^[][0-9A-Fa-f.:]+$'
 [[ "$ARI_BIND" =~ $IPRE ]] || die "HOTLINE_ARI_BIND='$ARI_BIND' must be an IP address"
 [[ "$INSTANCE_DIR" =~ ^/[A-Za-z0-9_./-]+$ ]] || die "HOTLINE_INSTANCE_DIR='$INSTANCE_DIR' must be an absolute path of [A-Za-z0-9_./-]"
 
+EDGE_IP="" EDGE_ALLOWED="" CONTACT_ALLOWED="$SIP_ALLOWED"
+if [[ -n "$EDGE" ]]; then
+  EDGE_IP="${EDGE%:*}"
+  [[ "$EDGE" == *:* && "$EDGE_IP" =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}$ ]] && is_port "${EDGE##*:}" \
+    || die "HOTLINE_SIP_EDGE='$EDGE' must be Kamailio's address as IPv4:PORT, e.g. 127.0.0.1:5060"
+  [[ "$EDGE" != "$SIP_BIND:$SIP_PORT" ]] || die "HOTLINE_SIP_EDGE='$EDGE' is this node's own SIP address"
+  # Requests from the edge and the carrier (in-dialog, on callbacks);
+  # contacts also in the agents' networks (phones answering through the edge).
+  EDGE_ALLOWED="$EDGE_IP,$CARRIER_MATCH"
+  CONTACT_ALLOWED="$EDGE_IP,$CARRIER_MATCH,$AGENT_NETS"
+fi
+
 # --- agents -----------------------------------------------------------------
 AGENTS_CONF="; hotline — GENERATED from HOTLINE_SIP_AGENTS by deploy/asterisk/render.sh; do not edit.
 "
 declare -A seen=()
+if [[ -n "$EDGE" ]]; then
+  AGENTS_CONF+="; cluster node: the agents' phones register at the SIP edge ($EDGE), not here.
+"
+fi
 if [[ -n "${SIP_AGENTS//[[:space:]]/}" ]]; then
   IFS=',' read -r -a entries <<<"$SIP_AGENTS"
   for raw in "${entries[@]}"; do
@@ -110,10 +134,11 @@ if [[ -n "${SIP_AGENTS//[[:space:]]/}" ]]; then
       die "HOTLINE_SIP_AGENTS: bad entry '$raw'. Expected a comma-separated list of EXTENSION:SECRET, e.g. \"1001:secret1001,1002:secret1002\" (extension 1-32 of [0-9A-Za-z_-], secret at least 4 of [A-Za-z0-9_.@%+=!~^*-])"
     fi
     ext="${BASH_REMATCH[1]}" secret="${BASH_REMATCH[2]}"
-    case "$ext" in carrier|carrier-identify|transport-udp|global|system|*-auth)
+    case "$ext" in carrier|carrier-identify|edge|edge-identify|transport-udp|global|system|*-auth)
       die "HOTLINE_SIP_AGENTS: extension name '$ext' is reserved";; esac
     [[ -z "${seen[$ext]:-}" ]] || die "HOTLINE_SIP_AGENTS: extension '$ext' is listed twice"
     seen[$ext]=1
+    [[ -z "$EDGE" ]] || continue # checked, but no endpoint: the edge has them
     AGENTS_CONF+="
 [$ext]
 type = endpoint
@@ -150,10 +175,7 @@ fi
 # --- render -------------------------------------------------------------------
 sed_escape() { printf '%s' "$1" | sed -e 's/[\\|&]/\\&/g'; }
 
-mkdir -p "$OUT"
-rm -f "$OUT"/*.conf
-shopt -s nullglob
-for tpl in "$TEMPLATE_DIR"/*.conf; do
+subst() { # template -> stdout
   sed -e "s|@RUN@|$(sed_escape "$INSTANCE_DIR")|g" \
       -e "s|@SIP_PORT@|$SIP_PORT|g" \
       -e "s|@SIP_BIND@|$(sed_escape "$SIP_BIND")|g" \
@@ -168,8 +190,23 @@ for tpl in "$TEMPLATE_DIR"/*.conf; do
       -e "s|@SIP_ALLOWED@|$(sed_escape "$SIP_ALLOWED")|g" \
       -e "s|@RTP_START@|$RTP_START|g" \
       -e "s|@RTP_END@|$RTP_END|g" \
-      "$tpl" >"$OUT/$(basename "$tpl")"
+      -e "s|@EDGE@|$(sed_escape "$EDGE")|g" \
+      -e "s|@EDGE_IP@|$(sed_escape "$EDGE_IP")|g" \
+      -e "s|@EDGE_ALLOWED@|$(sed_escape "$EDGE_ALLOWED")|g" \
+      -e "s|@CONTACT_ALLOWED@|$(sed_escape "$CONTACT_ALLOWED")|g" \
+      "$1"
+}
+
+mkdir -p "$OUT"
+rm -f "$OUT"/*.conf
+shopt -s nullglob
+for tpl in "$TEMPLATE_DIR"/*.conf; do
+  subst "$tpl" >"$OUT/$(basename "$tpl")"
 done
+if [[ -n "$EDGE" ]]; then
+  subst "$TEMPLATE_DIR/cluster/pjsip.conf" >"$OUT/pjsip.conf"
+  subst "$TEMPLATE_DIR/cluster/extensions-edge.conf" >>"$OUT/extensions.conf"
+fi
 printf '%s' "$AGENTS_CONF" >"$OUT/pjsip_agents.conf"
 # Modules we load with their built-in defaults still want their file to exist.
 for f in acl.conf ccss.conf features.conf udptl.conf pjproject.conf pjsip_notify.conf \
@@ -182,4 +219,4 @@ chmod 600 "$OUT"/pjsip_agents.conf "$OUT"/ari.conf
 if leftover=$(grep -l '@[A-Z_]*@' "$OUT"/*.conf); then
   die "unsubstituted placeholders in: $leftover"
 fi
-echo "render.sh: rendered $(ls "$OUT" | wc -l) files into $OUT (SIP $SIP_BIND:$SIP_PORT, ARI $ARI_BIND:$ARI_PORT, RTP $RTP_START-$RTP_END, carrier: $CARRIER_MATCH, agent nets: $AGENT_NETS, agents: ${!seen[*]})" >&2
+echo "render.sh: rendered $(ls "$OUT" | wc -l) files into $OUT (${EDGE:+cluster node behind $EDGE, }SIP $SIP_BIND:$SIP_PORT, ARI $ARI_BIND:$ARI_PORT, RTP $RTP_START-$RTP_END, carrier: $CARRIER_MATCH, agent nets: $AGENT_NETS, agents: ${!seen[*]})" >&2

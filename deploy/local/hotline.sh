@@ -5,6 +5,8 @@
 #   deploy/local/hotline.sh up     idempotent; returns when calls can be taken
 #   deploy/local/hotline.sh down   stops the controller, Asterisk and Redis
 #   deploy/local/hotline.sh restart-controller
+#   deploy/local/hotline.sh controller-up | controller-down   the controller alone
+#                                               (deploy/local/cluster.sh starts one per node)
 #   deploy/local/hotline.sh replica-up FILE     another controller replica on the same
 #   deploy/local/hotline.sh replica-down FILE   Redis and Asterisk: FILE's settings (its own
 #                                               HOTLINE_REPLICA_ID, HOTLINE_ARI_APP, HOTLINE_HTTP_ADDR)
@@ -134,6 +136,13 @@ restart-controller)
   controller_down
   controller_up
   ;;
+controller-up)
+  [[ -x "$BIN" ]] || die "no controller binary at $BIN"
+  controller_up
+  ;;
+controller-down)
+  controller_down
+  ;;
 replica-up)
   [[ -x "$BIN" ]] || die "no controller binary at $BIN: run '$0 up' first"
   replica "${2:-}"
@@ -144,7 +153,7 @@ replica-down)
   controller_down
   ;;
 *)
-  echo "usage: $0 up|down|restart-controller|replica-up FILE|replica-down FILE" >&2
+  echo "usage: $0 up|down|restart-controller|controller-up|controller-down|replica-up FILE|replica-down FILE" >&2
   exit 2
   ;;
 esac

@@ -19,6 +19,7 @@
 #                     TSDB (prometheus/) there
 #   HOTLINE_PROMETHEUS_ADDR      listen address [127.0.0.1:9090] (the test env uses 127.0.0.1:9098)
 #   HOTLINE_HTTP_ADDR            scrape target, the controller [127.0.0.1:8080]
+#   HOTLINE_PROMETHEUS_TARGETS   several controllers (a cluster): HOST:PORT,... [HOTLINE_HTTP_ADDR]
 #   HOTLINE_PROMETHEUS_INTERVAL  scrape + rule evaluation interval [5s]
 #   HOTLINE_PROMETHEUS_RETENTION TSDB retention [2d]
 #   HOTLINE_PROMETHEUS_START_TIMEOUT  seconds to wait for /-/ready [60]
@@ -38,7 +39,7 @@ RUN_DIR="${HOTLINE_RUN_DIR:-$REPO/.run/dev}"
 [[ "$RUN_DIR" == /* ]] || RUN_DIR="$PWD/$RUN_DIR"
 INST="$(basename "$RUN_DIR")"
 ADDR="${HOTLINE_PROMETHEUS_ADDR:-127.0.0.1:9090}"
-TARGET="${HOTLINE_HTTP_ADDR:-127.0.0.1:8080}"
+TARGET="${HOTLINE_PROMETHEUS_TARGETS:-${HOTLINE_HTTP_ADDR:-127.0.0.1:8080}}"
 INTERVAL="${HOTLINE_PROMETHEUS_INTERVAL:-5s}"
 RETENTION="${HOTLINE_PROMETHEUS_RETENTION:-2d}"
 START_TIMEOUT="${HOTLINE_PROMETHEUS_START_TIMEOUT:-60}"

@@ -30,6 +30,10 @@
 #   plus everything deploy/asterisk/render.sh reads (HOTLINE_SIP_PORT, HOTLINE_ARI_*, ...)
 #   and HOTLINE_REDIS_ADDR [127.0.0.1:6379], HOTLINE_REDIS_PASSWORD [none]: Redis's
 #   requirepass. (HOTLINE_REDIS_TLS is for a Redis run elsewhere; this one is plain.)
+#   HOTLINE_REDIS_REPLICAOF [none]: HOST:PORT of a master this Redis replicates
+#   (deploy/local/cluster.sh starts its replicas so; the password is also masterauth).
+#   A node of a cluster binds Asterisk to its own address: HOTLINE_SIP_BIND and
+#   HOTLINE_ARI_BIND (with HOTLINE_ARI_URL on that address), e.g. 127.0.0.2.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -73,7 +77,7 @@ lock_instance() {
 
 
 # ---------------------------------------------------------------------- deps
-HOST_PACKAGES=(debootstrap redis-server redis-tools sip-tester espeak-ng sox ca-certificates curl util-linux)
+HOST_PACKAGES=(debootstrap redis-server redis-tools redis-sentinel kamailio sip-tester espeak-ng sox ca-certificates curl util-linux)
 
 cmd_deps() {
   local missing=() p
@@ -92,6 +96,14 @@ cmd_deps() {
     apt-get update
     apt-get install -y --no-install-recommends "${missing[@]}"
   fi
+  # The packages' own services (a system-wide Kamailio on every address's
+  # port 5060, a sentinel on 26379) would take the ports our stacks use:
+  # ours run from deploy/ with their own configuration.
+  for p in kamailio redis-sentinel; do
+    if [[ " ${missing[*]} " == *" $p "* ]] && command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+      systemctl disable --now "$p" >/dev/null 2>&1 || true
+    fi
+  done
 }
 
 # -------------------------------------------------------------------- rootfs
@@ -274,10 +286,14 @@ cmd_redis_up() {
   mkdir -p "$RUN_DIR/redis"
   # The password goes in through stdin (a config file read from "-"), not
   # the command line, which any local user could read in ps.
-  local auth="" pw="${HOTLINE_REDIS_PASSWORD:-}"
+  local auth="" pw="${HOTLINE_REDIS_PASSWORD:-}" of="${HOTLINE_REDIS_REPLICAOF:-}"
   [[ "$pw" != *$'\n'* ]] || die "HOTLINE_REDIS_PASSWORD must be one line"
   pw="${pw//\\/\\\\}"
-  [[ -z "$pw" ]] || auth="requirepass \"${pw//\"/\\\"}\""
+  [[ -z "$pw" ]] || auth="requirepass \"${pw//\"/\\\"}\""$'\n'"masterauth \"${pw//\"/\\\"}\""
+  if [[ -n "$of" ]]; then
+    [[ "$of" =~ ^[0-9.]+:[0-9]+$ ]] || die "HOTLINE_REDIS_REPLICAOF='$of' must be IP:PORT"
+    auth+=$'\n'"replicaof ${of%:*} ${of##*:}"
+  fi
   printf '%s\n' "$auth" | redis-server - --bind "$REDIS_HOST" --port "$REDIS_PORT" \
     --appendonly yes --appendfsync everysec \
     --dir "$RUN_DIR/redis" \

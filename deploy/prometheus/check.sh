@@ -38,6 +38,9 @@ for interval in 1s 5s; do
   "$DIR/render.sh" 127.0.0.1:8090 "$interval" "$DIR/rules" >"$tmp/prometheus-$interval.yml"
   promtool check config "$tmp/prometheus-$interval.yml"
 done
+# A cluster: one Prometheus scraping every controller (deploy/local/cluster.sh).
+"$DIR/render.sh" 127.0.0.1:8094,127.0.0.1:8095 1s "$DIR/rules" >"$tmp/prometheus-cluster.yml"
+promtool check config "$tmp/prometheus-cluster.yml"
 promtool check rules "$DIR"/rules/*.yml
 promtool test rules "$DIR"/tests/*.yml
 log "all green"

@@ -14,8 +14,9 @@ import (
 
 // Server is a running redis-server owned by one test.
 type Server struct {
-	Addr string
-	cmd  *exec.Cmd
+	Addr     string
+	cmd      *exec.Cmd
+	password string
 }
 
 // Start runs redis-server on a free loopback port in a temporary directory
@@ -40,12 +41,18 @@ func Start(t testing.TB) *Server {
 	}
 	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), cmd: cmd}
 	t.Cleanup(s.Stop)
-	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	s.awaitPing(t)
+	return s
+}
+
+func (s *Server) awaitPing(t testing.TB) {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, Password: s.password})
 	defer c.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if err := c.Ping(context.Background()).Err(); err == nil {
-			return s
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("redis-server on %s did not answer", s.Addr)
@@ -60,7 +67,7 @@ func Start(t testing.TB) *Server {
 // sleep through go-redis's back-off (three retries, up to 512 ms each)
 // before the test sees the error it is about.
 func (s *Server) Client(t testing.TB) *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, Password: s.password, MaxRetries: -1})
 	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
