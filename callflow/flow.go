@@ -43,6 +43,9 @@ type Orders interface {
 	FollowUpAnswered(ctx context.Context, id string, satisfied bool) (tickets.Ticket, error)
 	OutageFor(ctx context.Context, area, transformer string) (outages.Outage, bool, error)
 	AddNote(ctx context.Context, id, actor, note string) error
+	// SetFirstResponder records the agent who first answered the caller
+	// of an order (seed 001 §7: who took it); later agents leave it.
+	SetFirstResponder(ctx context.Context, id, agent, queue string) (tickets.Ticket, error)
 }
 
 // Accounts finds customers.
@@ -281,6 +284,7 @@ func (f *Flow) serve(ctx context.Context, c *call, queueName string, intro []str
 	switch res.Outcome {
 	case hold.Connected:
 		f.served(ctx, c)
+		f.firstResponder(ctx, c, caller.TicketID, res)
 		return metrics.EndAgent
 	case hold.KeptPlace, hold.Overflowed:
 		say, reason := "queue_vhold_confirm", metrics.EndKeptPlace
@@ -302,6 +306,20 @@ func (f *Flow) serve(ctx context.Context, c *call, queueName string, intro []str
 	}
 	f.promiseCallback(ctx, c)
 	return metrics.EndAbandoned
+}
+
+// firstResponder notes on the caller's work order the agent who answered
+// them, once per order (the store keeps the first). The caller may have
+// hung up; the note is still written. A failure is logged and counted: the
+// conversation took place whatever the record says.
+func (f *Flow) firstResponder(ctx context.Context, c *call, ticket string, res hold.Result) {
+	if ticket == "" || res.Agent == "" {
+		return
+	}
+	if _, err := f.orders.SetFirstResponder(context.WithoutCancel(ctx), ticket, res.Agent, res.Queue); err != nil {
+		f.m.RedisErrors.WithLabelValues("first_responder").Inc()
+		c.log.Error().Err(err).Str("agent", res.Agent).Msg("record the first responder")
+	}
 }
 
 // keepPlace promises a virtual-hold callback: when it is answered the
@@ -402,6 +420,7 @@ func (f *Flow) Callback(ctx context.Context, sess *ivr.Session, cb callbacks.Cal
 		c.log.Error().Err(err).Msg("queue")
 	case res.Outcome == hold.Connected:
 		c.end = metrics.EndAgent
+		f.firstResponder(ctx, c, caller.TicketID, res)
 	case res.Outcome == hold.KeptPlace || res.Outcome == hold.Overflowed:
 		c.end = metrics.EndKeptPlace
 		if !f.keepPlace(ctx, c, caller, "kept place in the callback queue") {

@@ -35,6 +35,14 @@ type fakeTickets struct {
 	verdicts []bool
 	outage   *outages.Outage
 	notes    []string // "id: note"
+	first    []string // "id agent queue" of SetFirstResponder
+}
+
+func (f *fakeTickets) SetFirstResponder(ctx context.Context, id, agent, queue string) (tickets.Ticket, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.first = append(f.first, id+" "+agent+" "+queue)
+	return tickets.Ticket{ID: id}, nil
 }
 
 func (f *fakeTickets) AddNote(ctx context.Context, id, actor, note string) error {
@@ -119,7 +127,11 @@ func (q *fakeQueue) Serve(ctx context.Context, sess *ivr.Session, c queue.Caller
 		sess.MarkHungUp(ivr.Event{Kind: ivr.EvHangup, ChannelID: sess.ID(), SwitchDown: true})
 		return hold.Result{Outcome: hold.Abandoned, Queue: c.Queue}, nil
 	}
-	return hold.Result{Outcome: q.outcome, Queue: c.Queue}, nil
+	res := hold.Result{Outcome: q.outcome, Queue: c.Queue}
+	if q.outcome == hold.Connected {
+		res.Agent = "1001"
+	}
+	return res, nil
 }
 
 type fakeCallbacks struct {

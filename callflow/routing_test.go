@@ -1,6 +1,7 @@
 package callflow
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -103,6 +104,27 @@ func TestKeptPlaceIsPromised(t *testing.T) {
 			}
 			if !strings.HasSuffix(r.played(), tc.say) {
 				t.Fatalf("played %s, want it to end with %s", r.played(), tc.say)
+			}
+		})
+	}
+}
+
+// The agent who answers a caller is recorded on the caller's work order as
+// its first responder (seed 001 §7); a caller with no order records none.
+func TestFirstResponderOnTheOrder(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		script map[string][]string
+		want   []string
+	}{
+		{"complaint answered by an agent", map[string][]string{"main_menu": {"3"}}, []string{"20261122000001 1001 complaint"}},
+		{"no order, no first responder", map[string][]string{"main_menu": {"0"}}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(tc.script)
+			r.run("13800138000")
+			if fmt.Sprint(r.tk.first) != fmt.Sprint(tc.want) {
+				t.Fatalf("first responders %q, want %q", r.tk.first, tc.want)
 			}
 		})
 	}
