@@ -127,7 +127,13 @@ type Store struct {
 	p   string
 	pol policy.Records
 	now func() time.Time
+	sl  time.Duration // the service level's mark (SetServiceLevel)
 }
+
+// SetServiceLevel sets the wait within which an answered caller counts
+// toward the service level (the policy's service_level.within); call it
+// before the store is used.
+func (s *Store) SetServiceLevel(sl policy.ServiceLevel) { s.sl = sl.Within }
 
 // New returns a store under prefix with the policy's retention and
 // statistics interval; now is the clock (time.Now when nil).
@@ -141,7 +147,7 @@ func New(rdb redis.UniversalClient, prefix string, pol policy.Records, now func(
 	if pol.Retention <= 0 || pol.Interval <= 0 {
 		pol = policy.Default().Records()
 	}
-	return &Store{rdb: rdb, p: prefix, pol: pol, now: now}
+	return &Store{rdb: rdb, p: prefix, pol: pol, now: now, sl: policy.Default().ServiceLevel().Within}
 }
 
 func (s *Store) recKey(id string) string          { return s.p + "cdr:" + id }
@@ -363,7 +369,7 @@ func (s *Store) Write(ctx context.Context, r Record) error {
 	keys := []string{s.recKey(r.CallID), s.allKey(), agentIdx, queueIdx, phoneIdx, agentTickets, s.statsKey(s.bucket(r.Start))}
 	args := []any{r.CallID, r.Start.UnixMilli(), now.Add(-s.pol.Retention).UnixMilli(), ttl.Milliseconds(),
 		strings.Join(r.Tickets, ","), ttl.Milliseconds() + s.pol.Interval.Milliseconds(), r.Agent, r.Queue}
-	for _, c := range counters(r) {
+	for _, c := range counters(r, s.sl) {
 		args = append(args, c.field, c.n)
 	}
 	args = append(args, "--")

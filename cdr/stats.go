@@ -16,7 +16,7 @@ import (
 // each field "<dimension>|<figure>":
 //
 //	dimension  all · q:<queue> · a:<agent> · k:<kind> · o:<outcome>
-//	figure     calls · offered · answered · answered_20s · abandoned ·
+//	figure     calls · offered · answered · answered_sl · abandoned ·
 //	           talk_ms · wait_ms · wrap_up:<code> · survey:<answer>   (from records)
 //	           rung · picked_up · ms:<state> · ms:paused:<reason>    (agents, from the fold)
 //
@@ -36,12 +36,9 @@ type counter struct {
 	n     int64
 }
 
-// answeredWithin is the service-level threshold counted as answered_20s
-// (the wallboard's and Prometheus's 20 s).
-const answeredWithin = 20 * time.Second
-
-// counters are what one record adds to its interval.
-func counters(r Record) []counter {
+// counters are what one record adds to its interval; a caller answered
+// within sl of joining the queue counts as answered_sl (the service level).
+func counters(r Record, sl time.Duration) []counter {
 	cs := []counter{{"all|calls", 1}, {"k:" + r.Kind + "|calls", 1}, {"o:" + r.Outcome + "|calls", 1}}
 	if r.Queue != "" {
 		for _, d := range []string{"all|", "q:" + r.Queue + "|"} {
@@ -49,8 +46,8 @@ func counters(r Record) []counter {
 			switch {
 			case !r.AgentAnswer.IsZero():
 				cs = append(cs, counter{d + "answered", 1}, counter{d + "talk_ms", r.Talk().Milliseconds()})
-				if r.Wait() <= answeredWithin {
-					cs = append(cs, counter{d + "answered_20s", 1})
+				if r.Wait() <= sl {
+					cs = append(cs, counter{d + "answered_sl", 1})
 				}
 			case r.Outcome == "abandoned":
 				cs = append(cs, counter{d + "abandoned", 1})
@@ -65,17 +62,17 @@ func counters(r Record) []counter {
 
 // Figures are a queue's (or every queue's) calls in a span of time.
 type Figures struct {
-	Name        string  `json:"name,omitempty"` // the queue; "" for all queues
-	Calls       int64   `json:"calls"`          // records (every call, queued or not; all queues only)
-	Offered     int64   `json:"offered"`        // calls that waited for an agent
-	Answered    int64   `json:"answered"`
-	Answered20s int64   `json:"answered_20s"`
-	Abandoned   int64   `json:"abandoned"`
-	TalkS       float64 `json:"talk_s"`
-	WaitS       float64 `json:"wait_s"`
+	Name       string  `json:"name,omitempty"` // the queue; "" for all queues
+	Calls      int64   `json:"calls"`          // records (every call, queued or not; all queues only)
+	Offered    int64   `json:"offered"`        // calls that waited for an agent
+	Answered   int64   `json:"answered"`
+	AnsweredSL int64   `json:"answered_sl"`
+	Abandoned  int64   `json:"abandoned"`
+	TalkS      float64 `json:"talk_s"`
+	WaitS      float64 `json:"wait_s"`
 	// AnswerRate is 接通率: answered ÷ offered (nil with nothing offered).
 	AnswerRate   *float64         `json:"answer_rate"`
-	ServiceLevel *float64         `json:"service_level"` // answered within 20 s ÷ offered
+	ServiceLevel *float64         `json:"service_level"` // answered within the policy's service_level.within ÷ offered
 	AvgTalkS     *float64         `json:"avg_talk_s"`
 	WrapUpCodes  map[string]int64 `json:"wrap_up_codes,omitempty"`
 	Survey       map[string]int64 `json:"survey,omitempty"`
@@ -169,10 +166,10 @@ func prefixed(figs map[string]int64, prefix string) map[string]int64 {
 }
 
 func figures(name string, c map[string]int64) Figures {
-	f := Figures{Name: name, Calls: c["calls"], Offered: c["offered"], Answered: c["answered"], Answered20s: c["answered_20s"],
+	f := Figures{Name: name, Calls: c["calls"], Offered: c["offered"], Answered: c["answered"], AnsweredSL: c["answered_sl"],
 		Abandoned: c["abandoned"], TalkS: float64(c["talk_ms"]) / 1000, WaitS: float64(c["wait_ms"]) / 1000,
 		WrapUpCodes: prefixed(c, "wrap_up:"), Survey: prefixed(c, "survey:")}
-	f.AnswerRate, f.ServiceLevel = rate(f.Answered, f.Offered), rate(f.Answered20s, f.Offered)
+	f.AnswerRate, f.ServiceLevel = rate(f.Answered, f.Offered), rate(f.AnsweredSL, f.Offered)
 	if f.Answered > 0 {
 		avg := f.TalkS / float64(f.Answered)
 		f.AvgTalkS = &avg

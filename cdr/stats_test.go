@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hotline95598/hotline/agents"
+	"github.com/hotline95598/hotline/policy"
 )
 
 func near(t *testing.T, what string, got, want float64) {
@@ -53,10 +54,10 @@ func TestStatsFromRecords(t *testing.T) {
 		t.Fatalf("since %s, %d intervals of %v s: since moves back to its interval's start", rep.Since, len(rep.Intervals), rep.IntervalS)
 	}
 	first, second := rep.Intervals[0].Calls, rep.Intervals[1].Calls
-	if first.Offered != 2 || first.Answered != 2 || first.Answered20s != 2 || ratio(first.AnswerRate) != 1 {
+	if first.Offered != 2 || first.Answered != 2 || first.AnsweredSL != 2 || ratio(first.AnswerRate) != 1 {
 		t.Fatalf("10:00 %+v", first)
 	}
-	if second.Calls != 3 || second.Offered != 2 || second.Answered != 1 || second.Abandoned != 1 || second.Answered20s != 0 {
+	if second.Calls != 3 || second.Offered != 2 || second.Answered != 1 || second.Abandoned != 1 || second.AnsweredSL != 0 {
 		t.Fatalf("10:30 %+v", second)
 	}
 	near(t, "10:30 answer rate", ratio(second.AnswerRate), 0.5)
@@ -197,5 +198,32 @@ func TestFoldLeaseHandover(t *testing.T) {
 	}
 	if st, _ := s.Agent(ctx, "2001"); st.State != "paused" || st.Reason != "lunch" {
 		t.Fatalf("fold state %+v", st)
+	}
+}
+
+// The service level counts the answers within the policy's mark.
+func TestStatsServiceLevelFromPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		within time.Duration
+		want   int64
+	}{{20 * time.Second, 1}, {10 * time.Second, 0}, {time.Minute, 2}} {
+		s, _, _ := newStore(t)
+		s.SetServiceLevel(policy.ServiceLevel{Within: tc.within, AlsoWithin: 2 * tc.within})
+		ctx := context.Background()
+		quick := answered("a", "13800138000", "2001", t0) // answered after 15 s
+		slow := answered("b", "13800138001", "2002", t0.Add(time.Minute))
+		slow.AgentAnswer = slow.QueueJoin.Add(40 * time.Second)
+		for _, r := range []Record{quick, slow} {
+			if err := s.Write(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rep, err := s.Stats(ctx, t0, t0.Add(30*time.Minute), "")
+		if err != nil || len(rep.Intervals) != 1 {
+			t.Fatalf("%+v %v", rep, err)
+		}
+		if got := rep.Intervals[0].Calls.AnsweredSL; got != tc.want {
+			t.Errorf("within %s: %d answered in the service level, want %d", tc.within, got, tc.want)
+		}
 	}
 }

@@ -230,29 +230,47 @@ func TestDeadReplicasCallerDoesNotBlockQueue(t *testing.T) {
 	<-out
 }
 
-// Today's counts and the longest wait come from Redis, shared by replicas.
+// Today's counts and the longest wait come from Redis, shared by replicas;
+// the service-level marks are the policy's.
 func TestQueueStats(t *testing.T) {
-	reg, d, sw, clk := setup(t, "1001")
-	ctx := context.Background()
-	sw.OnOriginate = answerWhen(map[string]bool{"1001": true})
-	out, _ := serve(t, d, sw, queue.Caller{CallID: "c1", Queue: "general"})
-	waitFor(t, "queued", func() bool { n, _ := d.Waiting(ctx, "general"); return n["general"] == 1 })
-	clk.Add(25 * time.Second)
-	if w, _ := d.LongestWait(ctx, "general"); w != 25*time.Second {
-		t.Fatalf("longest wait %s", w)
-	}
-	login(t, reg, clk, "1001") // answered after 26 s: within 30 s, not 20 s
-	waitFor(t, "bridge", func() bool { return len(sw.Bridge("br-c1")) == 2 })
-	sw.HangUp("c1")
-	<-out
-	out, _ = serve(t, d, sw, queue.Caller{CallID: "c2", Queue: "general"})
-	waitFor(t, "bridge", func() bool { return len(sw.Bridge("br-c2")) == 2 })
-	sw.HangUp("c2")
-	<-out
-	st, err := d.Today(ctx, "general")
-	want := queue.Stats{Offered: 2, Answered: 2, Answered20s: 1, Answered30s: 2}
-	if err != nil || st != want {
-		t.Fatalf("stats %+v %v, want %+v", st, err, want)
+	for _, tc := range []struct {
+		name string
+		sl   *policy.ServiceLevel
+		want queue.Stats
+	}{
+		// The first caller is answered after 26 s: within 30 s, not 20 s.
+		{"default marks 20 s and 30 s", nil, queue.Stats{Offered: 2, Answered: 2, AnsweredSL: 1, AnsweredSL2: 2}},
+		{"policy marks 10 s and 25 s", &policy.ServiceLevel{Within: 10 * time.Second, AlsoWithin: 25 * time.Second},
+			queue.Stats{Offered: 2, Answered: 2, AnsweredSL: 1, AnsweredSL2: 1}},
+		{"policy marks 30 s and 60 s", &policy.ServiceLevel{Within: 30 * time.Second, AlsoWithin: time.Minute},
+			queue.Stats{Offered: 2, Answered: 2, AnsweredSL: 2, AnsweredSL2: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg, d, sw, clk := setup(t, "1001")
+			if tc.sl != nil {
+				d.SetServiceLevel(*tc.sl)
+			}
+			ctx := context.Background()
+			sw.OnOriginate = answerWhen(map[string]bool{"1001": true})
+			out, _ := serve(t, d, sw, queue.Caller{CallID: "c1", Queue: "general"})
+			waitFor(t, "queued", func() bool { n, _ := d.Waiting(ctx, "general"); return n["general"] == 1 })
+			clk.Add(25 * time.Second)
+			if w, _ := d.LongestWait(ctx, "general"); w != 25*time.Second {
+				t.Fatalf("longest wait %s", w)
+			}
+			login(t, reg, clk, "1001") // answered after 26 s
+			waitFor(t, "bridge", func() bool { return len(sw.Bridge("br-c1")) == 2 })
+			sw.HangUp("c1")
+			<-out
+			out, _ = serve(t, d, sw, queue.Caller{CallID: "c2", Queue: "general"})
+			waitFor(t, "bridge", func() bool { return len(sw.Bridge("br-c2")) == 2 })
+			sw.HangUp("c2")
+			<-out
+			st, err := d.Today(ctx, "general")
+			if err != nil || st != tc.want {
+				t.Fatalf("stats %+v %v, want %+v", st, err, tc.want)
+			}
+		})
 	}
 }
 

@@ -97,6 +97,7 @@ type rawPolicy struct {
 	Queues     map[string]rawQueue `yaml:"queues"`
 	Agents     *rawAgentDesk       `yaml:"agents"`
 	Records    rawRecords          `yaml:"records"`
+	ServiceLvl rawServiceLevel     `yaml:"service_level"`
 	Recordings rawRecordings       `yaml:"recordings"`
 	Taxonomy   rawTaxonomy         `yaml:"taxonomy"`
 	Calendar   []rawCalEntry       `yaml:"calendar"`
@@ -483,6 +484,7 @@ func parse(data []byte, name string, read reader) (*Policy, error) {
 	parseGovernance(c, p, raw.Scoring, raw.Warnings, raw.Outages, raw.Report, span)
 	p.desk = parseAgentDesk(c, raw.Agents)
 	p.records = parseRecords(c, raw.Records)
+	p.serviceLevel = parseServiceLevel(c, raw.ServiceLvl)
 	p.recordings = parseRecordings(c, raw.Recordings)
 
 	// Calendar.

@@ -32,6 +32,7 @@ type Policy struct {
 	queues                map[string]Queue
 	desk                  AgentDesk
 	records               Records
+	serviceLevel          ServiceLevel
 	recordings            Recordings
 	name, version, source string
 

@@ -84,14 +84,19 @@ type Queue struct {
 	pol  map[string]policy.Queue
 	poll time.Duration
 	m    *metrics.Metrics
+	sl   policy.ServiceLevel // marks an answered caller's wait counts against
 }
 
 // New returns the line. pol is each queue's waiting policy (a queue not
 // listed gets the zero policy); poll is how often a waiting caller looks
 // for a free agent, which sets how long a heartbeat lasts.
 func New(rdb redis.UniversalClient, prefix string, reg *agents.Registry, pol map[string]policy.Queue, poll time.Duration, m *metrics.Metrics) *Queue {
-	return &Queue{rdb: rdb, p: prefix, reg: reg, pol: pol, poll: poll, m: m}
+	return &Queue{rdb: rdb, p: prefix, reg: reg, pol: pol, poll: poll, m: m, sl: policy.Default().ServiceLevel()}
 }
+
+// SetServiceLevel sets the marks an answered caller's wait is counted
+// against (the policy's service_level); call it before the queue is used.
+func (q *Queue) SetServiceLevel(sl policy.ServiceLevel) { q.sl = sl }
 
 // Policy is a queue's waiting policy.
 func (q *Queue) Policy(name string) policy.Queue { return q.pol[name] }
@@ -217,7 +222,8 @@ func (q *Queue) LongestWait(ctx context.Context, name string) (time.Duration, er
 }
 
 // statsKey holds a queue's counts for one China day: offered, answered,
-// answered_20s, answered_30s, abandoned, overflowed, kept_place. Every
+// answered_sl and answered_sl2 (within the policy's service-level marks,
+// 20 s and 30 s by default), abandoned, overflowed, kept_place. Every
 // replica adds to the same hash, so the wallboard's service level is the
 // whole hotline's.
 func (q *Queue) statsKey(name string, t time.Time) string {
@@ -226,7 +232,7 @@ func (q *Queue) statsKey(name string, t time.Time) string {
 
 // Stats is one queue's counts for today.
 type Stats struct {
-	Offered, Answered, Answered20s, Answered30s, Abandoned int64
+	Offered, Answered, AnsweredSL, AnsweredSL2, Abandoned int64
 }
 
 // Count adds one to each of the named counts of a queue's day.
@@ -252,8 +258,8 @@ func (q *Queue) Today(ctx context.Context, name string) (Stats, error) {
 		return Stats{}, fmt.Errorf("queue %s stats: %w", name, err)
 	}
 	n := func(k string) int64 { v, _ := strconv.ParseInt(h[k], 10, 64); return v }
-	return Stats{Offered: n("offered"), Answered: n("answered"), Answered20s: n("answered_20s"),
-		Answered30s: n("answered_30s"), Abandoned: n("abandoned")}, nil
+	return Stats{Offered: n("offered"), Answered: n("answered"), AnsweredSL: n("answered_sl"),
+		AnsweredSL2: n("answered_sl2"), Abandoned: n("abandoned")}, nil
 }
 
 // Answered counts an answered caller who waited so long in the queue's
@@ -262,11 +268,11 @@ func (q *Queue) Today(ctx context.Context, name string) (Stats, error) {
 // round trip.
 func (q *Queue) Answered(ctx context.Context, c Caller, waited time.Duration) {
 	fields := []string{"answered"}
-	if waited <= 20*time.Second {
-		fields = append(fields, "answered_20s")
+	if waited <= q.sl.Within {
+		fields = append(fields, "answered_sl")
 	}
-	if waited <= 30*time.Second {
-		fields = append(fields, "answered_30s")
+	if waited <= q.sl.AlsoWithin {
+		fields = append(fields, "answered_sl2")
 	}
 	ctx = context.WithoutCancel(ctx)
 	key := q.statsKey(c.Queue, q.now())

@@ -97,6 +97,7 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 		phones = kamailio.Phones{Client: kamailio.New(cfg.KamailioRPC, cfg.KamailioTimeout), Dial: cfg.AgentEndpoint}
 	}
 	s.line = queue.New(rdb, p, s.agents, pol.Queues(), cfg.QueuePoll, m)
+	s.line.SetServiceLevel(pol.ServiceLevel())
 	held := hold.New(s.line, s.agents, sw, phones, hold.Config{RingTimeout: cfg.AgentRingTimeout, Poll: cfg.QueuePoll,
 		MOHClass: cfg.MOHClass, OfferTimeout: cfg.MenuTimeout}, m, named("queue"))
 	s.feed = agents.NewFeed(s.agents, named("agent_events"))

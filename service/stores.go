@@ -73,6 +73,7 @@ func openStores(cfg config.Config, m *metrics.Metrics, log zerolog.Logger) (*sto
 	st.outages = outages.New(rdb, p, nil)
 	st.notices = notices.New(rdb, p, nil)
 	st.records = cdr.New(rdb, p, pol.Records(), nil)
+	st.records.SetServiceLevel(pol.ServiceLevel())
 	st.recs = recordings.New(rdb, p, cfg.RecordingsDir, pol.Recordings(), nil)
 	st.orders = workorders.New(st.tickets, pol, st.callbacks, st.outages, rdb, p, cfg.ReplicaID,
 		workorders.Config{WatchEvery: cfg.EscalationPoll}, m, log.With().Str("component", "workorders").Logger(), nil)

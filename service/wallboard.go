@@ -29,7 +29,7 @@ func (w wallboardSource) Snapshot(ctx context.Context) (wallboard.Snapshot, erro
 			return snap, err
 		}
 		snap.Queues = append(snap.Queues, wallboard.Queue{Name: q, Waiting: waiting[q], LongestWaitSeconds: longest.Seconds(),
-			Offered: today.Offered, Answered: today.Answered, Answered20s: today.Answered20s, Abandoned: today.Abandoned})
+			Offered: today.Offered, Answered: today.Answered, AnsweredSL: today.AnsweredSL, Abandoned: today.Abandoned})
 	}
 	as, err := s.agents.List(ctx)
 	if err != nil {

@@ -30,10 +30,10 @@ func TestChromiumScreenshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := &fakeSource{snap: Snapshot{
-		Queues: []Queue{{Name: "fault", Waiting: 1, LongestWaitSeconds: 12, Offered: 40, Answered: 38, Answered20s: 36, Abandoned: 1},
-			{Name: "billing"}, {Name: "complaint", Offered: 9, Answered: 9, Answered20s: 7},
-			{Name: "general", Waiting: 3, LongestWaitSeconds: 47, Offered: 128, Answered: 117, Answered20s: 101, Abandoned: 8},
-			{Name: "callback"}, {Name: "senior", Offered: 3, Answered: 3, Answered20s: 3}},
+		Queues: []Queue{{Name: "fault", Waiting: 1, LongestWaitSeconds: 12, Offered: 40, Answered: 38, AnsweredSL: 36, Abandoned: 1},
+			{Name: "billing"}, {Name: "complaint", Offered: 9, Answered: 9, AnsweredSL: 7},
+			{Name: "general", Waiting: 3, LongestWaitSeconds: 47, Offered: 128, Answered: 117, AnsweredSL: 101, Abandoned: 8},
+			{Name: "callback"}, {Name: "senior", Offered: 3, Answered: 3, AnsweredSL: 3}},
 		Agents:           map[string]int{"available": 4, "ringing": 1, "on_call": 9, "paused": 2, "logged_out": 5},
 		CallbacksPending: 3, CallbacksOverdue: 1,
 		Today:    &Span{Offered: 128, Answered: 117, Abandoned: 8, AnswerRate: ptr(117.0 / 128)},

@@ -32,21 +32,21 @@ type Queue struct {
 	Waiting            int64   `json:"waiting"`              // callers waiting now
 	LongestWaitSeconds float64 `json:"longest_wait_seconds"` // of the longest-waiting caller now
 	// Today's counts (China day).
-	Offered     int64 `json:"offered"`
-	Answered    int64 `json:"answered"`
-	Answered20s int64 `json:"answered_20s"` // answered within 20 s of joining
-	Abandoned   int64 `json:"abandoned"`
+	Offered    int64 `json:"offered"`
+	Answered   int64 `json:"answered"`
+	AnsweredSL int64 `json:"answered_sl"` // answered within the policy's service level (20 s by default)
+	Abandoned  int64 `json:"abandoned"`
 }
 
 // ServiceLevel is the share of today's finished queue calls answered within
-// 20 s: Answered20s / (Answered + Abandoned), from 0 to 1. It is nil when
+// the policy's service_level.within (20 s by default): AnsweredSL / (Answered + Abandoned), from 0 to 1. It is nil when
 // there was no such call yet, so no NaN ever reaches the page.
 func (q Queue) ServiceLevel() *float64 {
 	n := q.Answered + q.Abandoned
 	if n <= 0 {
 		return nil
 	}
-	sl := float64(q.Answered20s) / float64(n)
+	sl := float64(q.AnsweredSL) / float64(n)
 	sl = math.Max(0, math.Min(1, sl))
 	return &sl
 }

@@ -401,7 +401,7 @@ func TestPage(t *testing.T) {
 func TestSnapshotJSON(t *testing.T) {
 	src := newFake()
 	src.set(func(s *Snapshot) {
-		s.Queues = append(s.Queues, Queue{Name: "vip", Waiting: 2, LongestWaitSeconds: 41.5, Offered: 10, Answered: 7, Answered20s: 6, Abandoned: 1})
+		s.Queues = append(s.Queues, Queue{Name: "vip", Waiting: 2, LongestWaitSeconds: 41.5, Offered: 10, Answered: 7, AnsweredSL: 6, Abandoned: 1})
 		s.CallbacksPending = 3
 	})
 	srv := server(t, Handler(src, time.Hour, zerolog.Nop()))
@@ -428,7 +428,7 @@ func TestSnapshotJSON(t *testing.T) {
 	if sl := raw.Queues[1]["service_level"]; sl != 0.75 {
 		t.Errorf("service_level %v, want 0.75", sl)
 	}
-	for _, k := range []string{"name", "waiting", "longest_wait_seconds", "offered", "answered", "answered_20s", "abandoned"} {
+	for _, k := range []string{"name", "waiting", "longest_wait_seconds", "offered", "answered", "answered_sl", "abandoned"} {
 		if _, ok := raw.Queues[1][k]; !ok {
 			t.Errorf("queue JSON lacks %q: %s", k, body)
 		}
@@ -457,8 +457,8 @@ func TestServiceLevel(t *testing.T) {
 	}{
 		{Queue{}, nil},
 		{Queue{Offered: 3}, nil}, // all still waiting: nothing finished
-		{Queue{Answered: 4, Answered20s: 4}, f(1)},
-		{Queue{Answered: 3, Answered20s: 2, Abandoned: 1}, f(0.5)},
+		{Queue{Answered: 4, AnsweredSL: 4}, f(1)},
+		{Queue{Answered: 3, AnsweredSL: 2, Abandoned: 1}, f(0.5)},
 		{Queue{Abandoned: 5}, f(0)},
 	} {
 		got := c.q.ServiceLevel()
