@@ -96,13 +96,8 @@ func callFilter(w http.ResponseWriter, r *http.Request) (cdr.Filter, bool) {
 			return f, false
 		}
 	}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > cdr.MaxLimit {
-			writeError(w, http.StatusBadRequest, "limit must be a whole number from 1 to 1000")
-			return f, false
-		}
-		f.Limit = n
+	if !queryLimit(w, q, cdr.MaxLimit, &f.Limit) {
+		return f, false
 	}
 	return f, true
 }

@@ -3,7 +3,9 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -67,6 +69,34 @@ func actor(r *http.Request, body string) string {
 	return "api"
 }
 
+// queryLimit reads ?limit= (1 to max) into *into; a bad one is answered
+// with 400 and false.
+func queryLimit(w http.ResponseWriter, q url.Values, max int, into *int) bool {
+	s := q.Get("limit")
+	if s == "" {
+		return true
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > max {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("limit must be a whole number from 1 to %d", max))
+		return false
+	}
+	*into = n
+	return true
+}
+
+// queryPeriod reads the required ?from=&to= of a report (YYYY-MM-DD or RFC
+// 3339; to is exclusive); a bad one is answered with 400 and false.
+func queryPeriod(w http.ResponseWriter, q url.Values) (from, to time.Time, ok bool) {
+	from, err1 := parseTime(q.Get("from"))
+	to, err2 := parseTime(q.Get("to"))
+	if err1 != nil || err2 != nil || !from.Before(to) {
+		writeError(w, http.StatusBadRequest, "from and to are required (YYYY-MM-DD or RFC 3339) and from must be before to")
+		return from, to, false
+	}
+	return from, to, true
+}
+
 // parseTime accepts RFC 3339 or a date (China time, the start of that day).
 func parseTime(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
@@ -107,13 +137,8 @@ func (d Deps) listTickets(w http.ResponseWriter, r *http.Request) {
 			*dst = t
 		}
 	}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, "limit must be a whole number from 1 to 1000")
-			return
-		}
-		f.Limit = n
+	if !queryLimit(w, q, 1000, &f.Limit) {
+		return
 	}
 	if f.Type != "" && !f.Type.Known() {
 		writeError(w, http.StatusBadRequest, "unknown ticket type "+strconv.Quote(string(f.Type)))
@@ -296,10 +321,8 @@ func (d Deps) clearOutage(w http.ResponseWriter, r *http.Request) {
 // &format=html|csv|json.
 func (d Deps) complaintReport(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	from, err1 := parseTime(q.Get("from"))
-	to, err2 := parseTime(q.Get("to"))
-	if err1 != nil || err2 != nil || !from.Before(to) {
-		writeError(w, http.StatusBadRequest, "from and to are required (YYYY-MM-DD or RFC 3339) and from must be before to")
+	from, to, ok := queryPeriod(w, q)
+	if !ok {
 		return
 	}
 	rep, labels, err := d.Orders.ComplaintReport(r.Context(), from, to)

@@ -52,10 +52,8 @@ func (d Deps) confirmOutage(w http.ResponseWriter, r *http.Request) {
 // complaint report.
 func (d Deps) scoresReport(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	from, err1 := parseTime(q.Get("from"))
-	to, err2 := parseTime(q.Get("to"))
-	if err1 != nil || err2 != nil || !from.Before(to) {
-		writeError(w, http.StatusBadRequest, "from and to are required (YYYY-MM-DD or RFC 3339) and from must be before to")
+	from, to, ok := queryPeriod(w, q)
+	if !ok {
 		return
 	}
 	rep, _, err := d.Orders.ComplaintReport(r.Context(), from, to)

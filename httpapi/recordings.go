@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/hotline95598/hotline/accounts"
@@ -53,13 +52,8 @@ func (d Deps) listRecordings(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, "limit must be a whole number from 1 to 1000")
-			return
-		}
-		f.Limit = n
+	if !queryLimit(w, q, 1000, &f.Limit) {
+		return
 	}
 	recs, err := d.Recordings.List(r.Context(), f)
 	if err != nil {
