@@ -81,6 +81,9 @@ type Config struct {
 	CallbackCallerID    string        // HOTLINE_CALLBACK_CALLER_ID
 
 	ShutdownGrace time.Duration // HOTLINE_SHUTDOWN_GRACE
+	// SwitchLostAfter: how long the link to Asterisk may be down before this
+	// replica takes its calls for lost (HOTLINE_SWITCH_LOST_AFTER).
+	SwitchLostAfter time.Duration
 	// Work orders: the policy file holds the time limits, ladder and
 	// follow-up window; these say how the controller applies it.
 	PolicyFile     string        // HOTLINE_POLICY_FILE: "" = the embedded default policy
@@ -128,6 +131,7 @@ func Defaults() Config {
 		CarrierEndpoint:     "carrier",
 		CallbackCallerID:    "95598",
 		ShutdownGrace:       10 * time.Second,
+		SwitchLostAfter:     10 * time.Second,
 		ReplicaID:           hostname(),
 		EscalationPoll:      30 * time.Second,
 		APIRate:             50,
@@ -244,6 +248,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	str("HOTLINE_CARRIER_ENDPOINT", &c.CarrierEndpoint)
 	str("HOTLINE_CALLBACK_CALLER_ID", &c.CallbackCallerID)
 	dur("HOTLINE_SHUTDOWN_GRACE", &c.ShutdownGrace)
+	dur("HOTLINE_SWITCH_LOST_AFTER", &c.SwitchLostAfter)
 	str("HOTLINE_REPLICA_ID", &c.ReplicaID)
 	str("HOTLINE_POLICY_FILE", &c.PolicyFile)
 	dur("HOTLINE_ESCALATION_POLL", &c.EscalationPoll)
@@ -387,6 +392,11 @@ func (c Config) Validate() error {
 		if p.d < p.min {
 			bad("%s: %s is below the minimum %s", p.name, p.d, p.min)
 		}
+	}
+	if c.SwitchLostAfter < 2*time.Second || c.SwitchLostAfter > 10*time.Minute {
+		// Below a reconnect's backoff a blip would cut callers off; above
+		// minutes a dead node's callers wait for nothing.
+		bad("HOTLINE_SWITCH_LOST_AFTER: %s is outside 2s..10m", c.SwitchLostAfter)
 	}
 	if c.MenuMaxFailures < 1 || c.MenuMaxFailures > 10 {
 		bad("HOTLINE_MENU_MAX_FAILURES: %d is outside 1..10", c.MenuMaxFailures)

@@ -19,6 +19,7 @@ type Calls struct {
 	mu      sync.Mutex
 	active  map[string]context.CancelCauseFunc
 	ended   map[string]time.Time // calls of ours that ended lately: see wasLocal
+	gaveUp  map[string]time.Time // calls ended by cancelAll: see givenUp
 	rdb     redis.UniversalClient
 	p       string
 	replica string
@@ -29,7 +30,7 @@ type Calls struct {
 const callTTL = time.Minute
 
 func newCalls(rdb redis.UniversalClient, prefix, replica string, log zerolog.Logger) *Calls {
-	return &Calls{active: map[string]context.CancelCauseFunc{}, ended: map[string]time.Time{}, rdb: rdb, p: prefix, replica: replica, log: log}
+	return &Calls{active: map[string]context.CancelCauseFunc{}, ended: map[string]time.Time{}, gaveUp: map[string]time.Time{}, rdb: rdb, p: prefix, replica: replica, log: log}
 }
 
 func (c *Calls) key(id string) string { return c.p + "call:" + id }
@@ -135,6 +136,36 @@ func (c *Calls) cancelMissing(present map[string]bool) int {
 		}
 	}
 	return n
+}
+
+// cancelAll ends every local call as cut off (Asterisk is unreachable and
+// taken for dead) and remembers them, so that their channels, should
+// Asterisk have survived, are hung up without a second promise.
+func (c *Calls) cancelAll(now time.Time) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, cancel := range c.active {
+		cancel(ivr.ErrCutOff)
+		c.gaveUp[id] = now
+	}
+	return len(c.active)
+}
+
+// givenUpFor: how long a given-up call's channel is recognised.
+const givenUpFor = 10 * time.Minute
+
+// givenUp reports whether the channel belongs to a call cancelAll ended.
+func (c *Calls) givenUp(channelID string) bool {
+	id := legs.Owner(channelID)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for g, at := range c.gaveUp {
+		if time.Since(at) > givenUpFor {
+			delete(c.gaveUp, g)
+		}
+	}
+	_, ok := c.gaveUp[id]
+	return ok
 }
 
 // refresh extends the ownership records of every local call.

@@ -57,12 +57,27 @@ type Recovery struct {
 	replica string
 	m       *metrics.Metrics
 	log     zerolog.Logger
+
+	// lostAfter: the link to Asterisk down this long means Asterisk has
+	// lost our calls (0: wait for the reconnect). downSince is when the
+	// link was first seen down; now is the clock.
+	lostAfter time.Duration
+	downSince time.Time
+	now       func() time.Time
 }
 
 // New returns the recovery of replica; its Calls is the call flow's Tracker.
 func New(rdb redis.UniversalClient, prefix, replica string, sw Switch, places Places, m *metrics.Metrics, log zerolog.Logger) *Recovery {
-	return &Recovery{calls: newCalls(rdb, prefix, replica, log), sw: sw, places: places, replica: replica, m: m, log: log}
+	return &Recovery{calls: newCalls(rdb, prefix, replica, log), sw: sw, places: places, replica: replica, m: m, log: log, now: time.Now}
 }
+
+// SetSwitchLostAfter makes a link to Asterisk that stays down for d end
+// this replica's calls as cut off (config.SwitchLostAfter). A node whose
+// Asterisk died does not come back by itself: its callers are gone, and
+// those who were waiting must be promised their callback now, not when
+// someone restarts the node; meanwhile they would hold places in the
+// shared queue and claim agents they can never be put through to.
+func (r *Recovery) SetSwitchLostAfter(d time.Duration) { r.lostAfter = d }
 
 // Calls returns the record of the calls this replica owns.
 func (r *Recovery) Calls() *Calls { return r.calls }
@@ -82,7 +97,18 @@ func (r *Recovery) Tick(ctx context.Context, switchUp bool) {
 		r.m.RedisErrors.WithLabelValues("calls_refresh").Inc()
 	}
 	if switchUp {
+		r.downSince = time.Time{}
 		r.Reconcile(ctx, false)
+		return
+	}
+	now := r.now()
+	if r.downSince.IsZero() {
+		r.downSince = now
+	}
+	if r.lostAfter > 0 && now.Sub(r.downSince) >= r.lostAfter {
+		if n := r.calls.cancelAll(now); n > 0 {
+			r.log.Warn().Int("calls", n).Dur("down", now.Sub(r.downSince)).Msg("Asterisk unreachable: its calls are taken for cut off")
+		}
 	}
 }
 
@@ -109,6 +135,12 @@ func (r *Recovery) Reconcile(ctx context.Context, afterConnect bool) {
 		}
 	}
 	for _, ch := range chs {
+		// A call given up while the link was down (Asterisk survived after
+		// all): its caller was already promised a callback.
+		if r.calls.givenUp(ch.ID) {
+			r.hangup(ctx, ch.ID, "call given up while Asterisk was unreachable")
+			continue
+		}
 		// Only an answered channel can be orphaned: an outbound leg still
 		// ringing (an agent or a callback) ends by its own ring timeout, and
 		// if it is answered after its dialler died, StasisStart hands it to

@@ -196,3 +196,55 @@ func TestSweepDeadReplicaCalls(t *testing.T) {
 		t.Error("a dead replica with no calls left is still listed")
 	}
 }
+
+// Asterisk unreachable for HOTLINE_SWITCH_LOST_AFTER (a dead node): every
+// local call ends as cut off, so the call flow promises its callback
+// (keeping the place of a caller who was waiting). A shorter outage ends
+// nothing. Should Asterisk have survived, the given-up call's channels are
+// hung up on reconnect without a second promise.
+func TestSwitchLostEndsCallsOnce(t *testing.T) {
+	cases := []struct {
+		name     string
+		lost     time.Duration // 0: the rule off
+		downFor  time.Duration
+		wantEnds bool
+	}{
+		{"down past the bound", 10 * time.Second, 10 * time.Second, true},
+		{"a blip", 10 * time.Second, 9 * time.Second, false},
+		{"rule off", 0, time.Hour, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			now := time.Now()
+			r.rec.now = func() time.Time { return now }
+			r.rec.SetSwitchLostAfter(tc.lost)
+			ctx, done := r.rec.Calls().Start(context.Background(), "waiting", "13800138000")
+			defer done()
+			r.rec.Tick(context.Background(), false) // first seen down
+			now = now.Add(tc.downFor)
+			r.rec.Tick(context.Background(), false)
+			ended := ctx.Err() != nil
+			if ended != tc.wantEnds {
+				t.Fatalf("call ended = %v, want %v", ended, tc.wantEnds)
+			}
+			if !ended {
+				return
+			}
+			if context.Cause(ctx) != ivr.ErrCutOff {
+				t.Fatalf("cause %v, want the cut-off", context.Cause(ctx))
+			}
+			done() // the call's goroutine ends; the flow applied the cut-off rule
+			old := time.Now().Add(-time.Minute)
+			r.sw.SetChannels(ivr.ChannelInfo{ID: "waiting", State: "Up", CallerNum: "13800138000", Created: old},
+				ivr.ChannelInfo{ID: "waiting-agent-1", State: "Up", Created: old})
+			r.rec.Reconcile(context.Background(), true)
+			if !r.sw.IsHungUp("waiting") || !r.sw.IsHungUp("waiting-agent-1") {
+				t.Fatal("the given-up call's channels are still up after the reconnect")
+			}
+			if r.lost.n != 0 {
+				t.Fatalf("recovery promised again: %+v", r.lost.list)
+			}
+		})
+	}
+}

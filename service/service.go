@@ -107,6 +107,7 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 
 	// The calls: recovery tracks who owns each; the flow serves them.
 	s.recovery = recovery.New(rdb, p, cfg.ReplicaID, sw, s.line, m, named("recovery"))
+	s.recovery.SetSwitchLostAfter(cfg.SwitchLostAfter)
 	fcfg := callflow.Config{MenuTimeout: cfg.MenuTimeout, InterDigit: cfg.InterDigitTimeout,
 		MaxFailures: cfg.MenuMaxFailures, AccountMaxDigits: cfg.AccountMaxDigits, SeniorAge: pol.Queues()[policy.QueueSenior].MinAge,
 		ElderlyVolume: cfg.ElderlyVolume, MenuMetrics: menus.NewMetrics(reg)}

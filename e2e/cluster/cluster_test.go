@@ -38,7 +38,8 @@ type cluster struct {
 	EnvDir    string
 	Master    string // Sentinel's name of the master
 	Sentinels []string
-	Password  string // Redis
+	Password  string            // Redis
+	Agents    map[string]string // agents' SIP passwords (HOTLINE_SIP_AGENTS)
 	A, B      *node
 	kam       *kamailio.Client
 }
@@ -71,6 +72,12 @@ func loadCluster(t *testing.T) *cluster {
 			c.Edge, c.Token, c.Master = get("HOTLINE_SIP_EDGE"), get("HOTLINE_API_TOKEN"), get("HOTLINE_REDIS_MASTER")
 			c.Sentinels = strings.Split(get("HOTLINE_REDIS_SENTINELS"), ",")
 			c.Password = get("HOTLINE_REDIS_PASSWORD")
+			c.Agents = map[string]string{}
+			for _, pair := range strings.Split(get("HOTLINE_SIP_AGENTS"), ",") {
+				if id, pw, ok := strings.Cut(strings.TrimSpace(pair), ":"); ok {
+					c.Agents[id] = pw
+				}
+			}
 			c.kam = kamailio.New(get("HOTLINE_KAMAILIO_RPC"), 2*time.Second)
 		} else {
 			c.B = n

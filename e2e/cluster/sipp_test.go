@@ -157,16 +157,27 @@ type sipp struct {
 // run starts sipp with the scenario from the local address ip against target.
 func run(t *testing.T, name, scenario, ip, target string) *sipp {
 	t.Helper()
+	sipPort, mediaPort := ports()
+	return runOn(t, name, scenario, ip, target, sipPort, mediaPort)
+}
+
+// runOn starts sipp on the given ports; target "" makes it a server (UAS).
+func runOn(t *testing.T, name, scenario, ip, target string, sipPort, mediaPort int, extra ...string) *sipp {
+	t.Helper()
 	dir := t.TempDir()
 	sf := filepath.Join(dir, "s.xml")
 	if err := os.WriteFile(sf, []byte(scenario), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	sipPort, mediaPort := ports()
 	s := &sipp{name: name, dir: dir, done: make(chan error, 1)}
-	s.cmd = exec.Command("sipp", "-sf", sf, "-m", "1", "-i", ip, "-p", fmt.Sprint(sipPort), "-mi", ip,
+	args := []string{"-sf", sf, "-m", "1", "-i", ip, "-p", fmt.Sprint(sipPort), "-mi", ip,
 		"-mp", fmt.Sprint(mediaPort), "-nostdin", "-trace_err", "-trace_msg", "-timeout", "120s",
-		"-timeout_error", "-max_recv_loops", "1000", target)
+		"-timeout_error", "-max_recv_loops", "1000"}
+	args = append(args, extra...)
+	if target != "" {
+		args = append(args, target)
+	}
+	s.cmd = exec.Command("sipp", args...)
 	s.cmd.Dir = dir
 	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
 	if err := s.cmd.Start(); err != nil {
