@@ -78,6 +78,7 @@ type Step struct {
 	TaskDepth int    `json:"taskprocessor_depth"`
 	UDPErrors int64  `json:"udp_in_errors"` // host-wide, during the step
 	UDPRcvbuf int64  `json:"udp_rcvbuf_errors"`
+	SIPDrops  int64  `json:"asterisk_sip_drops"` // drops of Asterisk's SIP socket
 
 	AnswerMS []float64 `json:"answer_ms"` // INVITE sent -> 200 OK received, per call
 	RingMS   []float64 `json:"ring_ms"`   // key sent -> INVITE at the agent, per connected call
@@ -157,6 +158,10 @@ func run(args []string) error {
 		logf("warning: %d agents, but %.0f calls/s needs %d (Erlang C): agents may be the limit", len(agents), slices.Max(o.rates), need)
 	}
 	sipAddr := "127.0.0.1:" + env("HOTLINE_SIP_PORT")
+	sipPort, err := strconv.Atoi(env("HOTLINE_SIP_PORT"))
+	if err != nil {
+		return fmt.Errorf("HOTLINE_SIP_PORT: %w", err)
+	}
 	ctlPID, err := readPID(filepath.Join(o.runDir, "hotline.pid"))
 	if err != nil {
 		return fmt.Errorf("controller: %w (is the bench stack up?)", err)
@@ -267,6 +272,7 @@ func run(args []string) error {
 			return err
 		}
 		udp0, rcv0 := udpErrors()
+		sip0 := socketDrops(sipPort)
 		tasks := watchTasks(ast, time.Second)
 		logf("%s: %.0f calls/s for %s (%d calls, %d caller and %d agent sipp processes; %d agents needed, %d present)",
 			o.system, rate, o.step, n, nproc, groups, step.AgentsNeeded, len(agents))
@@ -316,6 +322,7 @@ func run(args []string) error {
 		}
 		step.TaskQueue, step.TaskDepth = tasks.end()
 		udp1, rcv1 := udpErrors()
+		step.SIPDrops = socketDrops(sipPort) - sip0
 		step.Calls, step.SippOK, step.Seconds = n, runErr == nil, elapsed.Seconds()
 		step.CtlCPU, step.AstCPU, step.RedisCPU = after.ctl-before.ctl, after.ast-before.ast, after.redisCPU-before.redisCPU
 		step.HostBusy, step.RedisCmd = busyShare(before, after), after.redis-before.redis-1 // minus our own INFO

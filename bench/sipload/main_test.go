@@ -64,10 +64,11 @@ func TestEdgeSearch(t *testing.T) {
 }
 
 func TestProbesParse(t *testing.T) {
-	tp := "Processor                                  Processed   In Queue  Max Depth  Low water High water\n" +
-		"stasis/m:channel:all-00000003                 1200          7         45        450       500\n" +
-		"subm:ast_system-00000001                        10          0          2        450       500\n" +
-		"2 taskprocessors\n"
+	// Asterisk 22's layout.
+	tp := "\nProcessor                                  Processed   In Queue  Max Depth  Low water High water Low time(us) High time(us)\n" +
+		"stasis/m:channel:all-00000003                 1200          7         45        450       500          0          0\n" +
+		"subm:ast_system-00000001                        10          0          2        450       500          0          0\n" +
+		"\n2 taskprocessors\n"
 	d := taskDepths(tp)
 	if len(d) != 2 || d["stasis/m:channel:all-00000003"] != [2]int{7, 45} {
 		t.Fatalf("taskDepths = %v", d)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -57,30 +56,45 @@ func (a asterisk) rx(cmd string) (string, error) {
 	return string(out), nil
 }
 
-// taskDepths parses `core show taskprocessors`: name -> (in queue, max depth).
+// taskDepths parses `core show taskprocessors` (Asterisk 22: Processor,
+// Processed, In Queue, Max Depth, then water marks and times): name ->
+// (in queue, max depth).
 func taskDepths(out string) map[string][2]int {
 	m := map[string][2]int{}
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 6 {
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 4 {
 			continue
 		}
-		var v [5]int
-		ok := true
-		for i := range v {
-			n, err := strconv.Atoi(f[len(f)-5+i])
-			if err != nil {
-				ok = false
-				break
-			}
-			v[i] = n
-		}
-		if ok {
-			m[strings.Join(f[:len(f)-5], " ")] = [2]int{v[1], v[2]}
+		inQ, err1 := strconv.Atoi(f[2])
+		maxD, err2 := strconv.Atoi(f[3])
+		if _, err0 := strconv.Atoi(f[1]); err0 == nil && err1 == nil && err2 == nil {
+			m[f[0]] = [2]int{inQ, maxD}
 		}
 	}
 	return m
+}
+
+// socketDrops sums the drops of the UDP sockets bound to port (the
+// Asterisk SIP transport: a socket that lives the whole run), from
+// /proc/net/udp and udp6.
+func socketDrops(port int) int64 {
+	var n int64
+	hexPort := fmt.Sprintf(":%04X", port)
+	for _, file := range []string{"/proc/net/udp", "/proc/net/udp6"} {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(raw), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) >= 13 && strings.HasSuffix(f[1], hexPort) {
+				v, _ := strconv.ParseInt(f[len(f)-1], 10, 64)
+				n += v
+			}
+		}
+	}
+	return n
 }
 
 // activeChannels parses `core show channels count`.

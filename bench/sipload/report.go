@@ -17,7 +17,7 @@ func printResult(w io.Writer, r Result) {
 	fmt.Fprintf(w, "\n%s (%s): %d agents (%.1f s per agent call for sizing), talk %.1f s, transfer prompt %.0f ms\n",
 		r.System, r.Started.Format("2006-01-02 15:04Z"), r.Agents, float64(r.HoldMS)/1000, float64(r.TalkMS)/1000, r.PromptMS)
 	fmt.Fprintf(w, "%5s %6s %5s %6s %5s  %-16s %-16s %7s %7s %7s %7s %6s %5s %5s %-30s %s\n", "cps", "agents", "calls", "failed", "conn",
-		"INVITE->200 p50/99", "beyond prompt p50/99", "ctl/100", "ast/100", "rds/100", "sipp/100", "sippmax", "rds/c", "busy", "deepest taskprocessor", "udp err")
+		"INVITE->200 p50/99", "beyond prompt p50/99", "ctl/100", "ast/100", "rds/100", "sipp/100", "sippmax", "rds/c", "busy", "deepest taskprocessor", "udp err host/ast SIP")
 	for _, s := range r.Steps {
 		per100 := func(v float64) float64 { return v / float64(s.Calls) * 100 }
 		// The controller idles during an app_queue run: its columns would
@@ -33,9 +33,9 @@ func printResult(w io.Writer, r Result) {
 		fmt.Fprintf(w, "%4.0f%s %6s %5d %6d %5d  %-16s %-16s %7s %7.2f %7.2f %7.2f %5.0f%% %5s %4.0f%% %-30s %d/%d  %s\n", s.Rate, mark,
 			fmt.Sprintf("%d/%d", s.AgentsNeeded, r.Agents), s.Calls, s.Failed, s.Connected,
 			ms(s.AnswerMS, 50, 99), ms(minus(s.RingMS, r.PromptMS), 50, 99), ctl, per100(s.AstCPU), per100(s.RedisCPU), per100(s.SippCPU),
-			100*s.SippMax, rds, s.HostBusy*100, trunc(fmt.Sprintf("%s %d", s.TaskQueue, s.TaskDepth), 30), s.UDPErrors, s.UDPRcvbuf, verdictOf(s, r.PromptMS))
+			100*s.SippMax, rds, s.HostBusy*100, trunc(fmt.Sprintf("%s %d", s.TaskQueue, s.TaskDepth), 30), s.UDPErrors, s.SIPDrops, verdictOf(s, r.PromptMS))
 	}
-	fmt.Fprintf(w, "(cps: ~ a bisection step; agents: needed by Erlang C for P(wait) < 1 %% / present; CPU in s per 100 calls; sippmax: the busiest sipp process, %% of a core; udp err: InErrors/RcvbufErrors of the host)\n")
+	fmt.Fprintf(w, "(cps: ~ a bisection step; agents: needed by Erlang C for P(wait) < 1 %% / present; CPU in s per 100 calls; sippmax: the busiest sipp process, %% of a core; udp err: the host's UDP InErrors (sipp callers' media sockets, which never read Asterisk's audio, count too) / drops at Asterisk's SIP socket)\n")
 	fmt.Fprintf(w, "peak RSS: controller %.1f MB, Asterisk %.1f MB\n", float64(r.CtlPeakRSS)/1024, float64(r.AstPeakRSS)/1024)
 	if r.System == "hotline" {
 		fmt.Fprintf(w, "served callers nevertheless promised a \"cut off\" callback by the controller: %d\n", r.CutOff)
@@ -75,8 +75,8 @@ func limitOf(r Result) string {
 		return "no step failed: the edge is above the highest rate tried"
 	}
 	cores := func(v float64) float64 { return v / s.Seconds }
-	use := fmt.Sprintf("at %.0f calls/s: host CPU %.0f %% of 2 cores (Asterisk %.2f cores, controller %.2f, Redis %.2f, sipp %.2f; busiest sipp process %.0f %% of a core), deepest taskprocessor %s (%d), UDP errors %d",
-		s.Rate, 100*s.HostBusy, cores(s.AstCPU), cores(s.CtlCPU), cores(s.RedisCPU), cores(s.SippCPU), 100*s.SippMax, s.TaskQueue, s.TaskDepth, s.UDPErrors)
+	use := fmt.Sprintf("at %.0f calls/s: host CPU %.0f %% of 2 cores (Asterisk %.2f cores, controller %.2f, Redis %.2f, sipp %.2f; busiest sipp process %.0f %% of a core), deepest taskprocessor %s (%d), UDP drops at Asterisk's SIP socket %d (host %d)",
+		s.Rate, 100*s.HostBusy, cores(s.AstCPU), cores(s.CtlCPU), cores(s.RedisCPU), cores(s.SippCPU), 100*s.SippMax, s.TaskQueue, s.TaskDepth, s.SIPDrops, s.UDPErrors)
 	var limit []string
 	switch {
 	case s.SippMax > 0.9:
@@ -90,8 +90,8 @@ func limitOf(r Result) string {
 	if s.TaskDepth >= 100 {
 		limit = append(limit, "Asterisk's "+s.TaskQueue+" queue")
 	}
-	if s.UDPErrors > 0 {
-		limit = append(limit, "UDP receive drops")
+	if s.SIPDrops > 0 {
+		limit = append(limit, "SIP packets dropped at Asterisk")
 	}
 	if len(limit) == 0 {
 		limit = append(limit, "no resource saturated (see the figures)")
