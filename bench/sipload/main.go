@@ -72,7 +72,12 @@ type Step struct {
 	SippProc int     `json:"sipp_processes"` // callers' and agents' processes
 	SippMax  float64 `json:"sipp_max_core"`  // the busiest sipp process, share of one core
 	HostBusy float64 `json:"host_busy"`      // share of both cores busy (all processes)
-	RedisCmd int64   `json:"redis_commands"`
+	// While the calls were placed (the step's first -step), in cores:
+	// averaged over the whole step a bad step's stragglers dilute it.
+	Load struct {
+		Host, Ast, Ctl, Redis, Sipp float64
+	} `json:"load_cores"`
+	RedisCmd int64 `json:"redis_commands"`
 
 	TaskQueue string `json:"taskprocessor,omitempty"` // Asterisk's deepest taskprocessor queue
 	TaskDepth int    `json:"taskprocessor_depth"`
@@ -305,6 +310,20 @@ func run(args []string) error {
 				return err
 			}
 			callerProcs = append(callerProcs, p)
+		}
+		// The load window: from the first INVITE to the last.
+		time.Sleep(time.Until(t0.Add(o.step)))
+		var sippPids []int
+		for _, p := range append(callerProcs, agentProcs...) {
+			sippPids = append(sippPids, p.cmd.Process.Pid)
+		}
+		if mid, err := procs.sample(); err == nil {
+			w := time.Since(t0).Seconds()
+			step.Load.Host = 2 * busyShare(before, mid)
+			step.Load.Ast, step.Load.Ctl, step.Load.Redis = (mid.ast-before.ast)/w, (mid.ctl-before.ctl)/w, (mid.redisCPU-before.redisCPU)/w
+			for _, pid := range sippPids {
+				step.Load.Sipp += cpuOf(pid) / w // from the step's start: the processes are new
+			}
 		}
 		var runErr error
 		for _, p := range callerProcs {

@@ -17,7 +17,7 @@ func printResult(w io.Writer, r Result) {
 	fmt.Fprintf(w, "\n%s (%s): %d agents (%.1f s per agent call for sizing), talk %.1f s, transfer prompt %.0f ms\n",
 		r.System, r.Started.Format("2006-01-02 15:04Z"), r.Agents, float64(r.HoldMS)/1000, float64(r.TalkMS)/1000, r.PromptMS)
 	fmt.Fprintf(w, "%5s %6s %5s %6s %5s  %-16s %-16s %7s %7s %7s %7s %6s %5s %5s %-30s %s\n", "cps", "agents", "calls", "failed", "conn",
-		"INVITE->200 p50/99", "beyond prompt p50/99", "ctl/100", "ast/100", "rds/100", "sipp/100", "sippmax", "rds/c", "busy", "deepest taskprocessor", "udp err host/ast SIP")
+		"INVITE->200 p50/99", "beyond prompt p50/99", "ctl/100", "ast/100", "rds/100", "sipp/100", "sippmax", "rds/c", "load", "deepest taskprocessor", "udp err host/ast SIP")
 	for _, s := range r.Steps {
 		per100 := func(v float64) float64 { return v / float64(s.Calls) * 100 }
 		// The controller idles during an app_queue run: its columns would
@@ -30,12 +30,12 @@ func printResult(w io.Writer, r Result) {
 		if s.Refine {
 			mark = "~"
 		}
-		fmt.Fprintf(w, "%4.0f%s %6s %5d %6d %5d  %-16s %-16s %7s %7.2f %7.2f %7.2f %5.0f%% %5s %4.0f%% %-30s %d/%d  %s\n", s.Rate, mark,
+		fmt.Fprintf(w, "%4.0f%s %6s %5d %6d %5d  %-16s %-16s %7s %7.2f %7.2f %7.2f %5.0f%% %5s %5.2f %-30s %d/%d  %s\n", s.Rate, mark,
 			fmt.Sprintf("%d/%d", s.AgentsNeeded, r.Agents), s.Calls, s.Failed, s.Connected,
 			ms(s.AnswerMS, 50, 99), ms(minus(s.RingMS, r.PromptMS), 50, 99), ctl, per100(s.AstCPU), per100(s.RedisCPU), per100(s.SippCPU),
-			100*s.SippMax, rds, s.HostBusy*100, trunc(fmt.Sprintf("%s %d", s.TaskQueue, s.TaskDepth), 30), s.UDPErrors, s.SIPDrops, verdictOf(s, r.PromptMS))
+			100*s.SippMax, rds, s.Load.Host, trunc(fmt.Sprintf("%s %d", s.TaskQueue, s.TaskDepth), 30), s.UDPErrors, s.SIPDrops, verdictOf(s, r.PromptMS))
 	}
-	fmt.Fprintf(w, "(cps: ~ a bisection step; agents: needed by Erlang C for P(wait) < 1 %% / present; CPU in s per 100 calls; sippmax: the busiest sipp process, %% of a core; udp err: the host's UDP InErrors (sipp callers' media sockets, which never read Asterisk's audio, count too) / drops at Asterisk's SIP socket)\n")
+	fmt.Fprintf(w, "(cps: ~ a bisection step; agents: needed by Erlang C for P(wait) < 1 %% / present; CPU in s per 100 calls; sippmax: the busiest sipp process, %% of a core; load: cores busy on the host while the calls were placed, of 2; udp err: the host's UDP InErrors (sipp callers' media sockets, which never read Asterisk's audio, count too) / drops at Asterisk's SIP socket)\n")
 	fmt.Fprintf(w, "peak RSS: controller %.1f MB, Asterisk %.1f MB\n", float64(r.CtlPeakRSS)/1024, float64(r.AstPeakRSS)/1024)
 	if r.System == "hotline" {
 		fmt.Fprintf(w, "served callers nevertheless promised a \"cut off\" callback by the controller: %d\n", r.CutOff)
@@ -74,9 +74,8 @@ func limitOf(r Result) string {
 	if !ok {
 		return "no step failed: the edge is above the highest rate tried"
 	}
-	cores := func(v float64) float64 { return v / s.Seconds }
-	use := fmt.Sprintf("at %.0f calls/s: host CPU %.0f %% of 2 cores (Asterisk %.2f cores, controller %.2f, Redis %.2f, sipp %.2f; busiest sipp process %.0f %% of a core), deepest taskprocessor %s (%d), UDP drops at Asterisk's SIP socket %d (host %d)",
-		s.Rate, 100*s.HostBusy, cores(s.AstCPU), cores(s.CtlCPU), cores(s.RedisCPU), cores(s.SippCPU), 100*s.SippMax, s.TaskQueue, s.TaskDepth, s.SIPDrops, s.UDPErrors)
+	use := fmt.Sprintf("at %.0f calls/s, while calls were placed: host %.2f of 2 cores busy (Asterisk %.2f, controller %.2f, Redis %.2f, sipp %.2f; busiest sipp process %.0f %% of a core over the step), deepest taskprocessor %s (%d), UDP drops at Asterisk's SIP socket %d (host %d)",
+		s.Rate, s.Load.Host, s.Load.Ast, s.Load.Ctl, s.Load.Redis, s.Load.Sipp, 100*s.SippMax, s.TaskQueue, s.TaskDepth, s.SIPDrops, s.UDPErrors)
 	var limit []string
 	switch {
 	case s.SippMax > 0.9:
@@ -84,7 +83,7 @@ func limitOf(r Result) string {
 	case s.AgentsNeeded > r.Agents:
 		limit = append(limit, "the agent pool")
 	}
-	if s.HostBusy > 0.9 {
+	if s.Load.Host > 1.8 {
 		limit = append(limit, "CPU")
 	}
 	if s.TaskDepth >= 100 {
