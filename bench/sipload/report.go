@@ -93,7 +93,7 @@ func limitOf(r Result) string {
 		limit = append(limit, "SIP packets dropped at Asterisk")
 	}
 	if len(limit) == 0 {
-		limit = append(limit, "no resource saturated (see the figures)")
+		limit = append(limit, "no saturated resource; the step was "+verdictOf(s, r.PromptMS))
 	}
 	return "limited by " + strings.Join(limit, " and ") + " — " + use
 }
@@ -114,6 +114,29 @@ func ms(xs []float64, ps ...float64) string {
 		parts = append(parts, fmt.Sprintf("%.0f", percentile(xs, p)))
 	}
 	return strings.Join(parts, "/")
+}
+
+// commonRate is where per-call figures are compared: the highest rate both
+// systems ran and sustained, else the lowest rate both ran.
+func commonRate(h, q Result) float64 {
+	best, low := 0.0, math.Inf(1)
+	for _, sh := range h.Steps {
+		sq, ok := stepAt(q, sh.Rate)
+		if !ok {
+			continue
+		}
+		low = min(low, sh.Rate)
+		if good(sh, h.PromptMS) && good(sq, q.PromptMS) {
+			best = max(best, sh.Rate)
+		}
+	}
+	if best > 0 {
+		return best
+	}
+	if math.IsInf(low, 1) {
+		return h.Steps[0].Rate
+	}
+	return low
 }
 
 func stepAt(r Result, rate float64) (Step, bool) {
@@ -156,12 +179,7 @@ func report(args []string) error {
 	printResult(os.Stdout, q)
 
 	capH, capQ := sustained(h), sustained(q)
-	// Per-call figures are compared at the highest rate both sustained
-	// (else at the first rate): the same load on both.
-	at := math.Min(capH, capQ)
-	if _, ok := stepAt(q, at); at == 0 || !ok {
-		at = h.Steps[0].Rate
-	}
+	at := commonRate(h, q)
 	sh, _ := stepAt(h, at)
 	sq, _ := stepAt(q, at)
 	per100 := func(v float64, s Step) float64 {
@@ -171,7 +189,7 @@ func report(args []string) error {
 		return v / float64(s.Calls) * 100
 	}
 	w := os.Stdout
-	fmt.Fprintf(w, "\nSummary (per-call figures at %.0f calls/s, the highest rate both sustained with prompt ringing)\n", at)
+	fmt.Fprintf(w, "\nSummary (per-call figures at %.0f calls/s, the highest rate both ran and sustained)\n", at)
 	fmt.Fprintf(w, "%-40s %-16s %-16s %s\n", "", "hotline", "app_queue", "target")
 	verdict := func(ok bool) string {
 		if ok {
@@ -183,6 +201,10 @@ func report(args []string) error {
 		fmt.Sprintf("%.0f", capH), fmt.Sprintf("%.0f", capQ), verdict(capH >= 1.5*capQ), capH/capQ)
 	fmt.Fprintf(w, "  hotline:   %s\n  app_queue: %s\n", limitOf(h), limitOf(q))
 	fmt.Fprintf(w, "  (sustained: every caller connected, key->ringing p99 within the prompt + %d ms, and no lower step bad)\n", ringLimitMS)
+	// The controller rings the agent while the prompt plays, so the
+	// criterion above leaves it the prompt's length of slack; its own
+	// target is key->ringing p99 < 300 ms from the key.
+	fmt.Fprintf(w, "%-40s %-16s %-16s\n", "  hotline, with key->ringing p99 < 300 ms", fmt.Sprintf("%.0f", sustained(Result{Steps: h.Steps, PromptMS: 0})), "-")
 	fmt.Fprintf(w, "%-40s %-16s %-16s\n", "INVITE->answer p50/p95/p99, ms", ms(sh.AnswerMS, 50, 95, 99), ms(sq.AnswerMS, 50, 95, 99))
 	ringP99 := percentile(sh.RingMS, 99)
 	fmt.Fprintf(w, "%-40s %-16s %-16s p99 < 300 ms: %s\n", "menu key->agent ringing p50/p99, ms", ms(sh.RingMS, 50, 99), ms(sq.RingMS, 50, 99), verdict(ringP99 < 300))
@@ -201,6 +223,8 @@ func report(args []string) error {
 	fmt.Fprintf(w, "%-40s %-16s %-16s\n", "Asterisk CPU s per 100 calls", pair(astH, astHN), pair(astQ, astQN))
 	fmt.Fprintf(w, "%-40s %-16s %-16s <= 0.25 (net): %s\n", "controller CPU / Asterisk CPU", pair(ctl/astH, ctlN/astHN), "-", verdict(ctlN/astHN <= 0.25))
 	fmt.Fprintf(w, "%-40s %-16s %-16s\n", "controller + Asterisk CPU s per 100", pair(ctl+astH, ctlN+astHN), pair(astQ, astQN))
+	fmt.Fprintf(w, "%-40s %-16s %-16s <= 0.67 (net): %s\n", "  hotline / app_queue", fmt.Sprintf("%.2f (net %.2f)", (ctl+astH)/astQ, (ctlN+astHN)/astQN), "",
+		verdict((ctlN+astHN)/astQN <= 0.67))
 	rds := float64(sh.RedisCmd) / float64(sh.Calls)
 	rdsN := (float64(sh.RedisCmd) - h.IdleRedis*sh.Seconds) / float64(sh.Calls)
 	fmt.Fprintf(w, "%-40s %-16s %-16s\n", "Redis commands per call", fmt.Sprintf("%.0f (net %.0f)", rds, rdsN), "-")
