@@ -19,13 +19,11 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/hotline95598/hotline/config"
@@ -382,97 +380,6 @@ func run(args []string) error {
 	return json.NewEncoder(f).Encode(res)
 }
 
-// drain waits until Asterisk has no channel left (callers of a bad step may
-// still wait), hanging up what remains after within, so that one step's
-// leftovers do not weigh on the next.
-func drain(ast asterisk, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	hungUp := false
-	for {
-		out, err := ast.rx("core show channels count")
-		if err != nil {
-			return err
-		}
-		n := activeChannels(out)
-		if n == 0 {
-			time.Sleep(time.Second) // the controller's and Redis's clean-up after the last hang-up
-			return nil
-		}
-		if time.Now().After(deadline) {
-			if hungUp {
-				return fmt.Errorf("asterisk still has %d channels after hanging up all", n)
-			}
-			logf("drain: %d channels left after %s; hanging them up", n, within)
-			_, _ = ast.rx("channel request hangup all")
-			hungUp, deadline = true, time.Now().Add(15*time.Second)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-}
-
-// joinLogs matches the step's caller log lines with the agents' by the
-// caller's number: INVITE -> answer, key -> agent ringing, connected or not.
-func joinLogs(paths []string, s *Step, phones map[string]bool) error {
-	type times map[string]float64 // event -> unix seconds
-	calls := map[string]times{}
-	read := func(path string) error {
-		f, err := os.Open(path)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return nil
-			}
-			return err
-		}
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			fs := strings.Fields(sc.Text())
-			if len(fs) != 4 {
-				continue
-			}
-			sec, err1 := strconv.ParseFloat(fs[2], 64)
-			us, err2 := strconv.ParseFloat(fs[3], 64)
-			if err1 != nil || err2 != nil {
-				continue
-			}
-			t := calls[fs[1]]
-			if t == nil {
-				t = times{}
-				calls[fs[1]] = t
-			}
-			if _, seen := t[fs[0]]; !seen { // the first ring counts
-				t[fs[0]] = sec + us/1e6
-			}
-		}
-		return sc.Err()
-	}
-	for _, p := range paths {
-		if err := read(p); err != nil {
-			return err
-		}
-	}
-	for phone := range phones {
-		t := calls[phone]
-		if _, ok := t["talk"]; ok {
-			s.Connected++
-		}
-		if _, ok := t["bye"]; !ok {
-			s.Failed++
-		}
-		if inv, ok := t["inv"]; ok {
-			if ans, ok := t["ans"]; ok {
-				s.AnswerMS = append(s.AnswerMS, (ans-inv)*1000)
-			}
-		}
-		if key, ok := t["key"]; ok {
-			if ring, ok := t["ring"]; ok {
-				s.RingMS = append(s.RingMS, (ring-key)*1000)
-			}
-		}
-	}
-	return nil
-}
-
 // countCutOff counts the controller's "call cut off" callbacks logged since.
 func countCutOff(path string, since time.Time) (int, error) {
 	f, err := os.Open(path)
@@ -494,136 +401,6 @@ func countCutOff(path string, since time.Time) (int, error) {
 		}
 	}
 	return n, sc.Err()
-}
-
-// ------------------------------------------------------------------ samples
-
-type sampleT struct {
-	ctl, ast, redisCPU float64 // CPU seconds (user + system)
-	redis              int64   // commands processed
-	busy, idle         float64 // host CPU ticks
-}
-
-// procSet is the processes of the system under test.
-type procSet struct {
-	ctl, ast, redis int
-	redisAddr       string
-}
-
-func (p procSet) sample() (sampleT, error) {
-	s := sampleT{ctl: cpuOf(p.ctl), ast: cpuOf(p.ast), redisCPU: cpuOf(p.redis)}
-	out, err := redisCLI(p.redisAddr, "INFO", "commandstats")
-	if err != nil {
-		return s, err
-	}
-	s.redis = commandTotal(out)
-	raw, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return s, err
-	}
-	line, _, _ := strings.Cut(string(raw), "\n")
-	for i, f := range strings.Fields(line)[1:] {
-		v, _ := strconv.ParseFloat(f, 64)
-		if i == 3 || i == 4 { // idle, iowait
-			s.idle += v
-		} else if i < 8 { // not guest time, already in user
-			s.busy += v
-		}
-	}
-	return s, nil
-}
-
-func redisCLI(addr string, args ...string) (string, error) {
-	host, port, _ := strings.Cut(addr, ":")
-	out, err := exec.Command("redis-cli", append([]string{"-h", host, "-p", port}, args...)...).Output()
-	if err != nil {
-		return "", fmt.Errorf("redis %v: %w", args, err)
-	}
-	return string(out), nil
-}
-
-// redisProcess is the pid of the Redis server at addr (INFO server).
-func redisProcess(addr string) (int, error) {
-	out, err := redisCLI(addr, "INFO", "server")
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(out, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
-			return strconv.Atoi(v)
-		}
-	}
-	return 0, fmt.Errorf("redis at %s: no process_id in INFO server", addr)
-}
-
-func busyShare(a, b sampleT) float64 {
-	busy, idle := b.busy-a.busy, b.idle-a.idle
-	if busy+idle <= 0 {
-		return 0
-	}
-	return busy / (busy + idle)
-}
-
-// commandTotal sums calls= over INFO commandstats.
-func commandTotal(info string) int64 {
-	var n int64
-	for _, line := range strings.Split(info, "\n") {
-		if !strings.HasPrefix(line, "cmdstat_") {
-			continue
-		}
-		_, rest, _ := strings.Cut(line, "calls=")
-		v, _, _ := strings.Cut(rest, ",")
-		c, _ := strconv.ParseInt(v, 10, 64)
-		n += c
-	}
-	return n
-}
-
-// cpuOf is a process's user + system CPU seconds (0 when it is gone).
-func cpuOf(pid int) float64 {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(raw)
-	s = s[strings.LastIndexByte(s, ')')+2:] // the command name may hold spaces
-	f := strings.Fields(s)                  // f[0] is field 3 (state)
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseFloat(f[11], 64) // field 14
-	st, _ := strconv.ParseFloat(f[12], 64) // field 15
-	return (ut + st) / 100                 // USER_HZ is 100 on Linux
-}
-
-// statusKB reads a kB field of /proc/<pid>/status, e.g. VmHWM.
-func statusKB(pid int, field string) int64 {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			v, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return v
-		}
-	}
-	return 0
-}
-
-func readPID(path string) (int, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := syscall.Kill(pid, 0); err != nil {
-		return 0, fmt.Errorf("pid %d from %s: %w", pid, path, err)
-	}
-	return pid, nil
 }
 
 // wavMS is the length of a PCM WAV file in milliseconds (0 if unreadable).
