@@ -76,6 +76,12 @@ type Step struct {
 		Host, Ast, Ctl, Redis, Sipp float64
 	} `json:"load_cores"`
 	RedisCmd int64 `json:"redis_commands"`
+	// At the end of the load window, for the scaling curve: Asterisk's
+	// channels (callers and agents in the system), the controller's RSS and
+	// Redis's used memory.
+	Channels  int   `json:"channels_at_peak"`
+	CtlRSSKB  int64 `json:"controller_rss_kb"`
+	RedisMemB int64 `json:"redis_used_memory"`
 
 	TaskQueue string `json:"taskprocessor,omitempty"` // Asterisk's deepest taskprocessor queue
 	TaskDepth int    `json:"taskprocessor_depth"`
@@ -322,6 +328,11 @@ func run(args []string) error {
 			for _, pid := range sippPids {
 				step.Load.Sipp += cpuOf(pid) / w // from the step's start: the processes are new
 			}
+		}
+		step.CtlRSSKB = statusKB(ctlPID, "VmRSS")
+		step.RedisMemB = redisMemory(redisAddr)
+		if out, err := ast.rx("core show channels count"); err == nil {
+			step.Channels = activeChannels(out)
 		}
 		var runErr error
 		for _, p := range callerProcs {

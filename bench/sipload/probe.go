@@ -387,3 +387,18 @@ func joinLogs(paths []string, s *Step, phones map[string]bool) error {
 	}
 	return nil
 }
+
+// redisMemory is Redis's used_memory in bytes (0 if unknown).
+func redisMemory(addr string) int64 {
+	out, err := redisCLI(addr, "INFO", "memory")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}

@@ -41,6 +41,32 @@ func printResult(w io.Writer, r Result) {
 		fmt.Fprintf(w, "served callers nevertheless promised a \"cut off\" callback by the controller: %d\n", r.CutOff)
 	}
 	fmt.Fprintf(w, "highest sustained rate: %.0f calls/s; %s\n", sustained(r), limitOf(r))
+	printScaling(w, r)
+}
+
+// printScaling is the scaling curve: the cost per call at 1×, 2× and 4× the
+// lowest rate (with 1×, 2× and 4× the agents busy and callers in the
+// system), from the good steps at those rates. Flat per call is the aim.
+func printScaling(w io.Writer, r Result) {
+	if r.System != "hotline" || len(r.Steps) == 0 {
+		return
+	}
+	base := r.Steps[0].Rate
+	var rows []Step
+	for _, m := range []float64{1, 2, 4} {
+		if s, ok := stepAt(r, base*m); ok && good(s, r.PromptMS) {
+			rows = append(rows, s)
+		}
+	}
+	if len(rows) < 2 {
+		return
+	}
+	fmt.Fprintf(w, "scaling (hotline): %5s %9s %8s %12s %13s %12s %14s\n", "load", "calls/s", "channels", "agents busy", "ctl ms/call", "Redis cmd/call", "ctl RSS, Redis mem")
+	for _, s := range rows {
+		fmt.Fprintf(w, "                   %4.0fx %9.0f %8d %12.0f %13.1f %12.0f %8.1f MB, %.1f MB\n", s.Rate/base, s.Rate, s.Channels,
+			s.Rate*float64(r.HoldMS)/1000, 1000*s.CtlCPU/float64(s.Calls), float64(s.RedisCmd)/float64(s.Calls),
+			float64(s.CtlRSSKB)/1024, float64(s.RedisMemB)/(1<<20))
+	}
 }
 
 func trunc(s string, n int) string {
