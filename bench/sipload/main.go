@@ -5,6 +5,7 @@
 //
 //	sipload run -system hotline|app_queue ...   measure one system, append to -out
 //	sipload report -in results.jsonl            compare the last run of each system
+//	sipload agents -rates ... -talk ...         the agent pool the rates need (Erlang C)
 package main
 
 import (
@@ -18,12 +19,11 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/hotline95598/hotline/config"
@@ -41,8 +41,10 @@ func main() {
 		err = run(os.Args[2:])
 	case "report":
 		err = report(os.Args[2:])
+	case "agents":
+		err = agentsCmd(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q (run|report)", os.Args[1])
+		err = fmt.Errorf("unknown command %q (run|report|agents)", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sipload:", err)
@@ -52,18 +54,40 @@ func main() {
 
 // Step is one call rate held for a while, with what it cost.
 type Step struct {
-	Rate      float64 `json:"rate"`
-	Calls     int     `json:"calls"`
-	Failed    int     `json:"failed"`    // callers who never got the hang-up after the talk
-	SippOK    bool    `json:"sipp_ok"`   // sipp counted no failed call
-	Connected int     `json:"connected"` // callers an agent answered
-	Seconds   float64 `json:"seconds"`   // wall time from the first INVITE to the last call's end
+	Rate         float64 `json:"rate"`
+	Refine       bool    `json:"refine,omitempty"` // a step of the bisection near the edge
+	AgentsNeeded int     `json:"agents_needed"`    // Erlang C at this rate (the pool has Result.Agents)
+	Calls        int     `json:"calls"`
+	Failed       int     `json:"failed"`    // callers who never got the hang-up after the talk
+	SippOK       bool    `json:"sipp_ok"`   // sipp counted no failed call
+	Connected    int     `json:"connected"` // callers an agent answered
+	Seconds      float64 `json:"seconds"`   // wall time from the first INVITE to the last call's end
 
 	CtlCPU   float64 `json:"controller_cpu_s"`
 	AstCPU   float64 `json:"asterisk_cpu_s"`
-	SippCPU  float64 `json:"sipp_cpu_s"`
-	HostBusy float64 `json:"host_busy"` // share of both cores busy (all processes)
-	RedisCmd int64   `json:"redis_commands"`
+	RedisCPU float64 `json:"redis_cpu_s"`
+	SippCPU  float64 `json:"sipp_cpu_s"`     // every sipp process of the step
+	SippProc int     `json:"sipp_processes"` // callers' and agents' processes
+	SippMax  float64 `json:"sipp_max_core"`  // the busiest sipp process, share of one core
+	HostBusy float64 `json:"host_busy"`      // share of both cores busy (all processes)
+	// While the calls were placed (the step's first -step), in cores:
+	// averaged over the whole step a bad step's stragglers dilute it.
+	Load struct {
+		Host, Ast, Ctl, Redis, Sipp float64
+	} `json:"load_cores"`
+	RedisCmd int64 `json:"redis_commands"`
+	// At the end of the load window, for the scaling curve: Asterisk's
+	// channels (callers and agents in the system), the controller's RSS and
+	// Redis's used memory.
+	Channels  int   `json:"channels_at_peak"`
+	CtlRSSKB  int64 `json:"controller_rss_kb"`
+	RedisMemB int64 `json:"redis_used_memory"`
+
+	TaskQueue string `json:"taskprocessor,omitempty"` // Asterisk's deepest taskprocessor queue
+	TaskDepth int    `json:"taskprocessor_depth"`
+	UDPErrors int64  `json:"udp_in_errors"` // host-wide, during the step
+	UDPRcvbuf int64  `json:"udp_rcvbuf_errors"`
+	SIPDrops  int64  `json:"asterisk_sip_drops"` // drops of Asterisk's SIP socket
 
 	AnswerMS []float64 `json:"answer_ms"` // INVITE sent -> 200 OK received, per call
 	RingMS   []float64 `json:"ring_ms"`   // key sent -> INVITE at the agent, per connected call
@@ -78,6 +102,7 @@ type Result struct {
 	Started    time.Time `json:"started"`
 	Agents     int       `json:"agents"`
 	TalkMS     int       `json:"talk_ms"`
+	HoldMS     int       `json:"agent_hold_ms"` // per call, for sizing
 	PromptMS   float64   `json:"transfer_prompt_ms"`
 	CtlPeakRSS int64     `json:"controller_peak_rss_kb"`
 	AstPeakRSS int64     `json:"asterisk_peak_rss_kb"`
@@ -93,10 +118,12 @@ type Result struct {
 }
 
 type opts struct {
-	envFile, runDir, system, out, sounds    string
-	rates                                   []float64
-	step, talk, keyAfter, answerAfter, idle time.Duration
-	callerPort, agentPort                   int
+	envFile, runDir, system, out, sounds, rootfs string
+	rates                                        []float64
+	step, keyAfter, idle                         time.Duration
+	z                                            sizing
+	refine                                       int
+	callerPort, agentPort, cpsPerSipp, perAgents int
 }
 
 func run(args []string) error {
@@ -108,21 +135,21 @@ func run(args []string) error {
 	fs.StringVar(&o.system, "system", "hotline", "hotline (the controller, 95598) or app_queue (dialplan + app_queue, 95599)")
 	fs.StringVar(&o.out, "out", ".run/bench/results.jsonl", "append the result here")
 	fs.StringVar(&o.sounds, "sounds", "", "Asterisk's sounds/hotline directory (for the transfer prompt's length)")
-	fs.StringVar(&rates, "rates", "2,4,8,16", "call rates (calls per second), one step each, rising")
+	fs.StringVar(&o.rootfs, "rootfs", "/var/cache/hotline/rootfs-sid", "Asterisk's root filesystem (for asterisk -rx)")
+	fs.StringVar(&rates, "rates", "2,4,8,16", "call rates (calls per second), rising; the climb stops at the first bad step")
+	fs.IntVar(&o.refine, "refine", 2, "bisection steps between the last good and the first bad rate")
 	fs.DurationVar(&o.step, "step", 20*time.Second, "how long each rate is held")
 	fs.DurationVar(&o.idle, "idle", 10*time.Second, "idle time measured before the first call")
-	fs.DurationVar(&o.talk, "talk", 3*time.Second, "how long an agent talks before hanging up")
+	o.z.flags(fs)
 	fs.DurationVar(&o.keyAfter, "key-after", 1500*time.Millisecond, "caller presses 0 this long after the answer")
-	fs.DurationVar(&o.answerAfter, "answer-after", 100*time.Millisecond, "agents answer this long after ringing")
-	fs.IntVar(&o.callerPort, "caller-port", 25064, "SIP port of the sipp callers (media: +100)")
-	fs.IntVar(&o.agentPort, "agent-port", 25070, "SIP port of the sipp agents (media: +200)")
+	fs.IntVar(&o.callerPort, "caller-port", 25100, "SIP port of the first sipp caller process (next ones +1; media 27000+10k)")
+	fs.IntVar(&o.agentPort, "agent-port", 25300, "SIP port of the first sipp agent process (next ones +1; media 27500+10g)")
+	fs.IntVar(&o.cpsPerSipp, "cps-per-sipp", 15, "callers per second one sipp process places (more processes above)")
+	fs.IntVar(&o.perAgents, "agents-per-sipp", 50, "agents one sipp process answers for")
 	_ = fs.Parse(args)
-	for _, r := range strings.Split(rates, ",") {
-		v, err := strconv.ParseFloat(strings.TrimSpace(r), 64)
-		if err != nil || v <= 0 {
-			return fmt.Errorf("-rates: %q is not a positive number", r)
-		}
-		o.rates = append(o.rates, v)
+	var err error
+	if o.rates, err = parseRates(rates); err != nil {
+		return err
 	}
 	service := map[string]string{"hotline": "95598", "app_queue": "95599"}[o.system]
 	if service == "" {
@@ -136,7 +163,14 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	if need := o.z.agents(slices.Max(o.rates)); len(agents) < need {
+		logf("warning: %d agents, but %.0f calls/s needs %d (Erlang C): agents may be the limit", len(agents), slices.Max(o.rates), need)
+	}
 	sipAddr := "127.0.0.1:" + env("HOTLINE_SIP_PORT")
+	sipPort, err := strconv.Atoi(env("HOTLINE_SIP_PORT"))
+	if err != nil {
+		return fmt.Errorf("HOTLINE_SIP_PORT: %w", err)
+	}
 	ctlPID, err := readPID(filepath.Join(o.runDir, "hotline.pid"))
 	if err != nil {
 		return fmt.Errorf("controller: %w (is the bench stack up?)", err)
@@ -146,8 +180,21 @@ func run(args []string) error {
 		return fmt.Errorf("asterisk: %w", err)
 	}
 	redisAddr := env("HOTLINE_REDIS_ADDR")
+	redisPID, err := redisProcess(redisAddr)
+	if err != nil {
+		return err
+	}
+	runDir, err := filepath.Abs(o.runDir)
+	if err != nil {
+		return err
+	}
+	ast := asterisk{root: o.rootfs, conf: "/var/lib/hotline/" + filepath.Base(runDir) + "/etc/asterisk.conf"}
+	if _, err := ast.rx("core show version"); err != nil {
+		return err
+	}
+	procs := procSet{ctl: ctlPID, ast: astPID, redis: redisPID, redisAddr: redisAddr}
 
-	res := Result{System: o.system, Started: time.Now().UTC(), Agents: len(agents), TalkMS: int(o.talk.Milliseconds())}
+	res := Result{System: o.system, Started: time.Now().UTC(), Agents: len(agents), TalkMS: int(o.z.talk.Milliseconds()), HoldMS: int(o.z.hold().Milliseconds())}
 	if o.sounds != "" {
 		res.PromptMS = wavMS(filepath.Join(o.sounds, "transfer_agent.wav"))
 	}
@@ -161,7 +208,8 @@ func run(args []string) error {
 	logf("%s: work dir %s", o.system, dir)
 
 	// Agents: logged in at the controller (it only rings logged-in agents;
-	// app_queue rings its static members), registered, answering.
+	// app_queue rings its static members), registered in groups, one sipp
+	// process per group answering from the port the group registered from.
 	api := apiClient{base: "http://" + env("HOTLINE_HTTP_ADDR"), token: env("HOTLINE_API_TOKEN")}
 	for _, a := range agents {
 		_, _ = api.post("/api/v1/agents/" + a[0] + "/logout")
@@ -171,9 +219,13 @@ func run(args []string) error {
 			}
 		}
 	}
-	for _, a := range agents {
-		reg, err := startSipp(dir, "register", registerXML, scenario.Data{ID: a[0], Password: a[1]}, []string{"-m", "1",
-			"-p", strconv.Itoa(o.agentPort), "-mp", strconv.Itoa(o.agentPort + 200), "-timeout", "10s", sipAddr})
+	groups := (len(agents) + o.perAgents - 1) / o.perAgents
+	agentArgs := func(g int) []string {
+		return []string{"-p", strconv.Itoa(o.agentPort + g), "-mp", strconv.Itoa(27500 + 10*g)}
+	}
+	for i, a := range agents {
+		reg, err := startSipp(dir, "register", registerXML, scenario.Data{ID: a[0], Password: a[1]},
+			append(agentArgs(i%groups), "-m", "1", "-timeout", "10s", sipAddr))
 		if err != nil {
 			return err
 		}
@@ -181,22 +233,17 @@ func run(args []string) error {
 			return fmt.Errorf("register agent %s: %w (see %s)", a[0], err, dir)
 		}
 	}
-	agentSipp, err := startSipp(dir, "agent", agentXML, scenario.Data{AnswerAfterMS: int(o.answerAfter.Milliseconds()), TalkMS: int(o.talk.Milliseconds()), Stamp: true},
-		[]string{"-p", strconv.Itoa(o.agentPort), "-mp", strconv.Itoa(o.agentPort + 200), "-rtp_echo", "-trace_logs", "-log_file", filepath.Join(dir, "agent.log")})
-	if err != nil {
-		return err
-	}
-	defer agentSipp.kill()
-	time.Sleep(500 * time.Millisecond)
+	logf("%s: %d agents registered, answered by %d sipp processes", o.system, len(agents), groups)
+	agentData := scenario.Data{AnswerAfterMS: int(o.z.answerAfter.Milliseconds()), TalkMS: int(o.z.talk.Milliseconds()), Stamp: true}
 
 	// The idle cost, measured with the agents registered and no call.
-	idle0, err := sample(ctlPID, astPID, redisAddr)
+	idle0, err := procs.sample()
 	if err != nil {
 		return err
 	}
 	t0 := time.Now()
 	time.Sleep(o.idle)
-	idle1, err := sample(ctlPID, astPID, redisAddr)
+	idle1, err := procs.sample()
 	if err != nil {
 		return err
 	}
@@ -205,72 +252,128 @@ func run(args []string) error {
 	res.IdleRedis = float64(idle1.redis-idle0.redis-1) / secs
 	logf("%s: idle for %s: controller %.3f CPU s/s, Asterisk %.3f CPU s/s, Redis %.1f commands/s", o.system, o.idle, res.IdleCtlCPU, res.IdleAstCPU, res.IdleRedis)
 
+	// The caller waits at most 30 s for the hang-up: a normal call ends
+	// within about 10 s, and a stuck one must not hold the search up.
 	callerScenario := callerXML(o.keyAfter, time.Second)
-	callerData := scenario.Data{Phone: "[field0]", Service: "[service]", ByeTimeoutMS: 90000, Stamp: true}
-	stepIdx := map[string]int{} // caller number -> step
+	callerData := scenario.Data{Phone: "[field0]", Service: "[service]", ByeTimeoutMS: 30000, Stamp: true}
 	sysDigit := map[string]int{"hotline": 1, "app_queue": 2}[o.system]
-	for i, rate := range o.rates {
+	for i := 0; ; i++ {
+		rate := nextRate(o.rates, res.Steps, res.PromptMS, o.refine)
+		if rate == 0 || i >= 100 {
+			break
+		}
+		step := Step{Rate: rate, Refine: rate < slices.Max(o.rates) && !slices.Contains(o.rates, rate), AgentsNeeded: o.z.agents(rate)}
 		n := int(math.Round(rate * o.step.Seconds()))
-		var phones strings.Builder
-		phones.WriteString("SEQUENTIAL\n")
-		for k := 0; k < n; k++ {
-			// 11 digits, unique per system, step and call: 13 S II KKKKKK.
-			p := fmt.Sprintf("13%d%02d%06d", sysDigit, i, k)
-			stepIdx[p] = i
-			fmt.Fprintf(&phones, "%s\n", p)
+		nproc := max(1, int(math.Ceil(rate/float64(o.cpsPerSipp))))
+		phones := map[string]bool{}
+		var agentProcs, callerProcs []*sippProc
+		for g := 0; g < groups; g++ {
+			p, err := startSipp(dir, fmt.Sprintf("agent-%d-%d", i, g), agentXML, agentData,
+				append(agentArgs(g), "-rtp_echo", "-trace_logs", "-log_file", filepath.Join(dir, fmt.Sprintf("agent-%d-%d.log", i, g))))
+			if err != nil {
+				return err
+			}
+			agentProcs = append(agentProcs, p)
 		}
-		callersCSV := filepath.Join(dir, fmt.Sprintf("callers-%d.csv", i))
-		if err := os.WriteFile(callersCSV, []byte(phones.String()), 0o644); err != nil {
-			return err
-		}
-		before, err := sample(ctlPID, astPID, redisAddr)
+		time.Sleep(300 * time.Millisecond)
+		before, err := procs.sample()
 		if err != nil {
 			return err
 		}
-		sippBefore := cpuOf(agentSipp.cmd.Process.Pid)
-		logf("%s: %.0f calls/s for %s (%d calls)", o.system, rate, o.step, n)
+		udp0, rcv0 := udpErrors()
+		sip0 := socketDrops(sipPort)
+		tasks := watchTasks(ast, time.Second)
+		logf("%s: %.0f calls/s for %s (%d calls, %d caller and %d agent sipp processes; %d agents needed, %d present)",
+			o.system, rate, o.step, n, nproc, groups, step.AgentsNeeded, len(agents))
 		t0 := time.Now()
-		callers, err := startSipp(dir, fmt.Sprintf("caller-%d", i), callerScenario, callerData, []string{
-			"-inf", callersCSV, "-s", service, "-r", strconv.FormatFloat(rate, 'f', -1, 64), "-rp", "1000",
-			"-m", strconv.Itoa(n), "-l", "5000", "-p", strconv.Itoa(o.callerPort), "-mp", strconv.Itoa(o.callerPort + 100),
-			"-timeout", fmt.Sprintf("%ds", int(o.step.Seconds())+150), "-timeout_error",
-			"-trace_logs", "-log_file", filepath.Join(dir, fmt.Sprintf("caller-%d.log", i)),
-			"-trace_stat", "-stf", filepath.Join(dir, fmt.Sprintf("caller-%d.csv", i)), sipAddr})
-		if err != nil {
-			return err
+		for k := 0; k < nproc; k++ {
+			var csv strings.Builder
+			csv.WriteString("SEQUENTIAL\n")
+			m := 0
+			for c := k; c < n; c += nproc {
+				// 11 digits, unique per system, step and call: 13 S II KKKKKK.
+				p := fmt.Sprintf("13%d%02d%06d", sysDigit, i, c)
+				phones[p] = true
+				fmt.Fprintf(&csv, "%s\n", p)
+				m++
+			}
+			if m == 0 {
+				continue
+			}
+			name := fmt.Sprintf("caller-%d-%d", i, k)
+			csvPath := filepath.Join(dir, name+".csv")
+			if err := os.WriteFile(csvPath, []byte(csv.String()), 0o644); err != nil {
+				return err
+			}
+			p, err := startSipp(dir, name, callerScenario, callerData, []string{
+				"-inf", csvPath, "-s", service, "-r", strconv.FormatFloat(rate/float64(nproc), 'f', 3, 64), "-rp", "1000",
+				"-m", strconv.Itoa(m), "-l", "5000", "-p", strconv.Itoa(o.callerPort + k), "-mp", strconv.Itoa(27000 + 10*k),
+				"-timeout", fmt.Sprintf("%ds", int(o.step.Seconds())+45), "-timeout_error",
+				"-trace_logs", "-log_file", filepath.Join(dir, name+".log"), sipAddr})
+			if err != nil {
+				return err
+			}
+			callerProcs = append(callerProcs, p)
 		}
-		callerPID := callers.cmd.Process.Pid
-		var callerCPU float64
-		done := make(chan error, 1)
-		go func() { done <- callers.cmd.Wait() }()
+		// The load window: from the first INVITE to the last.
+		time.Sleep(time.Until(t0.Add(o.step)))
+		var sippPids []int
+		for _, p := range append(callerProcs, agentProcs...) {
+			sippPids = append(sippPids, p.cmd.Process.Pid)
+		}
+		if mid, err := procs.sample(); err == nil {
+			w := time.Since(t0).Seconds()
+			step.Load.Host = 2 * busyShare(before, mid)
+			step.Load.Ast, step.Load.Ctl, step.Load.Redis = (mid.ast-before.ast)/w, (mid.ctl-before.ctl)/w, (mid.redisCPU-before.redisCPU)/w
+			for _, pid := range sippPids {
+				step.Load.Sipp += cpuOf(pid) / w // from the step's start: the processes are new
+			}
+		}
+		step.CtlRSSKB = statusKB(ctlPID, "VmRSS")
+		step.RedisMemB = redisMemory(redisAddr)
+		if out, err := ast.rx("core show channels count"); err == nil {
+			step.Channels = activeChannels(out)
+		}
 		var runErr error
-	wait:
-		for {
-			select {
-			case runErr = <-done:
-				break wait
-			case <-time.After(200 * time.Millisecond):
-				callerCPU = math.Max(callerCPU, cpuOf(callerPID)) // gone once reaped
+		for _, p := range callerProcs {
+			if err := p.wait(o.step + 60*time.Second); err != nil && runErr == nil {
+				runErr = err
 			}
 		}
 		elapsed := time.Since(t0)
-		after, err := sample(ctlPID, astPID, redisAddr)
+		for _, p := range agentProcs {
+			p.stop(10 * time.Second)
+		}
+		after, err := procs.sample()
 		if err != nil {
 			return err
 		}
-		res.Steps = append(res.Steps, Step{
-			Rate: rate, Calls: n, SippOK: runErr == nil, Seconds: elapsed.Seconds(),
-			CtlCPU: after.ctl - before.ctl, AstCPU: after.ast - before.ast,
-			SippCPU:  callerCPU + cpuOf(agentSipp.cmd.Process.Pid) - sippBefore,
-			HostBusy: busyShare(before, after), RedisCmd: after.redis - before.redis - 1, // minus our own INFO
-		})
-		logf("%s: %.0f calls/s done in %.0fs (sipp: %v)", o.system, rate, elapsed.Seconds(), runErr)
-		if runErr != nil {
-			break // no point pushing harder
+		step.TaskQueue, step.TaskDepth = tasks.end()
+		udp1, rcv1 := udpErrors()
+		step.SIPDrops = socketDrops(sipPort) - sip0
+		step.Calls, step.SippOK, step.Seconds = n, runErr == nil, elapsed.Seconds()
+		step.CtlCPU, step.AstCPU, step.RedisCPU = after.ctl-before.ctl, after.ast-before.ast, after.redisCPU-before.redisCPU
+		step.HostBusy, step.RedisCmd = busyShare(before, after), after.redis-before.redis-1 // minus our own INFO
+		step.UDPErrors, step.UDPRcvbuf = udp1-udp0, rcv1-rcv0
+		for _, p := range append(callerProcs, agentProcs...) {
+			c := p.cpu()
+			step.SippCPU += c
+			step.SippMax = max(step.SippMax, c/elapsed.Seconds())
+			step.SippProc++
 		}
-		time.Sleep(2 * time.Second)
+		var logs []string
+		for _, p := range append(callerProcs, agentProcs...) {
+			logs = append(logs, filepath.Join(dir, p.name+".log"))
+		}
+		if err := joinLogs(logs, &step, phones); err != nil {
+			return err
+		}
+		res.Steps = append(res.Steps, step)
+		logf("%s: %.0f calls/s done in %.0fs: %s (sipp: %v)", o.system, rate, elapsed.Seconds(), verdictOf(step, res.PromptMS), runErr)
+		if err := drain(ast, 60*time.Second); err != nil {
+			return err
+		}
 	}
-	agentSipp.stop(20 * time.Second)
 
 	if o.system == "hotline" {
 		if res.CutOff, err = countCutOff(filepath.Join(o.runDir, "hotline.log"), res.Started); err != nil {
@@ -279,9 +382,6 @@ func run(args []string) error {
 	}
 	res.CtlPeakRSS = statusKB(ctlPID, "VmHWM")
 	res.AstPeakRSS = statusKB(astPID, "VmHWM")
-	if err := joinLogs(dir, &res, stepIdx); err != nil {
-		return err
-	}
 	printResult(os.Stdout, res)
 	f, err := os.OpenFile(o.out, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -289,75 +389,6 @@ func run(args []string) error {
 	}
 	defer f.Close()
 	return json.NewEncoder(f).Encode(res)
-}
-
-// joinLogs matches each caller's log lines with the agent's by the caller's
-// number: INVITE -> answer, key -> agent ringing, connected or not.
-func joinLogs(dir string, res *Result, stepIdx map[string]int) error {
-	type times map[string]float64 // event -> unix seconds
-	calls := map[string]times{}
-	read := func(path string) error {
-		f, err := os.Open(path)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return nil
-			}
-			return err
-		}
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			fs := strings.Fields(sc.Text())
-			if len(fs) != 4 {
-				continue
-			}
-			s, err1 := strconv.ParseFloat(fs[2], 64)
-			us, err2 := strconv.ParseFloat(fs[3], 64)
-			if err1 != nil || err2 != nil {
-				continue
-			}
-			t := calls[fs[1]]
-			if t == nil {
-				t = times{}
-				calls[fs[1]] = t
-			}
-			if _, seen := t[fs[0]]; !seen { // the first ring counts
-				t[fs[0]] = s + us/1e6
-			}
-		}
-		return sc.Err()
-	}
-	for i := range res.Steps {
-		if err := read(filepath.Join(dir, fmt.Sprintf("caller-%d.log", i))); err != nil {
-			return err
-		}
-	}
-	if err := read(filepath.Join(dir, "agent.log")); err != nil {
-		return err
-	}
-	for phone, i := range stepIdx {
-		if i >= len(res.Steps) {
-			continue // a step never run
-		}
-		s, t := &res.Steps[i], calls[phone]
-		if _, ok := t["talk"]; ok {
-			s.Connected++
-		}
-		if _, ok := t["bye"]; !ok {
-			s.Failed++
-		}
-		if inv, ok := t["inv"]; ok {
-			if ans, ok := t["ans"]; ok {
-				s.AnswerMS = append(s.AnswerMS, (ans-inv)*1000)
-			}
-		}
-		if key, ok := t["key"]; ok {
-			if ring, ok := t["ring"]; ok {
-				s.RingMS = append(s.RingMS, (ring-key)*1000)
-			}
-		}
-	}
-	return nil
 }
 
 // countCutOff counts the controller's "call cut off" callbacks logged since.
@@ -381,108 +412,6 @@ func countCutOff(path string, since time.Time) (int, error) {
 		}
 	}
 	return n, sc.Err()
-}
-
-// ------------------------------------------------------------------ samples
-
-type sampleT struct {
-	ctl, ast   float64 // CPU seconds (user + system)
-	redis      int64   // commands processed
-	busy, idle float64 // host CPU ticks
-}
-
-func sample(ctlPID, astPID int, redisAddr string) (sampleT, error) {
-	s := sampleT{ctl: cpuOf(ctlPID), ast: cpuOf(astPID)}
-	host, port, _ := strings.Cut(redisAddr, ":")
-	out, err := exec.Command("redis-cli", "-h", host, "-p", port, "INFO", "commandstats").Output()
-	if err != nil {
-		return s, fmt.Errorf("redis INFO commandstats: %w", err)
-	}
-	s.redis = commandTotal(string(out))
-	raw, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return s, err
-	}
-	line, _, _ := strings.Cut(string(raw), "\n")
-	for i, f := range strings.Fields(line)[1:] {
-		v, _ := strconv.ParseFloat(f, 64)
-		if i == 3 || i == 4 { // idle, iowait
-			s.idle += v
-		} else if i < 8 { // not guest time, already in user
-			s.busy += v
-		}
-	}
-	return s, nil
-}
-
-func busyShare(a, b sampleT) float64 {
-	busy, idle := b.busy-a.busy, b.idle-a.idle
-	if busy+idle <= 0 {
-		return 0
-	}
-	return busy / (busy + idle)
-}
-
-// commandTotal sums calls= over INFO commandstats.
-func commandTotal(info string) int64 {
-	var n int64
-	for _, line := range strings.Split(info, "\n") {
-		if !strings.HasPrefix(line, "cmdstat_") {
-			continue
-		}
-		_, rest, _ := strings.Cut(line, "calls=")
-		v, _, _ := strings.Cut(rest, ",")
-		c, _ := strconv.ParseInt(v, 10, 64)
-		n += c
-	}
-	return n
-}
-
-// cpuOf is a process's user + system CPU seconds (0 when it is gone).
-func cpuOf(pid int) float64 {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(raw)
-	s = s[strings.LastIndexByte(s, ')')+2:] // the command name may hold spaces
-	f := strings.Fields(s)                  // f[0] is field 3 (state)
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseFloat(f[11], 64) // field 14
-	st, _ := strconv.ParseFloat(f[12], 64) // field 15
-	return (ut + st) / 100                 // USER_HZ is 100 on Linux
-}
-
-// statusKB reads a kB field of /proc/<pid>/status, e.g. VmHWM.
-func statusKB(pid int, field string) int64 {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			v, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return v
-		}
-	}
-	return 0
-}
-
-func readPID(path string) (int, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := syscall.Kill(pid, 0); err != nil {
-		return 0, fmt.Errorf("pid %d from %s: %w", pid, path, err)
-	}
-	return pid, nil
 }
 
 // wavMS is the length of a PCM WAV file in milliseconds (0 if unreadable).

@@ -29,24 +29,52 @@ func TestCommandTotal(t *testing.T) {
 	}
 }
 
-func TestCapacity(t *testing.T) {
-	ok := func(rate float64) Step { return Step{Rate: rate, Calls: 10, Connected: 10, SippOK: true} }
-	short := Step{Rate: 8, Calls: 10, Connected: 9, SippOK: true}
-	failed := Step{Rate: 8, Calls: 10, Connected: 10, Failed: 1}
+func TestEdgeSearch(t *testing.T) {
+	ok := func(rate float64) Step {
+		return Step{Rate: rate, Calls: 10, Connected: 10, SippOK: true, RingMS: []float64{100}}
+	}
+	slow := func(rate float64) Step { s := ok(rate); s.RingMS = []float64{1000 + ringLimitMS + 1}; return s }
+	failed := func(rate float64) Step { s := ok(rate); s.Failed = 1; return s }
+	refined := func(s Step) Step { s.Refine = true; return s }
+	ladder := []float64{8, 16, 24, 32}
 	for _, c := range []struct {
-		name  string
-		steps []Step
-		want  float64
+		name      string
+		steps     []Step
+		next      float64 // the rate nextRate picks, 0: done
+		sustained float64
 	}{
-		{"all sustained", []Step{ok(2), ok(4), ok(8)}, 8},
-		{"a caller not connected", []Step{ok(2), ok(4), short}, 4},
-		{"a caller failed", []Step{ok(2), ok(4), failed}, 4},
-		{"a failure stops the climb", []Step{ok(2), failed, ok(16)}, 2},
-		{"nothing sustained", []Step{failed}, 0},
+		{"first step", nil, 8, 0},
+		{"climbing", []Step{ok(8), ok(16)}, 24, 16},
+		{"top of the ladder, all good", []Step{ok(8), ok(16), ok(24), ok(32)}, 0, 32},
+		{"a failed caller starts the bisection", []Step{ok(8), ok(16), failed(24)}, 20, 16},
+		{"slow ringing is bad too", []Step{ok(8), ok(16), slow(24)}, 20, 16},
+		{"bisect up", []Step{ok(8), ok(16), failed(24), refined(ok(20))}, 22, 20},
+		{"bisect down", []Step{ok(8), ok(16), failed(24), refined(failed(20))}, 18, 16},
+		{"refine twice, then stop", []Step{ok(8), ok(16), failed(24), refined(ok(20)), refined(failed(22))}, 0, 20},
+		{"nothing good", []Step{failed(8)}, 0, 0},
+		{"a good step above a bad one does not count", []Step{ok(8), failed(16), refined(ok(12)), ok(20)}, 0, 12},
 	} {
-		if got := capacity(Result{Steps: c.steps}); got != c.want {
-			t.Errorf("%s: capacity %v, want %v", c.name, got, c.want)
+		if got := nextRate(ladder, c.steps, 1000, 2); got != c.next {
+			t.Errorf("%s: next rate %v, want %v", c.name, got, c.next)
 		}
+		if got := sustained(Result{Steps: c.steps, PromptMS: 1000}); got != c.sustained {
+			t.Errorf("%s: sustained %v, want %v", c.name, got, c.sustained)
+		}
+	}
+}
+
+func TestProbesParse(t *testing.T) {
+	// Asterisk 22's layout.
+	tp := "\nProcessor                                  Processed   In Queue  Max Depth  Low water High water Low time(us) High time(us)\n" +
+		"stasis/m:channel:all-00000003                 1200          7         45        450       500          0          0\n" +
+		"subm:ast_system-00000001                        10          0          2        450       500          0          0\n" +
+		"\n2 taskprocessors\n"
+	d := taskDepths(tp)
+	if len(d) != 2 || d["stasis/m:channel:all-00000003"] != [2]int{7, 45} {
+		t.Fatalf("taskDepths = %v", d)
+	}
+	if n := activeChannels("12 active channels\n6 active calls\n30 calls processed\n"); n != 12 {
+		t.Fatalf("activeChannels = %d", n)
 	}
 }
 
@@ -63,11 +91,11 @@ func TestJoinLogs(t *testing.T) {
 		"inv 13100000001 100.000000 500000.000000\nans 13100000001 100.000000 520000.000000\n")
 	write("agent.log", "ring 13100000000 106.000000 800000.000000\ntalk 13100000000 106.000000 900000.000000\n"+
 		"ring 13100000000 107.000000 0.000000\n") // a second ring of the same caller does not count
-	res := Result{Steps: []Step{{Rate: 1, Calls: 2, SippOK: false}}}
-	if err := joinLogs(dir, &res, map[string]int{"13100000000": 0, "13100000001": 0}); err != nil {
+	s := Step{Rate: 1, Calls: 2, SippOK: false}
+	if err := joinLogs([]string{filepath.Join(dir, "caller-0.log"), filepath.Join(dir, "agent.log"), filepath.Join(dir, "gone.log")},
+		&s, map[string]bool{"13100000000": true, "13100000001": true}); err != nil {
 		t.Fatal(err)
 	}
-	s := res.Steps[0]
 	if s.Connected != 1 || s.Failed != 1 || len(s.AnswerMS) != 2 || len(s.RingMS) != 1 {
 		t.Fatalf("step %+v", s)
 	}

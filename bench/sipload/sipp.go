@@ -71,3 +71,12 @@ func (p *sippProc) kill() {
 		_, _ = p.cmd.Process.Wait()
 	}
 }
+
+// cpu is the CPU seconds (user + system, every thread) of a sipp process
+// that has exited.
+func (p *sippProc) cpu() float64 {
+	if p.cmd.ProcessState == nil {
+		return 0
+	}
+	return (p.cmd.ProcessState.UserTime() + p.cmd.ProcessState.SystemTime()).Seconds()
+}
