@@ -105,6 +105,11 @@ type fakeQueue struct {
 	callers []queue.Caller
 	outcome hold.Outcome
 	cutOff  bool // Asterisk stops while the caller waits
+	// agent answers a connected caller at answered; agentHungUp: the
+	// agent hung up first.
+	agent       string
+	answered    time.Time
+	agentHungUp bool
 }
 
 func (q *fakeQueue) Serve(ctx context.Context, sess *ivr.Session, c queue.Caller) (hold.Result, error) {
@@ -119,7 +124,11 @@ func (q *fakeQueue) Serve(ctx context.Context, sess *ivr.Session, c queue.Caller
 		sess.MarkHungUp(ivr.Event{Kind: ivr.EvHangup, ChannelID: sess.ID(), SwitchDown: true})
 		return hold.Result{Outcome: hold.Abandoned, Queue: c.Queue}, nil
 	}
-	return hold.Result{Outcome: q.outcome, Queue: c.Queue}, nil
+	res := hold.Result{Outcome: q.outcome, Queue: c.Queue}
+	if q.outcome == hold.Connected {
+		res.Agent, res.Answered, res.AgentHungUp = q.agent, q.answered, q.agentHungUp
+	}
+	return res, nil
 }
 
 type fakeCallbacks struct {

@@ -163,7 +163,7 @@ func New(reg prometheus.Registerer) *Metrics {
 
 // redisOps are the operations whose Redis failures are counted; each is
 // exported at zero from the start, so no errors reads as 0, not as nothing.
-var redisOps = []string{"account_lookup", "agents_sweep", "callback_claim", "callback_finish", "callback_recover",
+var redisOps = []string{"account_lookup", "agents_sweep", "callback_claim", "callback_finish", "callback_recover", "cdr_write",
 	"callback_schedule", "calls_refresh", "notice_lookup", "open_tickets", "outage_lookup", "queue_claim",
 	"queue_join", "queue_leave", "queue_stats", "ticket_create", "watcher_lock"}
 

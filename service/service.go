@@ -117,6 +117,7 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	}
 	s.flow = callflow.New(fcfg, st.orders, st.accounts, held, st.callbacks, s.recovery.Calls(), m, named("callflow"))
 	s.flow.SetNotices(st.notices)
+	s.flow.SetRecords(st.records, cfg.ReplicaID) // one record per call, written as it ends
 	s.recovery.SetCutOffs(s.flow)
 	s.router = callflow.NewRouter(s.flow, sw, s.agents, st.callbacks, log)
 
