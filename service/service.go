@@ -99,6 +99,7 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	s.line = queue.New(rdb, p, s.agents, pol.Queues(), cfg.QueuePoll, m)
 	held := hold.New(s.line, s.agents, sw, phones, hold.Config{RingTimeout: cfg.AgentRingTimeout, Poll: cfg.QueuePoll,
 		MOHClass: cfg.MOHClass, OfferTimeout: cfg.MenuTimeout}, m, named("queue"))
+	held.SetRecordings(st.recs, st.records) // agent calls recorded as the policy says
 	s.feed = agents.NewFeed(s.agents, named("agent_events"))
 	s.fold = st.records.NewFold(s.agents.EventsKey(), cfg.ReplicaID, named("stats"))
 	s.work = desk.NewWork(s.agents, st.records, rdb, p)
