@@ -180,7 +180,6 @@ func TestDeskScreenPopAndNote(t *testing.T) {
 	if len(listed.Recordings) != 1 || rec.CallID != callID || rec.TicketID != ticketID || rec.Agent != "2001" || rec.Queue != "complaint" {
 		t.Fatalf("recordings of %s: %+v", phone, listed.Recordings)
 	}
-	time.Sleep(2 * time.Second) // a little of the conversation in the file
 
 	// English, then the end of the call: after-call work and the wrap-up code.
 	step("switch to English", b.Click("#btn-lang"))
