@@ -53,7 +53,18 @@ type call struct {
 
 	// end is the call-end reason (a metrics.End* label); the queue or the
 	// flow decides it, finish records it.
-	end     string
+	end string
+	// For the call's record: when it was answered, joined an agent queue
+	// and was answered by an agent, who and in which queue, who ended it.
+	answered    time.Time
+	queueJoin   time.Time
+	agentAnswer time.Time
+	queueName   string
+	agent       string
+	agentHungUp bool
+	endReason   string
+	callbackID  string
+
 	f       *Flow
 	untrack func() // ends the call's ownership record
 	endOnce sync.Once
@@ -75,15 +86,17 @@ func (f *Flow) begin(ctx context.Context, sess *ivr.Session, kind, phone string,
 
 // finish ends the call, once whatever calls it: it hangs up first (a caller
 // is never left connected to nobody), then records why the call ended and
-// gives up its ownership record.
+// gives up its ownership record and writes the call's record.
 func (c *call) finish(ctx context.Context) {
 	c.endOnce.Do(func() {
+		c.endReason = c.endedBy(ctx)
 		c.sess.Close(ctx)
 		c.f.m.CallsActive.Dec()
 		c.f.m.CallsEnded.WithLabelValues(c.end).Inc()
 		c.untrack()
 		c.log.Info().Str("reason", c.end).Str("kind", c.kind).Str("menu_path", c.menuPath()).
-			Dur("duration", c.f.cfg.Now().Sub(c.started)).Msg("call ended")
+			Str("ended_by", c.endReason).Dur("duration", c.f.cfg.Now().Sub(c.started)).Msg("call ended")
+		c.writeRecord(ctx)
 	})
 }
 

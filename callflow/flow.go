@@ -108,7 +108,9 @@ type Flow struct {
 	log       zerolog.Logger
 	menus     *menus.Holder
 	runner    *menus.Runner
-	notices   Notices // nil: the menu's notices step plays none
+	notices   Notices     // nil: the menu's notices step plays none
+	records   CallRecords // nil: no call records
+	replica   string
 }
 
 // New returns a flow.
@@ -143,6 +145,7 @@ func (f *Flow) Inbound(ctx context.Context, sess *ivr.Session, info ivr.ChannelI
 		c.log.Error().Err(err).Msg("answer")
 		return
 	}
+	c.answered = f.cfg.Now()
 	// The menu is taken once: a reload meanwhile does not change this call's.
 	m := f.menus.Load()
 	c.log.Info().Str("menu", m.Version).Msg("call answered")
@@ -276,7 +279,9 @@ func (f *Flow) serve(ctx context.Context, c *call, queueName string, intro []str
 	caller := f.queueCaller(c, queueName)
 	caller.Intro = intro // played while the agent is already rung
 	c.queued = true
+	c.joinedQueue()
 	res, err := f.queue.Serve(ctx, c.sess, caller)
+	c.waited(res)
 	if err != nil {
 		c.log.Error().Err(err).Msg("queue")
 		return metrics.EndError
@@ -396,6 +401,7 @@ func (f *Flow) Callback(ctx context.Context, sess *ivr.Session, cb callbacks.Cal
 	c, ctx := f.begin(ctx, sess, KindCallback, cb.Phone, f.log.With().Str("callback_id", cb.ID).Logger())
 	defer c.finish(ctx)
 	c.ticket, c.menu.Path, c.menu.Voice = cb.TicketID, []string{"callback"}, cb.Voice
+	c.answered, c.callbackID = c.started, cb.ID // the customer answered our call
 	intro := "callback_intro"
 	if k := "callback_intro_" + cb.Kind; prompts.Has(k) {
 		intro = k
@@ -414,7 +420,9 @@ func (f *Flow) Callback(ctx context.Context, sess *ivr.Session, cb callbacks.Cal
 	caller := f.queueCaller(c, policy.QueueCallback)
 	caller.Joined = joined
 	c.queued = true
+	c.joinedQueue()
 	res, err := f.queue.Serve(ctx, sess, caller)
+	c.waited(res)
 	switch {
 	case err != nil:
 		c.log.Error().Err(err).Msg("queue")
@@ -450,6 +458,7 @@ func (f *Flow) FollowUp(ctx context.Context, sess *ivr.Session, cb callbacks.Cal
 	c, ctx := f.begin(ctx, sess, KindFollowUp, cb.Phone, f.log.With().Str("callback_id", cb.ID).Str("ticket_id", cb.TicketID).Logger())
 	defer c.finish(ctx)
 	c.ticket, c.menu.Path = cb.TicketID, []string{"follow_up"}
+	c.answered, c.callbackID = c.started, cb.ID // the customer answered our call
 	t, err := f.orders.Get(ctx, cb.TicketID)
 	if err != nil {
 		c.log.Error().Err(err).Msg("follow-up of a ticket we cannot read")

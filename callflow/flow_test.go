@@ -113,6 +113,11 @@ type fakeQueue struct {
 	callers []queue.Caller
 	outcome hold.Outcome
 	cutOff  bool // Asterisk stops while the caller waits
+	// agent answers a connected caller at answered; agentHungUp: the
+	// agent hung up first.
+	agent       string
+	answered    time.Time
+	agentHungUp bool
 }
 
 func (q *fakeQueue) Serve(ctx context.Context, sess *ivr.Session, c queue.Caller) (hold.Result, error) {
@@ -129,7 +134,7 @@ func (q *fakeQueue) Serve(ctx context.Context, sess *ivr.Session, c queue.Caller
 	}
 	res := hold.Result{Outcome: q.outcome, Queue: c.Queue}
 	if q.outcome == hold.Connected {
-		res.Agent = "1001"
+		res.Agent, res.Answered, res.AgentHungUp = q.agent, q.answered, q.agentHungUp
 	}
 	return res, nil
 }

@@ -122,6 +122,7 @@ func TestFirstResponderOnTheOrder(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(tc.script)
+			r.queue.agent = "1001"
 			r.run("13800138000")
 			if fmt.Sprint(r.tk.first) != fmt.Sprint(tc.want) {
 				t.Fatalf("first responders %q, want %q", r.tk.first, tc.want)

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -13,12 +14,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/rs/zerolog"
 
 	"github.com/hotline95598/hotline/accounts"
-	"github.com/hotline95598/hotline/ariedge"
 	"github.com/hotline95598/hotline/internal/browser"
-	"github.com/hotline95598/hotline/policy"
 	"github.com/hotline95598/hotline/recordings"
 )
 
@@ -55,9 +53,11 @@ func (e *Env) apiAs(t *testing.T, token, method, path string) (int, []byte) {
 // customer profile, the complaint opens with its audit trail, and the note
 // the agent types during the call lands on the work order under the
 // agent's name. The screenshots are checked (the pop and the order are not
-// blank) and kept in .run/test/. Meanwhile the call's bridge is recorded
-// through ARI, and the file is where HOTLINE_RECORDINGS_DIR says; the
-// supervisor and the agent on the call download it, the other agent may not.
+// blank) and kept in .run/test/. The controller records the conversation
+// (the policy records every agent call): the recording is listed by the
+// caller's number and the work order, the supervisor and the agent on the
+// call download it as WAV, the other agent may not; and the call leaves
+// one call record naming the agent, the queue and the recording.
 func TestDeskScreenPopAndNote(t *testing.T) {
 	env := loadEnv(t)
 	bin := ensureChromium(t)
@@ -168,9 +168,18 @@ func TestDeskScreenPopAndNote(t *testing.T) {
 		t.Fatalf("the note is not on work order %s under the agent's name: %+v", ticketID, tk.Audit)
 	}
 
-	// Record the call's bridge through ARI as the call path will; the file
-	// must be where the controller looks for it.
-	rec := recordBridge(t, env, callID)
+	// The controller records the conversation from the agent's answer:
+	// the recording is listed while the call goes on.
+	var listed struct{ Recordings []recordings.Recording }
+	eventually(t, 10*time.Second, "the call's recording listed by the caller's number", func() bool {
+		listed.Recordings = nil
+		code := env.apiJSON(t, testSupervisorToken, "/api/v1/recordings?phone="+phone, &listed)
+		return code == 200 && len(listed.Recordings) > 0
+	})
+	rec := listed.Recordings[0]
+	if len(listed.Recordings) != 1 || rec.CallID != callID || rec.TicketID != ticketID || rec.Agent != "2001" || rec.Queue != "complaint" {
+		t.Fatalf("recordings of %s: %+v", phone, listed.Recordings)
+	}
 
 	// English, then the end of the call: after-call work and the wrap-up code.
 	step("switch to English", b.Click("#btn-lang"))
@@ -188,66 +197,62 @@ func TestDeskScreenPopAndNote(t *testing.T) {
 		t.Errorf("page errors: %v", errs)
 	}
 
-	// The recording: the supervisor and the agent on the call download
-	// it; another agent may not.
-	idx := recordings.New(rdb, prefix, rec.dir, policy.Default().Recordings(), nil)
-	if err := idx.Add(ctx, recordings.Recording{ID: rec.name, CallID: callID, TicketID: ticketID, Agent: "2001", Phone: phone,
-		Queue: "complaint", Start: rec.start, DurationS: rec.took.Seconds()}); err != nil {
-		t.Fatal(err)
-	}
+	// The recording ended with the call: it has a duration, and the
+	// supervisor and the agent on the call download it; another agent may not.
+	var got recordings.Recording
+	eventually(t, 10*time.Second, "the recording's duration", func() bool {
+		return env.apiJSON(t, testSupervisorToken, "/api/v1/recordings?call="+callID, &listed) == 200 &&
+			len(listed.Recordings) == 1 && listed.Recordings[0].DurationS > 0
+	})
+	got = listed.Recordings[0]
+	t.Logf("recording %s of call %s: %.1f s, file %s", got.ID, callID, got.DurationS, got.File)
 	for _, tc := range []struct {
 		token string
 		code  int
 	}{{testSupervisorToken, 200}, {testAgent2001Token, 200}, {testAgent2002Token, 403}} {
-		code, body := env.apiAs(t, tc.token, "GET", "/api/v1/recordings/"+rec.name)
-		if code != tc.code || (code == 200 && !strings.HasPrefix(string(body), "RIFF")) {
+		code, body := env.apiAs(t, tc.token, "GET", "/api/v1/recordings/"+got.ID)
+		if code != tc.code || (code == 200 && (!strings.HasPrefix(string(body), "RIFF") || len(body) <= 44)) {
 			t.Errorf("download as %.12s…: %d %.80q; want %d", tc.token, code, body, tc.code)
 		}
 		if code == 200 {
-			t.Logf("downloaded %s: %d bytes of WAV", rec.name, len(body))
+			t.Logf("downloaded %s: %d bytes of WAV", got.ID, len(body))
 		}
 	}
 	code, body := env.apiAs(t, testSupervisorToken, "GET", "/api/v1/recordings?ticket="+ticketID)
-	if code != 200 || !strings.Contains(string(body), `"id":"`+rec.name+`"`) {
+	if code != 200 || !strings.Contains(string(body), `"id":"`+got.ID+`"`) {
 		t.Errorf("recordings of the work order: %d %s", code, body)
 	}
-}
 
-// recorded is a recording made during a test.
-type recorded struct {
-	name, dir string
-	start     time.Time
-	took      time.Duration
-}
-
-// recordBridge records call's bridge for two seconds through ARI and
-// finds the file in HOTLINE_RECORDINGS_DIR.
-func recordBridge(t *testing.T, env *Env, callID string) recorded {
-	t.Helper()
-	cli := ariedge.New(ariedge.Config{URL: env.ARI, User: env.ARIUser, Password: env.ARIPass, App: envValue(t, "HOTLINE_ARI_APP"),
-		RequestTimeout: 5 * time.Second}, zerolog.Nop(), nil)
-	r := recorded{start: time.Now(), dir: envValue(t, "HOTLINE_RECORDINGS_DIR")}
-	if !filepath.IsAbs(r.dir) {
-		r.dir = filepath.Join("..", r.dir) // relative to the repository, as the stack scripts run it
+	// One call record: the agent, the queue, the recording, the work order.
+	var cr struct {
+		Kind, Phone, Queue, Agent, Outcome string
+		EndReason                          string    `json:"end_reason"`
+		TicketID                           string    `json:"ticket_id"`
+		RecordingID                        string    `json:"recording_id"`
+		WrapUpCode                         string    `json:"wrap_up_code"`
+		AgentAnswer                        time.Time `json:"agent_answer"`
 	}
-	r.name = recordings.Name(callID, r.start, 0)
-	ctx := context.Background()
-	if err := cli.RecordBridge(ctx, "br-"+callID, r.name); err != nil {
-		t.Fatalf("record the call's bridge: %v", err)
-	}
-	time.Sleep(2 * time.Second) // two seconds of the conversation
-	if err := cli.StopRecording(ctx, r.name); err != nil {
-		t.Fatalf("stop the recording: %v", err)
-	}
-	r.took = time.Since(r.start)
-	path := filepath.Join(r.dir, r.name+".wav")
-	eventually(t, 5*time.Second, "the recording's file "+path, func() bool {
-		fi, err := os.Stat(path)
-		return err == nil && fi.Size() > 44 // more than a WAV header
+	eventually(t, 10*time.Second, "the call record of "+callID, func() bool {
+		return env.apiJSON(t, testSupervisorToken, "/api/v1/calls/"+callID, &cr) == 200
 	})
-	fi, _ := os.Stat(path)
-	t.Logf("recording %s: %d bytes", path, fi.Size())
-	return r
+	t.Logf("call record %s: %+v", callID, cr)
+	if cr.Kind != "inbound" || cr.Phone != phone || cr.Queue != "complaint" || cr.Agent != "2001" || cr.Outcome != "agent" ||
+		cr.TicketID != ticketID || cr.RecordingID != got.ID || cr.WrapUpCode != "answered" || cr.AgentAnswer.IsZero() ||
+		(cr.EndReason != "caller_hangup" && cr.EndReason != "agent_hangup") {
+		t.Errorf("call record %s: %+v", callID, cr)
+	}
+}
+
+// apiJSON GETs path with a token and decodes a 200 answer into out.
+func (e *Env) apiJSON(t *testing.T, token, path string, out any) int {
+	t.Helper()
+	code, body := e.apiAs(t, token, "GET", path)
+	if code == 200 {
+		if err := json.Unmarshal(body, out); err != nil {
+			t.Fatalf("GET %s: %v: %s", path, err, body)
+		}
+	}
+	return code
 }
 
 // testAgent2002Token is the plain token of agent 2002 in deploy/test/api-tokens.

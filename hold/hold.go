@@ -68,6 +68,11 @@ type Hold struct {
 	cfg    Config
 	m      *metrics.Metrics
 	log    zerolog.Logger
+
+	// Recording calls bridged to agents (SetRecordings); nil: none.
+	recs     Recordings
+	calls    CallRecords
+	recorder ivr.Recorder
 }
 
 // New returns the holder of waiting callers.
@@ -77,17 +82,18 @@ func New(line *queue.Queue, reg *agents.Registry, sw ivr.Switch, phones agents.P
 
 // waiter is one caller's wait, owned by the caller's goroutine.
 type waiter struct {
-	h       *Hold
-	sess    *ivr.Session
-	c       queue.Caller
-	base    zerolog.Logger // the caller's, without the queue
-	log     zerolog.Logger
-	mohOn   bool // music on hold started: it must be stopped before the bridge
-	intro   bool // the intro still plays in the background
-	entered time.Time
-	pol     policy.Queue
-	queued  bool
-	attempt int
+	h        *Hold
+	sess     *ivr.Session
+	c        queue.Caller
+	base     zerolog.Logger // the caller's, without the queue
+	log      zerolog.Logger
+	mohOn    bool // music on hold started: it must be stopped before the bridge
+	intro    bool // the intro still plays in the background
+	entered  time.Time
+	pol      policy.Queue
+	queued   bool
+	attempt  int
+	recorded int // recordings made of this call (a second one is named apart)
 }
 
 // Serve puts the caller on hold in the queue until an agent answers and the

@@ -106,8 +106,9 @@ func (w *waiter) talk(ctx context.Context, agent string, leg *ivr.Session, stopL
 	h.m.QueueWaitSeconds.WithLabelValues(c.Queue, "answered").Observe(waited.Seconds())
 	h.line.Answered(ctx, c, waited) // and no longer waiting
 	res := Result{Outcome: Connected, Agent: agent, Answered: answered}
-	destroy := func() {}
+	destroy, stopRecording := func() {}, func() {}
 	defer func() {
+		stopRecording() // before the bridge goes
 		talked := h.reg.Now().Sub(answered)
 		h.m.QueueTalkSeconds.WithLabelValues(c.Queue).Observe(talked.Seconds())
 		leg.Close(bg)
@@ -133,6 +134,7 @@ func (w *waiter) talk(ctx context.Context, agent string, leg *ivr.Session, stopL
 		return res, fmt.Errorf("bridge caller and agent: %w", err)
 	}
 	log.Info().Msg("caller connected to agent")
+	stopRecording = w.record(ctx, agent)
 	first, err := ivr.FirstHangup(ctx, sess, leg)
 	res.AgentHungUp = first == leg
 	return res, err

@@ -49,6 +49,7 @@ type Metrics struct {
 	CallbacksFinal      *prometheus.CounterVec // status: completed, failed, expired
 	CallbacksPending    prometheus.Gauge
 	RedisErrors         *prometheus.CounterVec // op
+	CallRecordings      *prometheus.CounterVec // result: started, failed (calls bridged to an agent)
 
 	TicketsOpen      *prometheus.GaugeVec   // type, grade, deadline (ok, due_soon, overdue), from Redis
 	TicketsOverdue   prometheus.Gauge       // open past their answer deadline
@@ -116,6 +117,8 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "Callers moved on after a queue's longest wait, by queue and destination (a queue, or callback)."}, []string{"queue", "to"}),
 		QueueEstimatedWait: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hotline_queue_estimated_wait_seconds",
 			Help: "The last estimated wait announced to a caller of the queue."}, []string{"queue"}),
+		CallRecordings: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_call_recordings_total",
+			Help: "Recordings of calls bridged to an agent, by result (started, failed)."}, []string{"result"}),
 		QueueCallbackOffers: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_queue_callback_offers_total",
 			Help: "Offers of a callback that keeps the caller's place, by queue and result (offered, accepted)."}, []string{"queue", "result"}),
 	}
@@ -151,7 +154,10 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.CallbacksSched, m.CallbacksDeduped, m.CallbacksPlaced, m.CallbacksFinal, m.CallbacksPending, m.RedisErrors,
 		m.QueueLongestWait, m.QueueTalkSeconds, m.AgentsPaused, m.CallbacksOverdue, m.CallbacksDue, m.CallbacksOnTime, m.RedisSeconds,
 		m.TicketsOpen, m.TicketsOverdue, m.TicketsDueSoon, m.TicketsEscalated, m.FollowUps, m.RepeatCalls, m.Urges, m.OutageNotices,
-		m.NoticesPlayed, m.QueueOverflows, m.QueueEstimatedWait, m.QueueCallbackOffers)
+		m.NoticesPlayed, m.QueueOverflows, m.QueueEstimatedWait, m.QueueCallbackOffers, m.CallRecordings)
+	for _, r := range []string{"started", "failed"} {
+		m.CallRecordings.WithLabelValues(r)
+	}
 	for _, op := range redisOps {
 		m.RedisErrors.WithLabelValues(op)
 	}
@@ -163,7 +169,7 @@ func New(reg prometheus.Registerer) *Metrics {
 
 // redisOps are the operations whose Redis failures are counted; each is
 // exported at zero from the start, so no errors reads as 0, not as nothing.
-var redisOps = []string{"account_lookup", "agents_sweep", "callback_claim", "callback_finish", "callback_recover",
+var redisOps = []string{"account_lookup", "agents_sweep", "callback_claim", "callback_finish", "callback_recover", "cdr_write",
 	"callback_schedule", "calls_refresh", "notice_lookup", "open_tickets", "outage_lookup", "queue_claim",
 	"queue_join", "queue_leave", "queue_stats", "ticket_create", "watcher_lock"}
 

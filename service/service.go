@@ -100,6 +100,7 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	s.line.SetServiceLevel(pol.ServiceLevel())
 	held := hold.New(s.line, s.agents, sw, phones, hold.Config{RingTimeout: cfg.AgentRingTimeout, Poll: cfg.QueuePoll,
 		MOHClass: cfg.MOHClass, OfferTimeout: cfg.MenuTimeout}, m, named("queue"))
+	held.SetRecordings(st.recs, st.records) // agent calls recorded as the policy says
 	s.feed = agents.NewFeed(s.agents, named("agent_events"))
 	s.fold = st.records.NewFold(s.agents.EventsKey(), cfg.ReplicaID, named("stats"))
 	s.work = desk.NewWork(s.agents, st.records, rdb, p)
@@ -119,6 +120,7 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	}
 	s.flow = callflow.New(fcfg, st.orders, st.accounts, held, st.callbacks, s.recovery.Calls(), m, named("callflow"))
 	s.flow.SetNotices(st.notices)
+	s.flow.SetRecords(st.records, cfg.ReplicaID) // one record per call, written as it ends
 	s.recovery.SetCutOffs(s.flow)
 	s.router = callflow.NewRouter(s.flow, sw, s.agents, st.callbacks, log)
 
