@@ -167,6 +167,22 @@ func New(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
+// ExportQueues exports every queue's counters and histograms at zero from
+// the start. A series born at its first observation hides that observation
+// from rate() and increase() (they need a sample before it), so a queue's
+// first answered call or first talk would never show on a dashboard.
+func (m *Metrics) ExportQueues(names []string) {
+	for _, q := range names {
+		m.QueueOffered.WithLabelValues(q)
+		m.QueueAnswered.WithLabelValues(q)
+		m.QueueAbandoned.WithLabelValues(q)
+		m.QueueTalkSeconds.WithLabelValues(q)
+		for _, outcome := range []string{"answered", "abandoned"} {
+			m.QueueWaitSeconds.WithLabelValues(q, outcome)
+		}
+	}
+}
+
 // redisOps are the operations whose Redis failures are counted; each is
 // exported at zero from the start, so no errors reads as 0, not as nothing.
 var redisOps = []string{"account_lookup", "agents_sweep", "callback_claim", "callback_finish", "callback_recover", "cdr_write",

@@ -76,6 +76,7 @@ type Service struct {
 func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Switch) (*Service, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
+	m.ExportQueues(policy.QueueNames)
 	st, err := openStores(cfg, m, log)
 	if err != nil {
 		return nil, err
