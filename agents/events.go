@@ -339,4 +339,9 @@ type ScreenPop struct {
 	Queue    string  `json:"queue"`
 	Priority string  `json:"priority"`
 	WaitedS  float64 `json:"waited_s"`
+	// Transfer: another agent passed the caller on (a blind transfer);
+	// FromAgent and FromQueue say who and from where.
+	Transfer  bool   `json:"transfer,omitempty"`
+	FromAgent string `json:"from_agent,omitempty"`
+	FromQueue string `json:"from_queue,omitempty"`
 }

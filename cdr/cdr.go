@@ -95,6 +95,8 @@ type Record struct {
 	WrapUpCode  string   `json:"wrap_up_code,omitempty"` // from the policy's wrap_up_codes
 	Replica     string   `json:"replica,omitempty"`      // the controller replica that owned it
 	Node        string   `json:"node,omitempty"`         // the Asterisk node it came through
+
+	Transfers []Transfer `json:"transfers,omitempty"` // blind transfers to other queues, in order
 }
 
 // Talk is how long the customer talked to an agent.
@@ -290,6 +292,7 @@ func decode(id string, h map[string]string) Record {
 	if t := h["tickets"]; t != "" {
 		r.Tickets = strings.Split(t, ",")
 	}
+	r.Transfers = transfersOf(h["transfers"])
 	return r
 }
 

@@ -2,6 +2,7 @@ package cdr
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -139,3 +140,50 @@ func (s *Store) Link(ctx context.Context, callID, agent, ticketID string) error 
 // chinaOffset: statistics intervals are cut in China time (UTC+8, no
 // daylight saving), so a day's intervals start at midnight there.
 const chinaOffset = 8 * time.Hour
+
+// Transfer is one blind transfer of a call to another queue.
+type Transfer struct {
+	At        time.Time `json:"at"`
+	FromAgent string    `json:"from_agent"`
+	FromQueue string    `json:"from_queue"`
+	ToQueue   string    `json:"to_queue"`
+	By        string    `json:"by,omitempty"` // who asked (a token's name)
+}
+
+// addTransferLua appends a transfer (JSON) to the record's list.
+// KEYS: 1 record. ARGV: 1 TTL ms of a partial record, 2 the transfer.
+var addTransferLua = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], 'transfers')
+local list = {}
+if cur then list = cjson.decode(cur) end
+list[#list + 1] = cjson.decode(ARGV[2])
+redis.call('HSET', KEYS[1], 'transfers', cjson.encode(list))
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return #list
+`)
+
+// AddTransfer notes on a call's record that an agent transferred the
+// caller from one queue to another.
+func (s *Store) AddTransfer(ctx context.Context, callID, fromAgent, fromQueue, toQueue, by string) error {
+	if !validID(callID, 128) || (fromAgent != "" && !validID(fromAgent, 32)) || !knownQueue(toQueue) ||
+		(fromQueue != "" && !knownQueue(fromQueue)) || len(by) > 128 {
+		return fmt.Errorf("%w: transfer of call %q from %q/%q to %q", ErrInvalid, callID, fromAgent, fromQueue, toQueue)
+	}
+	raw, err := json.Marshal(Transfer{At: s.now(), FromAgent: fromAgent, FromQueue: fromQueue, ToQueue: toQueue, By: by})
+	if err != nil {
+		return fmt.Errorf("cdr: transfer of %s: %w", callID, err)
+	}
+	if err := addTransferLua.Run(ctx, s.rdb, []string{s.recKey(callID)}, s.pol.Retention.Milliseconds(), string(raw)).Err(); err != nil {
+		return fmt.Errorf("cdr: transfer of %s: %w", callID, err)
+	}
+	return nil
+}
+
+// transfersOf reads a record's transfers field.
+func transfersOf(raw string) []Transfer {
+	var out []Transfer
+	if raw == "" || json.Unmarshal([]byte(raw), &out) != nil {
+		return nil
+	}
+	return out
+}

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,8 +31,29 @@ import (
 	"github.com/hotline95598/hotline/policy"
 	"github.com/hotline95598/hotline/recordings"
 	"github.com/hotline95598/hotline/tickets"
+	"github.com/hotline95598/hotline/transfer"
 	"github.com/hotline95598/hotline/workorders"
 )
+
+// agreeingOwner stands for the replica that holds the call: it agrees to
+// every transfer.
+type agreeingOwner struct {
+	mu    sync.Mutex
+	asked []transfer.Request
+}
+
+func (o *agreeingOwner) requests() []transfer.Request {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]transfer.Request(nil), o.asked...)
+}
+
+func (o *agreeingOwner) Ask(_ context.Context, r transfer.Request) (transfer.Reply, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.asked = append(o.asked, r)
+	return transfer.Reply{OK: true, CallID: r.CallID, FromAgent: "2001", FromQueue: "complaint", ToQueue: r.Queue}, nil
+}
 
 // TestChromiumDesk drives the desk page in headless Chromium against the
 // real API on a real Redis, with a call simulated the way the queue makes
@@ -75,10 +97,12 @@ func TestChromiumDesk(t *testing.T) {
 	toks, err := config.ParseTokens(strings.NewReader(config.TokenLine(agentToken, config.RoleAgent, "2001", "zhang.wei")), []string{"2001"})
 	must(err)
 	fold := recs.NewFold(reg.EventsKey(), "test", zerolog.Nop())
+	owner := &agreeingOwner{}
 	api := httpapi.New(httpapi.Deps{Tokens: toks, Metrics: http.NotFoundHandler(), Tickets: tk, Orders: wo, Agents: reg, Callbacks: cbs,
 		Events: agents.NewFeed(reg, zerolog.Nop()), Health: func(context.Context) map[string]httpapi.Part { return nil },
 		Log: zerolog.Nop(), Policy: pol, Work: desk.NewWork(reg, recs, rdb, "t:"), Accounts: accts, Calls: recs,
-		Recordings: recordings.New(rdb, "t:", t.TempDir(), pol.Recordings(), nil), Desk: desk.Handler()})
+		Recordings: recordings.New(rdb, "t:", t.TempDir(), pol.Recordings(), nil), Desk: desk.Handler(),
+		Transfers: transfer.NewDesk(owner, reg, wo, recs, transfer.Queues(), zerolog.Nop())})
 	// classify is another developer's action: the page's request is
 	// caught here and checked, and answered with the order as it is.
 	var classified []string
@@ -137,6 +161,19 @@ func TestChromiumDesk(t *testing.T) {
 	must(b.Type("#note-text", "客户反映抄表员态度差，要求道歉"))
 	must(b.Click("#btn-note"))
 	must(b.WaitFor(bctx, `document.querySelector('#audit tbody tr[data-action="note"]')`))
+	// Transfer the caller to the billing queue (the call's owner is
+	// simulated: it agrees; the real one is proven in e2e).
+	must(b.WaitFor(bctx, `!document.getElementById("act-call-transfer").hidden`))
+	sel := func(id, value string) {
+		t.Helper()
+		must(b.Eval(`(function(){var s=document.getElementById("`+id+`");s.value="`+value+`";s.dispatchEvent(new Event("change"));return s.value;})()`, nil))
+	}
+	sel("xfer-queue", "billing")
+	must(b.Click("#btn-xfer"))
+	must(b.WaitFor(bctx, `document.getElementById("toast").textContent.includes("电费")`))
+	if asked := owner.requests(); len(asked) != 1 || asked[0].CallID != "c1" || asked[0].Queue != "billing" || asked[0].Agent != "2001" {
+		t.Fatalf("transfer requests %+v", asked)
+	}
 	must(b.Click("#btn-lang"))
 	must(b.WaitFor(bctx, `document.documentElement.lang === "en"`))
 	shot("desk-note-en.png")
@@ -144,10 +181,6 @@ func TestChromiumDesk(t *testing.T) {
 	must(b.WaitFor(bctx, `document.documentElement.lang === "zh-CN"`))
 
 	// Classify: class, then a subject of that class, then the grade.
-	sel := func(id, value string) {
-		t.Helper()
-		must(b.Eval(`(function(){var s=document.getElementById("`+id+`");s.value="`+value+`";s.dispatchEvent(new Event("change"));return s.value;})()`, nil))
-	}
 	sel("cls-class", "service")
 	var subjects []string
 	must(b.Eval(`[...document.querySelectorAll("#cls-subject option")].map(o => o.value).filter(Boolean)`, &subjects))
@@ -205,6 +238,24 @@ func TestChromiumDesk(t *testing.T) {
 		t.Fatalf("paused with %q", a.Reason)
 	}
 	shot("desk-paused.png")
+
+	// A caller another agent transferred: the pop says so, and from whom.
+	must(b.Click("#btn-ready"))
+	must(b.WaitFor(bctx, `document.getElementById("state").dataset.state === "available"`))
+	must(rdb.HSet(ctx, "t:call:c2", "owner", "test", "phone", "13800138000", "ticket", complaint.ID).Err())
+	if id, ok, err := reg.ClaimIdle(ctx, "c2"); err != nil || !ok || id != "2001" {
+		t.Fatalf("claim %s %v %v", id, ok, err)
+	}
+	must(reg.Publish(ctx, "2001", agents.EventScreenPop, agents.ScreenPop{Agent: "2001", CallID: "c2", Phone: "13800138000",
+		Account: "1000000001", Name: "张伟", TicketID: complaint.ID, MenuPath: "3", Queue: "billing", Priority: "normal", WaitedS: 3,
+		Transfer: true, FromAgent: "2002", FromQueue: "complaint"}))
+	must(b.WaitFor(bctx, `document.getElementById("pop").dataset.transfer === "true" && !document.getElementById("pop-xfer").hidden`))
+	var from string
+	must(b.Eval(`document.getElementById("pop-xfer").textContent + " " + document.getElementById("pop-from").textContent`, &from))
+	if from != "转接 由坐席 2002 从「投诉」队列转入" {
+		t.Fatalf("transfer pop says %q", from)
+	}
+	shot("desk-transfer-pop.png")
 	got, err := tk.Get(ctx, complaint.ID)
 	must(err)
 	noted := false

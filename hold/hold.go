@@ -47,6 +47,9 @@ type Result struct {
 	// AgentHungUp: the agent ended the conversation, the caller is still
 	// on the line (when Connected).
 	AgentHungUp bool
+	// Transfers are the blind transfers of the call, in order; Agent and
+	// Answered are then the last agent's.
+	Transfers []Transfer
 }
 
 // Config is how callers are held and agents rung.
@@ -73,6 +76,8 @@ type Hold struct {
 	recs     Recordings
 	calls    CallRecords
 	recorder ivr.Recorder
+	// Requests to transfer bridged calls (SetTransfers); nil: none.
+	transfers Transfers
 }
 
 // New returns the holder of waiting callers.
@@ -94,6 +99,11 @@ type waiter struct {
 	queued   bool
 	attempt  int
 	recorded int // recordings made of this call (a second one is named apart)
+	// waitFrom is when the current wait began: the join time, or the
+	// last transfer (the wait counted against the new queue).
+	waitFrom  time.Time
+	moved     *Transfer  // a transfer agreed during the conversation, to carry out
+	transfers []Transfer // the transfers carried out
 }
 
 // Serve puts the caller on hold in the queue until an agent answers and the
@@ -107,7 +117,7 @@ func (h *Hold) Serve(ctx context.Context, sess *ivr.Session, c queue.Caller) (Re
 	if c.Joined.IsZero() {
 		c.Joined = h.reg.Now()
 	}
-	w := &waiter{h: h, sess: sess, c: c, attempt: 1,
+	w := &waiter{h: h, sess: sess, c: c, attempt: 1, waitFrom: c.Joined,
 		base: h.log.With().Str("call_id", c.CallID).Str("phone", logx.MaskPhone(c.Phone)).Logger()}
 	w.log = w.base.With().Str("queue", c.Queue).Logger()
 	h.m.QueueOffered.WithLabelValues(c.Queue).Inc()
@@ -119,7 +129,7 @@ func (h *Hold) Serve(ctx context.Context, sess *ivr.Session, c queue.Caller) (Re
 	defer func() { h.line.Leave(ctx, w.c) }() // w.c.Queue may change on overflow
 	w.enter(c.Queue)
 	res, err := w.wait(ctx)
-	res.Queue = w.c.Queue
+	res.Queue, res.Transfers = w.c.Queue, w.transfers
 	return res, err
 }
 
@@ -177,6 +187,11 @@ func (w *waiter) wait(ctx context.Context) (Result, error) {
 			w.queued = false // the claim took us out of the line
 			res, done, err := w.ring(ctx, agent)
 			w.attempt++
+			if w.moved != nil && err == nil {
+				w.rejoin(ctx) // transferred: in line in the new queue, same place
+				nextAnnounce = w.entered.Add(w.pol.AnnounceEvery)
+				continue
+			}
 			if done || err != nil {
 				return res, err
 			}

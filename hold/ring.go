@@ -76,7 +76,7 @@ func (w *waiter) ring(ctx context.Context, agent string) (res Result, done bool,
 		return Result{}, false, nil
 	}
 	res, err = w.talk(ctx, agent, leg, stopLease)
-	return res, true, err
+	return res, w.moved == nil, err
 }
 
 // screenPop tells the agent's desk who is calling before the phone rings.
@@ -85,7 +85,11 @@ func (w *waiter) screenPop(ctx context.Context, agent string) {
 	c := w.c
 	pop := agents.ScreenPop{Agent: agent, CallID: c.CallID, Phone: c.Phone, Account: c.Account, Name: c.Name,
 		TicketID: c.TicketID, MenuPath: c.MenuPath, Queue: c.Queue, Priority: c.Priority.String(),
-		WaitedS: w.h.reg.Now().Sub(c.Joined).Round(time.Millisecond).Seconds()}
+		WaitedS: w.h.reg.Now().Sub(w.waitFrom).Round(time.Millisecond).Seconds()}
+	if n := len(w.transfers); n > 0 {
+		last := w.transfers[n-1]
+		pop.Transfer, pop.FromAgent, pop.FromQueue = true, last.FromAgent, last.FromQueue
+	}
 	if err := w.h.reg.Publish(ctx, agent, agents.EventScreenPop, pop); err != nil {
 		w.h.m.RedisErrors.WithLabelValues("screen_pop").Inc()
 		w.log.Warn().Err(err).Msg("screen pop")
@@ -101,7 +105,7 @@ func (w *waiter) talk(ctx context.Context, agent string, leg *ivr.Session, stopL
 		log.Error().Err(err).Msg("mark agent on call")
 	}
 	answered := h.reg.Now()
-	waited := answered.Sub(c.Joined)
+	waited := answered.Sub(w.waitFrom)
 	h.m.QueueAnswered.WithLabelValues(c.Queue).Inc()
 	h.m.QueueWaitSeconds.WithLabelValues(c.Queue, "answered").Observe(waited.Seconds())
 	h.line.Answered(ctx, c, waited) // and no longer waiting
@@ -135,7 +139,7 @@ func (w *waiter) talk(ctx context.Context, agent string, leg *ivr.Session, stopL
 	}
 	log.Info().Msg("caller connected to agent")
 	stopRecording = w.record(ctx, agent)
-	first, err := ivr.FirstHangup(ctx, sess, leg)
+	first, err := w.converse(ctx, agent, leg)
 	res.AgentHungUp = first == leg
 	return res, err
 }

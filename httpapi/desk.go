@@ -80,8 +80,17 @@ func (d Deps) taxonomy(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"policy": pol.Version(), "types": types, "classes": classes, "subjects": subjects, "report_subjects": reports,
 		"grades": policy.Grades, "results": resultCodes, "pause_reasons": ad.PauseReasons, "wrap_up_codes": ad.WrapUpCodes,
-		"agent_actions": agentActions,
+		"agent_actions": agentActions, "transfer_queues": d.transferQueues(),
 	})
+}
+
+// transferQueues are the queues a desk may transfer a caller to (none
+// when transfers are not wired in).
+func (d Deps) transferQueues() []string {
+	if d.Transfers == nil {
+		return []string{}
+	}
+	return d.Transfers.Queues()
 }
 
 // pauseReason checks a pause reason against the policy's list; none given

@@ -77,6 +77,7 @@ type Deps struct {
 	Calls      CallRecords    // call records and statistics (cdr.Store); nil: no such routes
 	Recordings Recordings     // the recordings index and files; nil: no such routes
 	Desk       http.Handler   // the desk page, served at /desk/ without a token (its API calls carry one)
+	Transfers  Transfers      // blind transfers of calls to another queue (transfer.go); nil: no such route
 	Log        zerolog.Logger
 }
 
@@ -101,6 +102,7 @@ func New(d Deps) http.Handler {
 	d.deskRoutes(rt)
 	d.callRoutes(rt)
 	d.recordingRoutes(rt)
+	d.transferRoutes(rt)
 	rt.Handle("/api/", AnyToken, func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
 	})

@@ -38,6 +38,7 @@ import (
 	"github.com/hotline95598/hotline/queue"
 	"github.com/hotline95598/hotline/recovery"
 	"github.com/hotline95598/hotline/supervise"
+	"github.com/hotline95598/hotline/transfer"
 	"github.com/hotline95598/hotline/wallboard"
 )
 
@@ -65,9 +66,11 @@ type Service struct {
 	flow     *callflow.Flow
 	router   *callflow.Router
 	worker   *callbacks.Worker
-	keys     *httpapi.Keys // API tokens; the tokens file is re-read on SIGHUP
-	fold     *cdr.Fold     // agents' events folded into statistics, under a lease
-	work     *desk.Work    // whom an agent serves and which work orders it may reach
+	keys     *httpapi.Keys  // API tokens; the tokens file is re-read on SIGHUP
+	fold     *cdr.Fold      // agents' events folded into statistics, under a lease
+	work     *desk.Work     // whom an agent serves and which work orders it may reach
+	hub      *transfer.Hub  // transfer requests to the replica that holds the call
+	transfer *transfer.Desk // blind transfers asked for through the API
 }
 
 // New builds a replica. sw may be nil, in which case the real ARI edge is
@@ -102,6 +105,9 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	held := hold.New(s.line, s.agents, sw, phones, hold.Config{RingTimeout: cfg.AgentRingTimeout, Poll: cfg.QueuePoll,
 		MOHClass: cfg.MOHClass, OfferTimeout: cfg.MenuTimeout}, m, named("queue"))
 	held.SetRecordings(st.recs, st.records) // agent calls recorded as the policy says
+	s.hub = transfer.NewHub(rdb, p, named("transfer"))
+	held.SetTransfers(s.hub)
+	s.transfer = transfer.NewDesk(s.hub, s.agents, st.orders, st.records, transfer.Queues(), named("transfer"))
 	s.feed = agents.NewFeed(s.agents, named("agent_events"))
 	s.fold = st.records.NewFold(s.agents.EventsKey(), cfg.ReplicaID, named("stats"))
 	s.work = desk.NewWork(s.agents, st.records, rdb, p)
@@ -160,6 +166,7 @@ func (s *Service) Handler() http.Handler {
 		Calls:      s.records,
 		Recordings: s.recs,
 		Desk:       desk.Handler(),
+		Transfers:  s.transfer,
 	})
 }
 
@@ -218,6 +225,7 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	start(callsCtx, func(ctx context.Context) { s.agents.RunWrapUps(ctx, redisErr("agents_sweep")) })
 	start(callsCtx, func(ctx context.Context) { _ = s.sw.Run(ctx, edgeHandler{s.router, s.recovery, ctx}) })
 	start(callsCtx, s.housekeeping)
+	start(callsCtx, s.hub.Run) // bridged calls hear of transfers while they live
 	// New work (callbacks to place, tickets to escalate) stops with ctx.
 	start(ctx, s.worker.Run)
 	start(ctx, s.orders.Watch)

@@ -287,6 +287,7 @@
     root.dataset.call = c ? c.call_id : "";
     root.dataset.live = c && c.live ? "true" : "false";
     const after = S.agent && S.agent.state === "wrap_up";
+    if (!c) { $("pop-xfer").hidden = true; $("pop-from").hidden = true; $("act-call-transfer").hidden = true; }
     $("pop-kind").textContent = !c ? "" : c.live ? (c.state === "ringing" ? t("pop_ringing") : t("pop_live")) : after ? t("pop_after") : t("pop_last");
     if (!c) { fillOrders("open-orders", []); fillOrders("recent-orders", []); return; }
     setField(root, "phone", c.phone);
@@ -300,6 +301,14 @@
     setField(root, "queue", p ? nm("queue", p.queue) : "", p ? p.queue : "");
     setField(root, "priority", p ? nm("priority", p.priority) : "", p ? p.priority : "");
     setField(root, "wait", p ? waited(p.waited_s) : "");
+    // A caller another agent passed on: say so, and from whom.
+    const xfer = !!(p && p.transfer && p.call_id === c.call_id);
+    root.dataset.transfer = xfer ? "true" : "false";
+    $("pop-xfer").hidden = !xfer;
+    $("pop-from").hidden = !xfer;
+    $("pop-from").textContent = xfer ? t("xfer_from", { agent: p.from_agent, queue: nm("queue", p.from_queue) }) : "";
+    const queues = (S.tax && S.tax.transfer_queues) || [];
+    $("act-call-transfer").hidden = !(c.live && S.agent && S.agent.state === "on_call" && queues.length);
     fillOrders("open-orders", c.open_tickets || []);
     fillOrders("recent-orders", c.recent_tickets || []);
   }
@@ -406,6 +415,7 @@
       if (v) sel.value = v;
     };
     fill("pause-reason", S.tax.pause_reasons, choice);
+    fill("xfer-queue", (S.tax.transfer_queues || []).map((id) => ({ id })), (q) => nm("queue", q.id));
     fill("wrapup-code", S.tax.wrap_up_codes, choice);
     fill("create-type", S.tax.types.map((id) => ({ id })), (it) => nm("type", it.id));
     fill("cls-class", S.tax.classes, (c) => taxName("class", c), t("pick_class"));
@@ -491,6 +501,20 @@
     }
   }
 
+  // transferCall passes the caller on to another queue (blind): this
+  // agent's leg is hung up and the caller keeps their place in that queue.
+  async function transferCall() {
+    const q = $("xfer-queue").value, call = S.agent && S.agent.call_id;
+    if (!q || !call) return;
+    try {
+      await api("POST", "/api/v1/calls/" + encodeURIComponent(call) + "/transfer", { queue: q });
+      toast(t("done_xfer", { queue: nm("queue", q) }));
+      if (S.ticket) openTicket(S.ticket.id); // the audit trail notes the transfer
+    } catch (e) {
+      toast(e.message, "error");
+    }
+  }
+
   async function wrapUp() {
     const code = $("wrapup-code").value;
     try {
@@ -529,6 +553,7 @@
     $("btn-resolve").addEventListener("click", resolve);
     $("btn-create").addEventListener("click", createOrder);
     $("btn-wrapup").addEventListener("click", wrapUp);
+    $("btn-xfer").addEventListener("click", transferCall);
     applyI18n();
     setConn("off");
     const saved = sessionStorage.getItem(TOKEN_KEY);

@@ -28,6 +28,8 @@ window.I18N = {
     done_create: "已建工单 {id}", done_state: "状态已更新", need_note: "请先填写内容", need_caller: "当前没有来电客户",
     need_to: "请填写处理人", need_class: "请选择分类和事项", seconds: "{n} 秒", minutes: "{m} 分 {s} 秒",
     since: "自 {t}",
+    xfer_tag: "转接", xfer_from: "由坐席 {agent} 从「{queue}」队列转入", xfer_call: "转接至队列",
+    done_xfer: "已转接至「{queue}」队列，客户保留原排队位置",
   },
   en: {
     title: "95598 Agent desk", login: "Log in", ready: "Ready", pause: "Pause", logout: "Log out", signout: "Sign out",
@@ -52,6 +54,8 @@ window.I18N = {
     done_create: "Work order {id} created", done_state: "State changed", need_note: "Write something first", need_caller: "No caller now",
     need_to: "Say who it goes to", need_class: "Pick a class and a subject", seconds: "{n} s", minutes: "{m} min {s} s",
     since: "since {t}",
+    xfer_tag: "Transfer", xfer_from: "Transferred by agent {agent} from the {queue} queue", xfer_call: "Transfer to queue",
+    done_xfer: "Transferred to the {queue} queue; the caller keeps their place",
   },
 };
 

@@ -1,0 +1,84 @@
+package httpapi
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hotline95598/hotline/agents"
+	"github.com/hotline95598/hotline/transfer"
+)
+
+// ownerAsker stands for the replica that holds the call: it agrees to
+// every transfer but one to the fault queue (one is already under way).
+type ownerAsker struct{ asked []transfer.Request }
+
+func (o *ownerAsker) Ask(_ context.Context, r transfer.Request) (transfer.Reply, error) {
+	o.asked = append(o.asked, r)
+	if r.Queue == "fault" {
+		return transfer.Reply{CallID: r.CallID, Error: "a transfer of this call is already under way"}, nil
+	}
+	return transfer.Reply{OK: true, CallID: r.CallID, FromAgent: "1001", FromQueue: "general", ToQueue: r.Queue}, nil
+}
+
+// Who may transfer a call through the API, and the clear errors of a
+// request that cannot be done: agent 1001 talks on call c1, agent 1002's
+// phone rings for call c2.
+func TestTransferAPI(t *testing.T) {
+	owner := &ownerAsker{}
+	e := newEnvWith(t, func(d *Deps) {
+		ctx := context.Background()
+		reg := d.Agents.(*agents.Registry)
+		for _, step := range []func() error{
+			func() error { return reg.Login(ctx, "1001") },
+			func() error { _, _, err := reg.ClaimIdle(ctx, "c1"); return err },
+			func() error { return reg.Answered(ctx, "1001", "c1") },
+			func() error { return reg.Login(ctx, "1002") },
+			func() error { _, _, err := reg.ClaimIdle(ctx, "c2"); return err },
+		} {
+			if err := step(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d.Tokens = testTokens(t)
+		d.Transfers = transfer.NewDesk(owner, reg, nil, nil, transfer.Queues(), zerolog.Nop())
+	})
+	const path = "/api/v1/calls/c1/transfer"
+	for _, tc := range []struct {
+		who, path, body string
+		code            int
+		want            string
+	}{
+		{agent1001Token, path, `{"queue":"billing"}`, 200, `"to_queue":"billing"`},
+		{supervisorToken, path, `{"queue":"complaint"}`, 200, `"from_agent":"1001"`},
+		{token, path, `{"queue":"senior"}`, 200, `"ok":true`},
+		{agent1002Token, path, `{"queue":"billing"}`, 403, "is not the call this agent is on"},
+		{agent1002Token, "/api/v1/calls/c2/transfer", `{"queue":"billing"}`, 409, "ringing at agent 1002, not yet talking"},
+		{supervisorToken, "/api/v1/calls/c2/transfer", `{"queue":"billing"}`, 409, "not yet talking"},
+		{supervisorToken, "/api/v1/calls/c7/transfer", `{"queue":"billing"}`, 409, "no agent is on call c7"},
+		{agent1001Token, path, `{"queue":"sales"}`, 400, `unknown queue \"sales\": the queues are fault, billing, complaint, general, senior`},
+		{agent1001Token, path, `{"queue":"callback"}`, 400, "unknown queue"},
+		{agent1001Token, path, `{"queue":`, 400, "malformed JSON"},
+		{agent1001Token, path, `{"queue":"billing","agent":"1002"}`, 400, "unknown field"},
+		{agent1001Token, path, ``, 400, "must name the queue"},
+		{agent1001Token, path, `{"queue":"fault"}`, 409, "already under way"},
+		{"", path, `{"queue":"billing"}`, 401, "bearer token"},
+	} {
+		t.Run(tc.path+" "+tc.body, func(t *testing.T) {
+			code, body, _ := e.as(t, tc.who, "POST", tc.path, tc.body)
+			if code != tc.code || !strings.Contains(body, tc.want) {
+				t.Fatalf("%d %s; want %d with %q", code, body, tc.code, tc.want)
+			}
+		})
+	}
+	if len(owner.asked) != 4 || owner.asked[0].Agent != "1001" || owner.asked[0].By != "zhang.wei" ||
+		owner.asked[1].Agent != "" || owner.asked[1].By != "shift-lead" {
+		t.Fatalf("requests that reached the owner: %+v", owner.asked)
+	}
+	code, body, _ := e.as(t, agent1001Token, "GET", "/api/v1/taxonomy", "")
+	if code != 200 || !strings.Contains(body, `"transfer_queues":["fault","billing","complaint","general","senior"]`) {
+		t.Fatalf("taxonomy: %d %s", code, body)
+	}
+}
