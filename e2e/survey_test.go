@@ -57,12 +57,14 @@ func TestPostCallSurvey(t *testing.T) {
 	// The agent answers at once and hangs up after 4 s of talk.
 	agentCall := ag.talk(t, 500*time.Millisecond, 4*time.Second)
 	phone := uniquePhone(901)
-	// 3 for a complaint; the complaint's number and the transfer take about
-	// 12 s, the talk 4 s; the survey question then plays about 7 s and
-	// waits 5 s more: the caller presses 3 in the middle of that, then
+	// 3 for a complaint; the complaint's number and the transfer take 11 to
+	// 13 s, the talk 4 s, so the survey question starts 17 to 20 s into the
+	// call (measured); it plays about 7 s and waits 5 s more. The caller
+	// presses 3 about 25 s in, inside that window with seconds to spare
+	// either side (a key that came during the talk would not count), then
 	// waits for the hotline to hang up after its apology.
 	start := time.Now()
-	c := caller(t, env, phone, pause(1500*time.Millisecond), press("3"), pause(20*time.Second), press("3"),
+	c := caller(t, env, phone, pause(1500*time.Millisecond), press("3"), pause(23500*time.Millisecond), press("3"),
 		awaitByeWithin(60*time.Second))
 	asked := env.awaitMedia(t, phone, "sound:hotline/survey_ask", 45*time.Second)
 	t.Logf("the caller hears %s %.1f s into the call", asked, time.Since(start).Seconds())
