@@ -59,7 +59,7 @@ func TestPostCallSurvey(t *testing.T) {
 	phone := uniquePhone(901)
 	// 3 for a complaint; the complaint's number and the transfer take 11 to
 	// 13 s, the talk 4 s, so the survey question starts 17 to 20 s into the
-	// call (measured); it plays about 7 s and waits 5 s more. The caller
+	// call (measured); it plays 10 s and waits 5 s more. The caller
 	// presses 3 about 25 s in, inside that window with seconds to spare
 	// either side (a key that came during the talk would not count), then
 	// waits for the hotline to hang up after its apology.

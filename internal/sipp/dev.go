@@ -41,7 +41,7 @@ func Dev() (map[string]string, error) {
 			Name: "call an agent", Phone: "13900139000",
 			Comment: "A customer (13900139000, a demo account) calls 95598, presses 0 for an agent, speaks,\n" +
 				"     and stays on until the hotline hangs up (after the agent does, and after the post-call\n" +
-				"     survey it does not answer: about 30 s with the built-in policy).\n     " +
+				"     survey it does not answer: about 35 s with the built-in policy).\n     " +
 				usage("call-agent.xml -m 1 -i 127.0.0.1 127.0.0.1:5060")}},
 	}
 	out := map[string]string{}
