@@ -42,6 +42,14 @@ RESULTS="$HOTLINE_RUN_DIR/results.jsonl"
 log() { echo "bench: $*" >&2; }
 die() { echo "bench: error: $*" >&2; exit 1; }
 
+# The benchmark's callers do not answer the post-call survey, and app_queue,
+# the comparison, asks none: the hotline runs the built-in policy with the
+# survey off (copied here at each run, so it cannot drift from the default).
+mkdir -p "$HOTLINE_RUN_DIR"
+export HOTLINE_POLICY_FILE="$HOTLINE_RUN_DIR/policy-bench.yaml"
+sed 's/^  after_agent_call: true$/  after_agent_call: false/' policy/default.yaml >"$HOTLINE_POLICY_FILE"
+grep -qx '  after_agent_call: false' "$HOTLINE_POLICY_FILE" || die "policy/default.yaml has no survey.after_agent_call: true to turn off"
+
 # install_app_queue loads the comparison dialplan and queue into the running
 # bench Asterisk. render.sh rewrites etc/ at every start, so this runs after
 # each start; the dev and test instances never see these files.

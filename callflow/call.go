@@ -64,6 +64,7 @@ type call struct {
 	agentHungUp bool
 	endReason   string
 	callbackID  string
+	survey      string // the post-call survey's answer, if asked
 
 	f       *Flow
 	untrack func() // ends the call's ownership record

@@ -46,6 +46,9 @@ type Orders interface {
 	// SetFirstResponder records the agent who first answered the caller
 	// of an order (seed 001 §7: who took it); later agents leave it.
 	SetFirstResponder(ctx context.Context, id, agent, queue string) (tickets.Ticket, error)
+	// RecordSurvey records a post-call survey answer on an order; a
+	// dissatisfied complaint is supervised in the same write.
+	RecordSurvey(ctx context.Context, id string, sv tickets.Survey) (tickets.Ticket, bool, error)
 }
 
 // Accounts finds customers.
@@ -90,6 +93,9 @@ type Config struct {
 	// Menus holds the IVR menu new calls run. Nil means the built-in menu,
 	// tuned with MenuTimeout, InterDigit and MaxFailures.
 	Menus *menus.Holder
+	// Survey is the post-call survey (policy survey); the zero value asks
+	// nobody.
+	Survey policy.Survey
 	// MenuMetrics counts menu nodes and outcomes; nil counts nothing.
 	MenuMetrics *menus.Metrics
 	Now         func() time.Time
@@ -290,6 +296,7 @@ func (f *Flow) serve(ctx context.Context, c *call, queueName string, intro []str
 	case hold.Connected:
 		f.served(ctx, c)
 		f.firstResponder(ctx, c, caller.TicketID, res)
+		f.survey(ctx, c, res)
 		return metrics.EndAgent
 	case hold.KeptPlace, hold.Overflowed:
 		say, reason := "queue_vhold_confirm", metrics.EndKeptPlace
@@ -429,6 +436,7 @@ func (f *Flow) Callback(ctx context.Context, sess *ivr.Session, cb callbacks.Cal
 	case res.Outcome == hold.Connected:
 		c.end = metrics.EndAgent
 		f.firstResponder(ctx, c, caller.TicketID, res)
+		f.survey(ctx, c, res)
 	case res.Outcome == hold.KeptPlace || res.Outcome == hold.Overflowed:
 		c.end = metrics.EndKeptPlace
 		if !f.keepPlace(ctx, c, caller, "kept place in the callback queue") {

@@ -36,6 +36,14 @@ type fakeTickets struct {
 	outage   *outages.Outage
 	notes    []string // "id: note"
 	first    []string // "id agent queue" of SetFirstResponder
+	surveys  []string // "id answer agent queue call" of RecordSurvey
+}
+
+func (f *fakeTickets) RecordSurvey(ctx context.Context, id string, sv tickets.Survey) (tickets.Ticket, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.surveys = append(f.surveys, strings.Join([]string{id, sv.Answer, sv.Agent, sv.Queue, sv.CallID}, " "))
+	return tickets.Ticket{ID: id, Survey: &sv}, sv.Answer == tickets.SurveyDissatisfied, nil
 }
 
 func (f *fakeTickets) SetFirstResponder(ctx context.Context, id, agent, queue string) (tickets.Ticket, error) {
@@ -118,6 +126,8 @@ type fakeQueue struct {
 	agent       string
 	answered    time.Time
 	agentHungUp bool
+	// callerHungUp: the caller hung up first (the agent's leg ends after).
+	callerHungUp bool
 }
 
 func (q *fakeQueue) Serve(ctx context.Context, sess *ivr.Session, c queue.Caller) (hold.Result, error) {
@@ -135,6 +145,9 @@ func (q *fakeQueue) Serve(ctx context.Context, sess *ivr.Session, c queue.Caller
 	res := hold.Result{Outcome: q.outcome, Queue: c.Queue}
 	if q.outcome == hold.Connected {
 		res.Agent, res.Answered, res.AgentHungUp = q.agent, q.answered, q.agentHungUp
+		if q.callerHungUp {
+			sess.MarkHungUp(ivr.Event{Kind: ivr.EvHangup, ChannelID: sess.ID()})
+		}
 	}
 	return res, nil
 }

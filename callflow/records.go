@@ -79,7 +79,7 @@ func (c *call) record(end time.Time) cdr.Record {
 	return cdr.Record{CallID: c.id, Kind: c.kind, Phone: phone, Start: c.started, Answer: c.answered,
 		QueueJoin: c.queueJoin, AgentAnswer: c.agentAnswer, End: end, MenuPath: path, Queue: c.queueName,
 		Agent: c.agent, Outcome: c.end, EndReason: c.endReason, TicketID: ticket, CallbackID: c.callbackID,
-		Replica: c.f.replica}
+		Survey: c.survey, Replica: c.f.replica}
 }
 
 // writeRecord writes the call's record. A failure is logged and counted;

@@ -50,16 +50,19 @@ const (
 	KindFollowUp = "follow_up" // 回访 of a resolved work order
 )
 
-// Survey answers (post-call satisfaction: 1 satisfied, 2 fair, 3 dissatisfied).
+// Survey answers (post-call satisfaction: 1 satisfied, 2 fair, 3
+// dissatisfied); SurveyNone: asked, and no valid key came. A call never
+// asked has no survey ("").
 const (
 	SurveySatisfied    = "satisfied"
 	SurveyFair         = "fair"
 	SurveyDissatisfied = "dissatisfied"
+	SurveyNone         = "none"
 )
 
-// ValidSurvey reports whether s is a survey answer.
+// ValidSurvey reports whether s is a survey answer ("" is not one).
 func ValidSurvey(s string) bool {
-	return s == SurveySatisfied || s == SurveyFair || s == SurveyDissatisfied
+	return s == SurveySatisfied || s == SurveyFair || s == SurveyDissatisfied || s == SurveyNone
 }
 
 // Record is one call.
@@ -232,7 +235,7 @@ func (s *Store) check(r *Record) error {
 		return bad("end reason %q", r.EndReason)
 	}
 	if r.Survey != "" && !ValidSurvey(r.Survey) {
-		return bad("survey %q (satisfied, fair or dissatisfied)", r.Survey)
+		return bad("survey %q (satisfied, fair, dissatisfied or none)", r.Survey)
 	}
 	for _, t := range append([]string{r.TicketID}, r.Tickets...) {
 		if t != "" && !validID(t, 32) {

@@ -72,7 +72,7 @@ func (s *Store) SetWrapUp(ctx context.Context, callID, code string) error {
 // SetSurvey stores the caller's post-call survey answer.
 func (s *Store) SetSurvey(ctx context.Context, callID, answer string) error {
 	if !ValidSurvey(answer) {
-		return fmt.Errorf("%w: survey answer %q (satisfied, fair or dissatisfied)", ErrInvalid, answer)
+		return fmt.Errorf("%w: survey answer %q (satisfied, fair, dissatisfied or none)", ErrInvalid, answer)
 	}
 	return s.setCounted(ctx, callID, "survey", answer)
 }

@@ -98,6 +98,10 @@ func (s *Session) Events() <-chan Event { return s.events }
 // (e.g. during an announcement): they already chose.
 func (s *Session) HasTypeahead() bool { return s.typeahead != "" }
 
+// DropTypeahead forgets the keys nothing has read yet: keys pressed while
+// the caller talked to an agent are no answer to the question that follows.
+func (s *Session) DropTypeahead() { s.typeahead = "" }
+
 // MarkHungUp records a hang-up seen through Events (ev is the zero Event
 // when the stream closed).
 func (s *Session) MarkHungUp(ev Event) {

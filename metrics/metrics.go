@@ -57,10 +57,14 @@ type Metrics struct {
 	TicketsDueSoon   prometheus.Gauge       // open, due within the horizon
 	TicketsEscalated *prometheus.CounterVec // level reached
 	FollowUps        *prometheus.CounterVec // outcome: satisfied, unsatisfied, no_answer
-	RepeatCalls      prometheus.Counter     // calls from customers with an open ticket
-	Urges            prometheus.Counter     // 催办 pressed by callers
-	OutageNotices    prometheus.Counter     // callers told of an outage before the menu
-	NoticesPlayed    *prometheus.CounterVec // kind: timed notices started before the menu
+	// SurveyAnswers: post-call survey answers by queue, agent and answer
+	// (satisfied, fair, dissatisfied, none). Agents are the configured
+	// pool (HOTLINE_SIP_AGENTS), queues the policy's: the labels are bounded.
+	SurveyAnswers *prometheus.CounterVec
+	RepeatCalls   prometheus.Counter     // calls from customers with an open ticket
+	Urges         prometheus.Counter     // 催办 pressed by callers
+	OutageNotices prometheus.Counter     // callers told of an outage before the menu
+	NoticesPlayed *prometheus.CounterVec // kind: timed notices started before the menu
 
 	// Work-order governance (workorders watcher).
 	DeadlinesMissed  *prometheus.CounterVec // kind: deadlines the watcher found missed and acted on
@@ -142,6 +146,10 @@ func New(reg prometheus.Registerer) *Metrics {
 		Help: "Outages in the policy window of the most flagged lines and transformers (the policy's top), by place kind, name and level."}, []string{"place", "name", "level"})
 	m.HotSpots = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hotline_complaint_hot_spots",
 		Help: "Complaints in the moving window of each complaint hot spot (the policy's top), by dimension (area, subject) and key."}, []string{"dimension", "key"})
+	m.SurveyAnswers = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_survey_answers_total",
+		Help: "Post-call survey answers (asked when the agent hung up first), by queue, agent and answer: satisfied, fair, dissatisfied, none."},
+		[]string{"queue", "agent", "answer"})
+	reg.MustRegister(m.SurveyAnswers)
 	reg.MustRegister(m.DeadlinesMissed, m.DeadlinesOverdue, m.OutagesActive, m.OutagesOverrun, m.OutagesUnconfirm, m.OutagesAuto,
 		m.OutageRepeats, m.OutageRepeatTop, m.HotSpots)
 	for _, k := range deadlineKinds {
@@ -190,7 +198,7 @@ func (m *Metrics) ExportQueues(names []string) {
 // exported at zero from the start, so no errors reads as 0, not as nothing.
 var redisOps = []string{"account_lookup", "agents_sweep", "callback_claim", "callback_finish", "callback_recover", "cdr_write",
 	"callback_schedule", "calls_refresh", "notice_lookup", "open_tickets", "outage_lookup", "queue_claim",
-	"queue_join", "queue_leave", "queue_stats", "ticket_create", "watcher_lock"}
+	"queue_join", "queue_leave", "queue_stats", "survey", "ticket_create", "watcher_lock"}
 
 // deadlineKinds are tickets.DeadlineKinds, exported at zero from the start.
 var deadlineKinds = []string{"verify", "contact", "progress", "answer", "callback", "regulator"}

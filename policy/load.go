@@ -99,6 +99,7 @@ type rawPolicy struct {
 	Records    rawRecords          `yaml:"records"`
 	ServiceLvl rawServiceLevel     `yaml:"service_level"`
 	Recordings rawRecordings       `yaml:"recordings"`
+	Survey     rawSurvey           `yaml:"survey"`
 	Taxonomy   rawTaxonomy         `yaml:"taxonomy"`
 	Calendar   []rawCalEntry       `yaml:"calendar"`
 	Scoring    rawScoring          `yaml:"scoring"`
@@ -486,6 +487,7 @@ func parse(data []byte, name string, read reader) (*Policy, error) {
 	p.records = parseRecords(c, raw.Records)
 	p.serviceLevel = parseServiceLevel(c, raw.ServiceLvl)
 	p.recordings = parseRecordings(c, raw.Recordings)
+	p.survey = parseSurvey(c, raw.Survey)
 
 	// Calendar.
 	p.cal = newCalendar()

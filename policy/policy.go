@@ -34,6 +34,7 @@ type Policy struct {
 	records               Records
 	serviceLevel          ServiceLevel
 	recordings            Recordings
+	survey                Survey
 	name, version, source string
 
 	limits         map[string]typeLimits

@@ -255,3 +255,27 @@ func readFile(t *testing.T, f string) string {
 	}
 	return string(b)
 }
+
+// The survey section: the built-in policy asks after every call an agent
+// ended; a file's figures act.
+func TestSurveyPolicy(t *testing.T) {
+	if got, want := Default().Survey(), (Survey{AfterAgentCall: true, Timeout: 5 * time.Second, MaxAttempts: 2}); got != want {
+		t.Fatalf("default survey %+v, want %+v", got, want)
+	}
+	src := readFile(t, "testdata/good_minimal.yaml") + "survey:\n  after_agent_call: false\n  timeout: 8s\n  max_attempts: 3\n"
+	p, err := Parse(strings.NewReader(src), "testdata/survey.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := p.Survey(), (Survey{AfterAgentCall: false, Timeout: 8 * time.Second, MaxAttempts: 3}); got != want {
+		t.Fatalf("survey %+v, want %+v", got, want)
+	}
+	// A file without the section gets the built-in figures.
+	p, err = Load("testdata/good_minimal.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Survey() != Default().Survey() {
+		t.Fatalf("survey without a section %+v", p.Survey())
+	}
+}

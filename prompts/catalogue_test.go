@@ -36,6 +36,8 @@ var briefIDs = []string{
 	"queue_overflow_callback", "senior_transfer", "transfer_queue",
 	// Timed notices before the menu: each kind's default prompt.
 	"notice_storm", "notice_planned", "notice_holiday", "notice_general",
+	// The post-call survey (callflow/survey.go).
+	"survey_ask", "survey_sorry",
 }
 
 func TestCatalogueHasBriefPrompts(t *testing.T) {

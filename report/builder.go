@@ -21,6 +21,7 @@ type Builder struct {
 	byQueue, byStation, bySubject                           map[string]*Satisfaction
 	stations                                                map[string]*StationScore
 	hotAreas, hotSubjects                                   map[string]int
+	surveys                                                 surveys
 }
 
 type complaintRef struct {
@@ -64,6 +65,7 @@ func (b *Builder) Add(it Item) {
 		tally(b.byQueue, it.Queue, it.FollowUp)
 		tally(b.byStation, it.Area, it.FollowUp)
 	}
+	b.surveys.add(it)
 	if it.Channel == "12398" {
 		b.regulator(it)
 	}
@@ -194,6 +196,7 @@ func (b *Builder) Report() Report {
 	r.SatisfactionByQueue = rates(b.byQueue, opt.SatisfactionTarget)
 	r.SatisfactionByStation = rates(b.byStation, opt.SatisfactionTarget)
 	r.SatisfactionBySubject = rates(b.bySubject, opt.SatisfactionTarget)
+	b.surveys.finish(&r, opt.SatisfactionTarget)
 	r.RepeatCallers, r.RepeatComplaints = b.repeats(r.RepeatComplaints)
 	slices.SortStableFunc(r.RepeatTickets, func(a, b RepeatTicket) int { return cmp.Compare(b.RepeatCalls, a.RepeatCalls) })
 	if r.RepeatTickets == nil {

@@ -40,6 +40,10 @@ var CSVHeader = []string{"section", "key", "label", "count", "share"}
 //	satisfaction_queue, satisfaction_station, satisfaction_subject
 //	             count = answered follow-ups, share = satisfaction rate,
 //	             label = satisfied / unsatisfied / no answer
+//	survey, survey_queue, survey_agent
+//	             post-call survey: key = all / complaints, the queue or the
+//	             agent; count = answers given, share = satisfied over them,
+//	             label = satisfied / fair / dissatisfied / none
 //	score        per station: count = complaints, share = the score (not a
 //	             fraction), label = the events scored
 //	hot_spot     dimension:key, complaints in the moving window
@@ -129,6 +133,20 @@ func (r Report) WriteCSV(w io.Writer) error {
 				v.Satisfied+v.Unsatisfied, rate)
 		}
 	}
+	for _, s := range []struct {
+		name string
+		rows []SurveyCounts
+	}{{"survey", []SurveyCounts{withKey(r.Survey, "all"), withKey(r.SurveyComplaints, "complaints")}},
+		{"survey_queue", r.SurveyByQueue}, {"survey_agent", r.SurveyByAgent}} {
+		for _, v := range s.rows {
+			rate := ""
+			if v.Known {
+				rate = strconv.FormatFloat(v.Rate, 'f', 4, 64)
+			}
+			row(s.name, v.Key, fmt.Sprintf("%d/%d/%d/%d", v.Satisfied, v.Fair, v.Dissatisfied, v.None),
+				v.Satisfied+v.Fair+v.Dissatisfied, rate)
+		}
+	}
 	for _, v := range r.Scores {
 		row("score", v.Station, fmt.Sprintf("not_by_plan %d, missing_reports %d, incomplete %d, averted %d, malicious %d",
 			v.NotByPlan, v.MissingReports, v.Incomplete, v.Averted, v.Malicious), v.Complaints, strconv.FormatFloat(v.Score, 'f', 2, 64))
@@ -169,4 +187,9 @@ func cell(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+func withKey(c SurveyCounts, key string) SurveyCounts {
+	c.Key = key
+	return c
 }

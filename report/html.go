@@ -55,6 +55,7 @@ type view struct {
 	RepeatTickets        []RepeatTicket
 	RepeatTicketsMore    int
 	SatQueue, SatStation []satRow
+	Survey               []surveyRow // all, complaints, then per queue and per agent
 	Scores               []StationScore
 	HotSpots             []hotRow
 	OutageRepeats        []OutageRepeat
@@ -66,6 +67,12 @@ type satRow struct {
 	Label, Rate                    string
 	Satisfied, Unsatisfied, NoAnsw int
 	Low                            bool
+}
+
+type surveyRow struct {
+	Group, Label, Rate                string
+	Satisfied, Fair, Dissatisfied, No int
+	Low                               bool
 }
 
 type hotRow struct {
@@ -164,6 +171,7 @@ func (r Report) view(l Labels) view {
 		v.RepeatTickets = v.RepeatTickets[:htmlRepeatTickets]
 	}
 	v.SatQueue, v.SatStation = satRows(r.SatisfactionByQueue, "（自助/无）"), satRows(r.SatisfactionByStation, "未指定")
+	v.Survey = surveyView(r)
 	v.Scores = r.Scores
 	for _, h := range r.Warnings.HotSpots {
 		dim, m := "区域 area", map[string]string(nil)
@@ -293,4 +301,30 @@ func period(from, to time.Time) string {
 		b.WriteString("（不含 exclusive）")
 	}
 	return b.String()
+}
+
+// surveyView is the post-call survey table: the totals, then the queues
+// and the agents.
+func surveyView(r Report) []surveyRow {
+	if r.Survey.Satisfied+r.Survey.Fair+r.Survey.Dissatisfied+r.Survey.None == 0 {
+		return nil
+	}
+	var out []surveyRow
+	add := func(group, label string, c SurveyCounts) {
+		row := surveyRow{Group: group, Label: label, Rate: "—", Satisfied: c.Satisfied, Fair: c.Fair,
+			Dissatisfied: c.Dissatisfied, No: c.None, Low: c.Low}
+		if c.Known {
+			row.Rate = pctDown(c.Rate)
+		}
+		out = append(out, row)
+	}
+	add("合计 all", "全部工单 all orders", r.Survey)
+	add("合计 all", "投诉 complaints", r.SurveyComplaints)
+	for _, c := range r.SurveyByQueue {
+		add("队列 queue", label(nil, c.Key), c)
+	}
+	for _, c := range r.SurveyByAgent {
+		add("座席 agent", label(nil, c.Key), c)
+	}
+	return out
 }

@@ -70,6 +70,9 @@ type Item struct {
 	Handled           bool     // resolved, awaiting follow-up or closed
 	Missing           []string // gaps in the record (one penalty each)
 	Escalated         bool     // reached the top rung (leadership)
+	// Survey is the latest post-call survey answer of a call about the
+	// order ("" none), with the agent and queue of that call.
+	Survey, SurveyAgent, SurveyQueue string
 }
 
 // Labels maps ids to Chinese display names; an id with no entry shows as itself.
@@ -181,6 +184,14 @@ type Report struct {
 	SatisfactionByQueue   []Satisfaction `json:"satisfaction_by_queue"`
 	SatisfactionByStation []Satisfaction `json:"satisfaction_by_station"`
 	SatisfactionBySubject []Satisfaction `json:"satisfaction_by_subject"`
+
+	// Post-call survey (asked when the agent hung up first) of every
+	// order with one, of complaints, and per agent queue and per agent;
+	// the latest answer of each order counts.
+	Survey           SurveyCounts   `json:"survey"`
+	SurveyComplaints SurveyCounts   `json:"survey_complaints"`
+	SurveyByQueue    []SurveyCounts `json:"survey_by_queue"`
+	SurveyByAgent    []SurveyCounts `json:"survey_by_agent"`
 
 	Regulator Regulator      `json:"regulator"` // the 12398 track
 	Scores    []StationScore `json:"scores"`    // per station, lowest score first

@@ -118,7 +118,7 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	s.recovery.SetSwitchLostAfter(cfg.SwitchLostAfter)
 	fcfg := callflow.Config{MenuTimeout: cfg.MenuTimeout, InterDigit: cfg.InterDigitTimeout,
 		MaxFailures: cfg.MenuMaxFailures, AccountMaxDigits: cfg.AccountMaxDigits, SeniorAge: pol.Queues()[policy.QueueSenior].MinAge,
-		ElderlyVolume: cfg.ElderlyVolume, MenuMetrics: menus.NewMetrics(reg)}
+		ElderlyVolume: cfg.ElderlyVolume, MenuMetrics: menus.NewMetrics(reg), Survey: pol.Survey()}
 	fcfg.Menus = menus.NewHolder(callflow.BuiltinMenu(fcfg), callflow.MenuNames(), fcfg.MenuMetrics)
 	if cfg.IVRFile != "" {
 		if _, err := fcfg.Menus.Reload(cfg.IVRFile); err != nil {

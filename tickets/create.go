@@ -76,6 +76,7 @@ func (s *Store) Create(ctx context.Context, t Ticket) (Ticket, error) {
 	}
 	t.Responsibility, t.VerifiedAt, t.Proposal, t.Cause, t.Measure, t.Decision = "", time.Time{}, "", "", "", ""
 	t.InvestigatedAt, t.WarnedAt, t.ProgressAt, t.ResolvedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	t.Survey = nil // only a call's caller answers the survey (RecordSurvey)
 	given := t.Deadlines
 	t.Deadlines = nil
 	for _, d := range given {

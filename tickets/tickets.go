@@ -283,6 +283,9 @@ type Ticket struct {
 	WarnedAt       time.Time `json:"warned_at,omitzero"`
 	ProgressAt     time.Time `json:"progress_at,omitzero"` // last progress told to the customer
 	ResolvedAt     time.Time `json:"resolved_at,omitzero"` // last resolution
+	// Survey is the latest post-call survey answer of a call about the
+	// order (RecordSurvey); every one is in the audit trail.
+	Survey *Survey `json:"survey,omitempty"`
 }
 
 // Responsibility, as the verify action records it (seed 001 §4.3).

@@ -69,6 +69,9 @@ func Item(t tickets.Ticket, now time.Time) report.Item {
 		RepeatCalls: t.RepeatCalls, Channel: t.Channel, Queue: t.Queue, Decision: t.Decision,
 		Investigated: t.Cause != "" && t.Measure != "",
 		Handled:      t.Status == tickets.StatusResolved || t.Status == tickets.StatusFollowUp || t.Status == tickets.StatusClosed}
+	if sv := t.Survey; sv != nil {
+		it.Survey, it.SurveyAgent, it.SurveyQueue = sv.Answer, sv.Agent, sv.Queue
+	}
 	for _, a := range t.Audit {
 		if a.Action == string(tickets.ActionEscalate) {
 			it.Escalations++

@@ -99,6 +99,30 @@ func TestServiceFirstResponder(t *testing.T) {
 	}
 }
 
+// The post-call survey answers recorded on the orders reach the complaint
+// report per queue and per agent, and a dissatisfied complaint is
+// supervised through the service.
+func TestSurveyInTheReport(t *testing.T) {
+	r := newRig(t, nil)
+	c := r.create(t, tickets.Ticket{Type: tickets.TypeComplaint, Channel: "95598"})
+	f := r.create(t, tickets.Ticket{Type: tickets.TypeFault, Channel: "95598"})
+	got, supervised, err := r.s.RecordSurvey(r.ctx, c.ID, tickets.Survey{Answer: tickets.SurveyDissatisfied, Agent: "2001", Queue: "complaint"})
+	if err != nil || !supervised || got.SuperviseCount != 1 {
+		t.Fatalf("dissatisfied complaint: supervised %v, count %d, %v", supervised, got.SuperviseCount, err)
+	}
+	if _, _, err := r.s.RecordSurvey(r.ctx, f.ID, tickets.Survey{Answer: tickets.SurveyFair, Agent: "2002", Queue: "fault"}); err != nil {
+		t.Fatal(err)
+	}
+	rep, _, err := r.s.ComplaintReport(r.ctx, monday, monday.AddDate(0, 1, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Survey.Dissatisfied != 1 || rep.Survey.Fair != 1 || rep.SurveyComplaints.Dissatisfied != 1 || rep.SurveyComplaints.Fair != 0 ||
+		len(rep.SurveyByAgent) != 2 || rep.SurveyByAgent[0].Key != "2001" || rep.SurveyByQueue[1].Key != "fault" {
+		t.Fatalf("survey in the report: %+v %+v %+v %+v", rep.Survey, rep.SurveyComplaints, rep.SurveyByQueue, rep.SurveyByAgent)
+	}
+}
+
 // TestComplaintReportAtScale: the report of a period of 50,000 work orders
 // (HOTLINE_REPORT_ORDERS, default 3,000 outside `make bench`) is complete
 // and correct, and `make bench` prints its time and memory.

@@ -226,6 +226,13 @@ func (s *Service) FollowUpAnswered(ctx context.Context, id string, satisfied boo
 	return s.escalate(ctx, t, "customer not satisfied on the follow-up call")
 }
 
+// RecordSurvey records a caller's post-call survey answer on order id; a
+// dissatisfied answer on a complaint is supervised (督办) in the same write
+// (tickets.Store.RecordSurvey).
+func (s *Service) RecordSurvey(ctx context.Context, id string, sv tickets.Survey) (tickets.Ticket, bool, error) {
+	return s.Tickets.RecordSurvey(ctx, id, sv)
+}
+
 // FollowUpUnreached records that the customer could not be reached.
 func (s *Service) FollowUpUnreached(ctx context.Context, id string) error {
 	s.m.FollowUps.WithLabelValues("no_answer").Inc()
