@@ -123,6 +123,9 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	s.flow.SetRecords(st.records, cfg.ReplicaID) // one record per call, written as it ends
 	s.recovery.SetCutOffs(s.flow)
 	s.router = callflow.NewRouter(s.flow, sw, s.agents, st.callbacks, log)
+	if cfg.SIPEdge != "" {
+		s.router.TrustEdge(config.EdgeEndpoint) // agents' feature codes come through the edge
+	}
 
 	// Callbacks: placed by the worker, served by the call flow.
 	s.worker = callbacks.NewWorker(st.callbacks, sw, callbacks.Dial{Carrier: cfg.CarrierEndpoint, CallerID: cfg.CallbackCallerID,
