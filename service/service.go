@@ -109,6 +109,8 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	// The calls: recovery tracks who owns each; the flow serves them.
 	s.recovery = recovery.New(rdb, p, cfg.ReplicaID, sw, s.line, m, named("recovery"))
 	s.recovery.SetSwitchLostAfter(cfg.SwitchLostAfter)
+	// Monitor requests for a call another replica (another node) owns go to it.
+	s.monitor.UseRelay(supervise.NewRelay(rdb, p, cfg.ReplicaID, 5*time.Second, named("monitor")), s.recovery.Calls())
 	fcfg := callflow.Config{MenuTimeout: cfg.MenuTimeout, InterDigit: cfg.InterDigitTimeout,
 		MaxFailures: cfg.MenuMaxFailures, AccountMaxDigits: cfg.AccountMaxDigits, SeniorAge: pol.Queues()[policy.QueueSenior].MinAge,
 		ElderlyVolume: cfg.ElderlyVolume, MenuMetrics: menus.NewMetrics(reg)}
@@ -222,6 +224,7 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	start(callsCtx, s.housekeeping)
 	// New work (callbacks to place, tickets to escalate) stops with ctx.
 	start(ctx, s.worker.Run)
+	start(ctx, s.monitor.ServeRelay)
 	start(ctx, s.orders.Watch)
 	start(ctx, s.fold.Run)
 	start(ctx, func(ctx context.Context) {
