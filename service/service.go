@@ -133,6 +133,7 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	s.worker = callbacks.NewWorker(st.callbacks, sw, callbacks.Dial{Carrier: cfg.CarrierEndpoint, CallerID: cfg.CallbackCallerID,
 		RingTimeout: cfg.CallbackRingTimeout}, m, named("callbacks"), s.router.ServeCallback)
 	s.worker.OnGiveUp = st.orders.CallbackGaveUp
+	s.worker.SwitchUp = func() bool { up, _ := s.sw.Health(); return up } // else another node's replica places them
 	s.worker.AgentFirst = &callbacks.AgentFirst{Agents: s.agents, Phones: phones,
 		RingTimeout: cfg.AgentRingTimeout, Retry: 15 * time.Second}
 	log.Info().Str("policy", pol.Version()).Msg("work-order policy loaded")
