@@ -38,6 +38,12 @@ type Worker struct {
 	// AgentFirst, when set, places the kinds the policy marks agent-first:
 	// an agent is rung first and the customer dialled once they answer.
 	AgentFirst *AgentFirst
+	// SwitchUp, when set, tells whether this replica's Asterisk is
+	// reachable. While it is not, the worker claims no callback: every
+	// replica looks for due callbacks, so one whose node is down leaves
+	// them to a replica that can place them, instead of spending an attempt
+	// (and the retry delay) on a call it cannot make.
+	SwitchUp func() bool
 }
 
 // Agents reserves agents for agent-first callbacks.
@@ -101,6 +107,9 @@ func (w *Worker) tick(ctx context.Context) {
 	}
 	if n, err := w.st.Due(ctx); err == nil {
 		w.m.CallbacksDue.Set(float64(n))
+	}
+	if w.SwitchUp != nil && !w.SwitchUp() {
+		return // left to the replicas whose Asterisk is up
 	}
 	for ctx.Err() == nil {
 		cb, ok, err := w.st.ClaimDue(ctx, w.dial.RingTimeout+time.Minute)

@@ -27,6 +27,7 @@ type Router struct {
 	agents    AgentDesk
 	callbacks CallbackFinder
 	log       zerolog.Logger
+	edge      string // the SIP edge's endpoint (cluster), see TrustEdge
 
 	wg       sync.WaitGroup // the calls in progress
 	draining atomic.Bool    // stopping: new calls are refused
@@ -48,6 +49,22 @@ func NewRouter(flow *Flow, sw ivr.Switch, desk AgentDesk, cbs CallbackFinder, lo
 	return &Router{flow: flow, sw: sw, agents: desk, callbacks: cbs, log: log}
 }
 
+// TrustEdge names the PJSIP endpoint of the SIP edge (Kamailio) in a
+// cluster. Every agent's call arrives on that one endpoint, so the channel
+// name no longer names the agent; the edge authenticated the phone and the
+// node's dialplan put the agent it named (X-Hotline-Agent, which only the
+// edge sets) into the caller number.
+func (r *Router) TrustEdge(endpoint string) { r.edge = endpoint }
+
+// agentOf names the agent whose phone placed ch.
+func (r *Router) agentOf(ch ivr.ChannelInfo) string {
+	agent := AgentFromChannel(ch.Name)
+	if r.edge != "" && agent == r.edge {
+		return ch.CallerNum
+	}
+	return agent
+}
+
 // OnStasisStart takes a channel that entered the application, in its own
 // goroutine, until the call ends.
 func (r *Router) OnStasisStart(ctx context.Context, ch ivr.ChannelInfo, args []string) {
@@ -60,7 +77,7 @@ func (r *Router) OnStasisStart(ctx context.Context, ch ivr.ChannelInfo, args []s
 		r.inbound(ctx, ch)
 	case "feature":
 		// A feature code dialled on an agent's softphone (*21 … *24).
-		agent := AgentFromChannel(ch.Name)
+		agent := r.agentOf(ch)
 		feature := ""
 		if len(args) > 1 {
 			feature = args[1]

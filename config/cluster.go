@@ -29,11 +29,16 @@ func (c *Config) clusterDefaults() {
 		return
 	}
 	if c.SIPEdge != "" {
-		c.AgentDial = "PJSIP/edge/sip:" + AgentPlaceholder + "@" + c.SIPEdge
+		c.AgentDial = "PJSIP/" + EdgeEndpoint + "/sip:" + AgentPlaceholder + "@" + c.SIPEdge
 		return
 	}
 	c.AgentDial = c.AgentTech + "/" + AgentPlaceholder
 }
+
+// EdgeEndpoint is the PJSIP endpoint of the SIP edge on a cluster node
+// (deploy/asterisk/cluster/pjsip.conf): calls to and from agents' phones
+// pass through it.
+const EdgeEndpoint = "edge"
 
 // AgentEndpoint is the dial string (ARI originate endpoint) of an agent's
 // phone: HOTLINE_AGENT_DIAL with the agent's id in place.

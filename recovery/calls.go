@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -255,4 +256,14 @@ func (c *Calls) claimDead(ctx context.Context) ([]deadCall, error) {
 		}
 	}
 	return out, nil
+}
+
+// Owner names the replica that owns a call ("" when none does): requests
+// about a call (a supervisor's monitor) are served by its owner.
+func (c *Calls) Owner(ctx context.Context, id string) (string, error) {
+	owner, err := c.rdb.HGet(ctx, c.key(id), "owner").Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	return owner, err
 }

@@ -25,3 +25,19 @@ func TestEndedCallIsNotAnOrphan(t *testing.T) {
 		t.Fatal("a call we never had is ours")
 	}
 }
+
+// Every replica reads who owns a call (a monitor request goes there); an
+// ended call has no owner.
+func TestOwnerOfACall(t *testing.T) {
+	rdb := redistest.Start(t).Client(t)
+	ctx := context.Background()
+	a, b := newCalls(rdb, "t:", "node-a", zerolog.Nop()), newCalls(rdb, "t:", "node-b", zerolog.Nop())
+	_, done := b.Start(ctx, "call1", "13800138000")
+	if owner, err := a.Owner(ctx, "call1"); err != nil || owner != "node-b" {
+		t.Fatalf("owner of call1 as node-a sees it: %q %v, want node-b", owner, err)
+	}
+	done()
+	if owner, err := a.Owner(ctx, "call1"); err != nil || owner != "" {
+		t.Fatalf("owner of an ended call: %q %v, want none", owner, err)
+	}
+}

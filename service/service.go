@@ -116,6 +116,8 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	// The calls: recovery tracks who owns each; the flow serves them.
 	s.recovery = recovery.New(rdb, p, cfg.ReplicaID, sw, s.line, m, named("recovery"))
 	s.recovery.SetSwitchLostAfter(cfg.SwitchLostAfter)
+	// Monitor requests for a call another replica (another node) owns go to it.
+	s.monitor.UseRelay(supervise.NewRelay(rdb, p, cfg.ReplicaID, 5*time.Second, named("monitor")), s.recovery.Calls())
 	fcfg := callflow.Config{MenuTimeout: cfg.MenuTimeout, InterDigit: cfg.InterDigitTimeout,
 		MaxFailures: cfg.MenuMaxFailures, AccountMaxDigits: cfg.AccountMaxDigits, SeniorAge: pol.Queues()[policy.QueueSenior].MinAge,
 		ElderlyVolume: cfg.ElderlyVolume, MenuMetrics: menus.NewMetrics(reg), Survey: pol.Survey()}
@@ -130,11 +132,15 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 	s.flow.SetRecords(st.records, cfg.ReplicaID) // one record per call, written as it ends
 	s.recovery.SetCutOffs(s.flow)
 	s.router = callflow.NewRouter(s.flow, sw, s.agents, st.callbacks, log)
+	if cfg.SIPEdge != "" {
+		s.router.TrustEdge(config.EdgeEndpoint) // agents' feature codes come through the edge
+	}
 
 	// Callbacks: placed by the worker, served by the call flow.
 	s.worker = callbacks.NewWorker(st.callbacks, sw, callbacks.Dial{Carrier: cfg.CarrierEndpoint, CallerID: cfg.CallbackCallerID,
 		RingTimeout: cfg.CallbackRingTimeout}, m, named("callbacks"), s.router.ServeCallback)
 	s.worker.OnGiveUp = st.orders.CallbackGaveUp
+	s.worker.SwitchUp = func() bool { up, _ := s.sw.Health(); return up } // else another node's replica places them
 	s.worker.AgentFirst = &callbacks.AgentFirst{Agents: s.agents, Phones: phones,
 		RingTimeout: cfg.AgentRingTimeout, Retry: 15 * time.Second}
 	log.Info().Str("policy", pol.Version()).Msg("work-order policy loaded")
@@ -228,6 +234,7 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	start(callsCtx, s.hub.Run) // bridged calls hear of transfers while they live
 	// New work (callbacks to place, tickets to escalate) stops with ctx.
 	start(ctx, s.worker.Run)
+	start(ctx, s.monitor.ServeRelay)
 	start(ctx, s.orders.Watch)
 	start(ctx, s.fold.Run)
 	start(ctx, func(ctx context.Context) {

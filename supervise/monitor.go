@@ -76,6 +76,30 @@ type Monitor struct {
 
 	mu     sync.Mutex
 	active map[string]*monitor // agent "/" supervisor -> monitor
+
+	// Set by UseRelay: requests for calls another replica owns go there.
+	relay   *Relay
+	owners  Owners
+	replica string
+}
+
+// UseRelay sends requests for calls that another replica owns (as owners
+// tells) through relay; ServeRelay serves the ones relayed to this replica.
+func (m *Monitor) UseRelay(relay *Relay, owners Owners) {
+	m.mu.Lock()
+	m.relay, m.owners, m.replica = relay, owners, relay.replica
+	m.mu.Unlock()
+}
+
+// ServeRelay serves the requests other replicas relay to this one until ctx
+// ends (after UseRelay; without a relay it returns at once).
+func (m *Monitor) ServeRelay(ctx context.Context) {
+	m.mu.Lock()
+	relay := m.relay
+	m.mu.Unlock()
+	if relay != nil {
+		relay.Serve(ctx, m.startHere)
+	}
 }
 
 // NewMonitor returns a monitor service.
@@ -91,8 +115,19 @@ var deviceID = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,32}$`)
 
 // Start rings the supervisor to join the agent's current call. A request
 // for a supervisor already monitoring that call changes the mode at once
-// instead of ringing again.
+// instead of ringing again. A call another replica owns is monitored by
+// that replica: the request is relayed to it.
 func (m *Monitor) Start(ctx context.Context, req MonitorRequest) (MonitorInfo, error) {
+	return m.start(ctx, req, true)
+}
+
+// startHere serves a request relayed from another replica: never relayed
+// on, even if the call has changed hands meanwhile.
+func (m *Monitor) startHere(ctx context.Context, req MonitorRequest) (MonitorInfo, error) {
+	return m.start(ctx, req, false)
+}
+
+func (m *Monitor) start(ctx context.Context, req MonitorRequest, mayRelay bool) (MonitorInfo, error) {
 	switch req.Mode {
 	case Listen, Whisper, Barge:
 	default:
@@ -110,6 +145,9 @@ func (m *Monitor) Start(ctx context.Context, req MonitorRequest) (MonitorInfo, e
 	}
 	if a.State != agents.OnCall || a.CallID == "" {
 		return MonitorInfo{}, fmt.Errorf("agent %s is %s: %w", a.ID, a.State, ErrNotOnCall)
+	}
+	if owner := m.ownerElsewhere(ctx, a.CallID); mayRelay && owner != "" {
+		return m.relay.Forward(ctx, owner, req)
 	}
 	key := req.Agent + "/" + req.Supervisor
 	m.mu.Lock()
@@ -133,6 +171,26 @@ func (m *Monitor) Start(ctx context.Context, req MonitorRequest) (MonitorInfo, e
 		return MonitorInfo{}, err
 	}
 	return info, nil
+}
+
+// ownerElsewhere names the replica that owns the call when it is not this
+// one ("" when it is ours, unknown, or there is no relay).
+func (m *Monitor) ownerElsewhere(ctx context.Context, callID string) string {
+	m.mu.Lock()
+	owners, self := m.owners, m.replica
+	m.mu.Unlock()
+	if owners == nil {
+		return ""
+	}
+	owner, err := owners.Owner(ctx, callID)
+	if err != nil {
+		m.log.Warn().Err(err).Str("call_id", callID).Msg("owner of the call unknown; monitoring it from here")
+		return ""
+	}
+	if owner == self {
+		return ""
+	}
+	return owner
 }
 
 func (m *Monitor) forget(mon *monitor) {

@@ -12,12 +12,19 @@ import (
 	"github.com/hotline95598/hotline/internal/redistest"
 	"github.com/hotline95598/hotline/ivr"
 	"github.com/hotline95598/hotline/ivr/ivrtest"
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 )
 
 // monitorSetup: agent 2001 is on call c1 (leg c1-agent-2 up after a first
 // attempt rang out); supervisor 2003's softphone is registered and answers.
 func monitorSetup(t *testing.T) (*Monitor, *ivrtest.Switch, *agents.Registry) {
+	t.Helper()
+	m, sw, reg, _ := monitorSetupRedis(t)
+	return m, sw, reg
+}
+
+func monitorSetupRedis(t *testing.T) (*Monitor, *ivrtest.Switch, *agents.Registry, *redis.Client) {
 	t.Helper()
 	rdb := redistest.Start(t).Client(t)
 	reg := agents.NewRegistry(rdb, "t:", nil)
@@ -42,7 +49,7 @@ func monitorSetup(t *testing.T) (*Monitor, *ivrtest.Switch, *agents.Registry) {
 		s.Emit(ivr.Event{Kind: ivr.EvAnswered, ChannelID: req.ChannelID, Args: req.AppArgs})
 	}
 	m := NewMonitor(reg, sw, agents.SwitchPhones{Switch: sw}, MonitorConfig{RingTimeout: time.Second}, zerolog.Nop())
-	return m, sw, reg
+	return m, sw, reg, rdb
 }
 
 func monWait(t *testing.T, what string, cond func() bool) {

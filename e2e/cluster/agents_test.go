@@ -115,7 +115,8 @@ func (a *agentPhone) answer(t *testing.T, n int) *sipp {
 }
 
 type agentRec struct {
-	ID, State string
+	ID, State, Reason string
+	CallID            string `json:"call_id"`
 }
 
 // agentsOnly logs in exactly these agents (through node n's API: agent

@@ -40,6 +40,10 @@ type cluster struct {
 	Sentinels []string
 	Password  string            // Redis
 	Agents    map[string]string // agents' SIP passwords (HOTLINE_SIP_AGENTS)
+	ARIUser   string
+	ARIPass   string
+	Carrier   string // HOTLINE_CARRIER_CONTACT: where nodes send callbacks
+	BReplica  string // node b's controller (HOTLINE_REPLICA_ID)
 	A, B      *node
 	kam       *kamailio.Client
 }
@@ -72,6 +76,8 @@ func loadCluster(t *testing.T) *cluster {
 			c.Edge, c.Token, c.Master = get("HOTLINE_SIP_EDGE"), get("HOTLINE_API_TOKEN"), get("HOTLINE_REDIS_MASTER")
 			c.Sentinels = strings.Split(get("HOTLINE_REDIS_SENTINELS"), ",")
 			c.Password = get("HOTLINE_REDIS_PASSWORD")
+			c.ARIUser, c.ARIPass = get("HOTLINE_ARI_USER"), get("HOTLINE_ARI_PASSWORD")
+			c.Carrier = get("HOTLINE_CARRIER_CONTACT")
 			c.Agents = map[string]string{}
 			for _, pair := range strings.Split(get("HOTLINE_SIP_AGENTS"), ",") {
 				if id, pw, ok := strings.Cut(strings.TrimSpace(pair), ":"); ok {
@@ -81,6 +87,7 @@ func loadCluster(t *testing.T) *cluster {
 			c.kam = kamailio.New(get("HOTLINE_KAMAILIO_RPC"), 2*time.Second)
 		} else {
 			c.B = n
+			c.BReplica = get("HOTLINE_REPLICA_ID")
 		}
 	}
 	return c
