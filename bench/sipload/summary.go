@@ -98,8 +98,8 @@ func compareCluster(w io.Writer, h, c Result) {
 // engine's figures.
 func printSummary(w io.Writer, rs []Result, callbacks []string) {
 	fmt.Fprintf(w, "\n=== Summary: each system's highest sustained rate on this machine, measured alone, one after another\n")
-	fmt.Fprintf(w, "%-28s %9s %9s %13s %-30s %10s %13s\n", "", "sustained", "first bad", "system CPU s", "per 100 calls: controllers /", "cores busy", "ring beyond")
-	fmt.Fprintf(w, "%-28s %9s %9s %13s %-30s %10s %13s\n", "system", "calls/s", "calls/s", "per 100 calls", "Asterisk / Kamailio / Redis", "at sust.", "prompt p99")
+	fmt.Fprintf(w, "%-28s %9s %9s %13s %-30s %10s %13s\n", "", "sustained", "first bad", "system CPU s", "per 100 calls: controllers /", "cores busy", "key->ringing")
+	fmt.Fprintf(w, "%-28s %9s %9s %13s %-30s %10s %13s\n", "system", "calls/s", "calls/s", "per 100 calls", "Asterisk / Kamailio / Redis", "at sust.", "p99, ms")
 	for _, r := range rs {
 		s, ok := edgeStep(r)
 		bad := "-"
@@ -115,9 +115,13 @@ func printSummary(w io.Writer, rs []Result, callbacks []string) {
 			at = fmt.Sprintf("none (%.0f)", s.Rate) // the figures are of the first step
 		}
 		fmt.Fprintf(w, "%-28s %9s %9s %13.2f %-30s %10.2f %13s\n", label(r), at, bad, per100(systemCPU(r, s), s), parts, s.Load.Host,
-			ms(minus(s.RingMS, r.PromptMS), 99))
+			ms(s.RingMS, 99))
 	}
-	fmt.Fprintf(w, "(sustained: every caller connected and key->ringing p99 within the transfer prompt + %d ms, with no lower step bad; first bad: the lowest rate that failed a caller or rang late; CPU and cores at the sustained rate; a cluster's CPU is summed over both nodes, Kamailio and every Redis process)\n", ringLimitMS)
+	prompt := 0.0
+	for _, r := range rs {
+		prompt = max(prompt, r.PromptMS)
+	}
+	fmt.Fprintf(w, "(sustained: every caller connected and key->ringing p99 within the transfer prompt (%.0f ms) + %d ms, with no lower step bad; the controller rings during the prompt, app_queue after it; first bad: the lowest rate that failed a caller or rang late; CPU, cores and ringing at the sustained rate; a cluster's CPU is summed over both nodes, Kamailio and every Redis process)\n", prompt, ringLimitMS)
 	for _, r := range rs {
 		fmt.Fprintf(w, "  %s: %s\n", label(r), limitOf(r))
 	}
