@@ -107,8 +107,8 @@ func limitOf(r Result) string {
 	if r.System == "cluster" {
 		kam, sock = fmt.Sprintf(", Kamailio %.2f", s.Load.Kam), "the SIP sockets of Asterisk and Kamailio"
 	}
-	use := fmt.Sprintf("at %.0f calls/s, while calls were placed: host %.2f of 2 cores busy (Asterisk %.2f, controller %.2f, Redis %.2f%s, sipp %.2f; busiest sipp process %.0f %% of a core over the step), deepest taskprocessor %s (%d), UDP drops at %s %d (host %d)",
-		s.Rate, s.Load.Host, s.Load.Ast, s.Load.Ctl, s.Load.Redis, kam, s.Load.Sipp, 100*s.SippMax, s.TaskQueue, s.TaskDepth, sock, s.SIPDrops, s.UDPErrors)
+	use := fmt.Sprintf("at %.0f calls/s, while calls were placed: host %.2f of 2 cores busy (Asterisk %.2f, controller %.2f, Redis %.2f%s, sipp %.2f, other work on the machine %.2f; busiest sipp process %.0f %% of a core over the step), deepest taskprocessor %s (%d), UDP drops at %s %d (host %d)",
+		s.Rate, s.Load.Host, s.Load.Ast, s.Load.Ctl, s.Load.Redis, kam, s.Load.Sipp, otherWork(s), 100*s.SippMax, s.TaskQueue, s.TaskDepth, sock, s.SIPDrops, s.UDPErrors)
 	var limit []string
 	switch {
 	case s.SippMax > 0.9:

@@ -89,6 +89,7 @@ func compareCluster(w io.Writer, h, c Result) {
 	fmt.Fprintf(w, "%-44s %-18s %-18s\n", "INVITE->answer p50/p99, ms", ms(sh.AnswerMS, 50, 99), ms(sc.AnswerMS, 50, 99))
 	fmt.Fprintf(w, "%-44s %-18s %-18s\n", "key->ringing beyond the prompt p50/p99, ms", ms(minus(sh.RingMS, h.PromptMS), 50, 99), ms(minus(sc.RingMS, c.PromptMS), 50, 99))
 	fmt.Fprintf(w, "%-44s %-18.2f %-18.2f\n", "host cores busy while calls were placed", sh.Load.Host, sc.Load.Host)
+	fmt.Fprintf(w, "%-44s %-18.2f %-18.2f\n", "  of them other work on the machine", otherWork(sh), otherWork(sc))
 	fmt.Fprintf(w, "  Both ran on this machine's same %d cores: a second node here adds no CPU, only a second Asterisk and controller\n"+
 		"  sharing them, plus Kamailio in front and Redis replicas (%.2f CPU s per 100 calls more than one node).\n", 2, totC-totH)
 }
@@ -98,8 +99,8 @@ func compareCluster(w io.Writer, h, c Result) {
 // engine's figures.
 func printSummary(w io.Writer, rs []Result, callbacks []string) {
 	fmt.Fprintf(w, "\n=== Summary: each system's highest sustained rate on this machine, measured alone, one after another\n")
-	fmt.Fprintf(w, "%-28s %9s %9s %13s %-30s %10s %13s\n", "", "sustained", "first bad", "system CPU s", "per 100 calls: controllers /", "cores busy", "key->ringing")
-	fmt.Fprintf(w, "%-28s %9s %9s %13s %-30s %10s %13s\n", "system", "calls/s", "calls/s", "per 100 calls", "Asterisk / Kamailio / Redis", "at sust.", "p99, ms")
+	fmt.Fprintf(w, "%-28s %9s %9s %13s %-30s %10s %11s %13s\n", "", "sustained", "first bad", "system CPU s", "per 100 calls: controllers /", "cores busy", "of them", "key->ringing")
+	fmt.Fprintf(w, "%-28s %9s %9s %13s %-30s %10s %11s %13s\n", "system", "calls/s", "calls/s", "per 100 calls", "Asterisk / Kamailio / Redis", "at sust.", "not ours", "p99, ms")
 	for _, r := range rs {
 		s, ok := edgeStep(r)
 		bad := "-"
@@ -114,14 +115,14 @@ func printSummary(w io.Writer, rs []Result, callbacks []string) {
 		if !ok {
 			at = fmt.Sprintf("none (%.0f)", s.Rate) // the figures are of the first step
 		}
-		fmt.Fprintf(w, "%-28s %9s %9s %13.2f %-30s %10.2f %13s\n", label(r), at, bad, per100(systemCPU(r, s), s), parts, s.Load.Host,
-			ms(s.RingMS, 99))
+		fmt.Fprintf(w, "%-28s %9s %9s %13.2f %-30s %10.2f %11.2f %13s\n", label(r), at, bad, per100(systemCPU(r, s), s), parts, s.Load.Host,
+			otherWork(s), ms(s.RingMS, 99))
 	}
 	prompt := 0.0
 	for _, r := range rs {
 		prompt = max(prompt, r.PromptMS)
 	}
-	fmt.Fprintf(w, "(sustained: every caller connected and key->ringing p99 within the transfer prompt (%.0f ms) + %d ms, with no lower step bad; the controller rings during the prompt, app_queue after it; first bad: the lowest rate that failed a caller or rang late; CPU, cores and ringing at the sustained rate; a cluster's CPU is summed over both nodes, Kamailio and every Redis process)\n", prompt, ringLimitMS)
+	fmt.Fprintf(w, "(sustained: every caller connected and key->ringing p99 within the transfer prompt (%.0f ms) + %d ms, with no lower step bad; the controller rings during the prompt, app_queue after it; first bad: the lowest rate that failed a caller or rang late; CPU, cores and ringing at the sustained rate; not ours: cores busy with work outside the system and sipp, i.e. other developers' on a shared machine; a cluster's CPU is summed over both nodes, Kamailio and every Redis process)\n", prompt, ringLimitMS)
 	for _, r := range rs {
 		fmt.Fprintf(w, "  %s: %s\n", label(r), limitOf(r))
 	}
@@ -131,6 +132,12 @@ func printSummary(w io.Writer, rs []Result, callbacks []string) {
 			fmt.Fprintf(w, "  %s\n", l)
 		}
 	}
+}
+
+// otherWork is the cores busy, while a step's calls were placed, with
+// work that was neither the system's nor sipp's.
+func otherWork(s Step) float64 {
+	return max(0, s.Load.Host-s.Load.Ast-s.Load.Ctl-s.Load.Redis-s.Load.Kam-s.Load.Sipp)
 }
 
 func dash(show bool, v float64) string {
