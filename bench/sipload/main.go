@@ -91,7 +91,10 @@ type Step struct {
 	TaskDepth int    `json:"taskprocessor_depth"`
 	UDPErrors int64  `json:"udp_in_errors"` // host-wide, during the step
 	UDPRcvbuf int64  `json:"udp_rcvbuf_errors"`
-	SIPDrops  int64  `json:"asterisk_sip_drops"` // drops of Asterisk's SIP socket
+	SIPDrops  int64  `json:"asterisk_sip_drops"` // drops of the SIP sockets of Asterisk (and Kamailio)
+	// INVITEs Kamailio gave up on a node for (no answer within its node
+	// timeout) and sent to the next node: a slow node taken for a dead one.
+	NodeTimeouts int `json:"edge_node_timeouts,omitempty"`
 
 	AnswerMS []float64 `json:"answer_ms"` // INVITE sent -> 200 OK received, per call
 	RingMS   []float64 `json:"ring_ms"`   // key sent -> INVITE at the agent, per connected call
@@ -260,6 +263,7 @@ func run(args []string) error {
 		}
 		udp0, rcv0 := udpErrors()
 		sip0 := socketDrops(t.sipPorts...)
+		edge0 := logSize(t.edgeLog)
 		tasks := watchTasks(t.asts, time.Second)
 		logf("%s: %.0f calls/s for %s (%d calls, %d caller and %d agent sipp processes; %d agents needed, %d present)",
 			o.system, rate, o.step, n, nproc, groups, step.AgentsNeeded, len(agents))
@@ -329,6 +333,7 @@ func run(args []string) error {
 		step.TaskQueue, step.TaskDepth = tasks.end()
 		udp1, rcv1 := udpErrors()
 		step.SIPDrops = socketDrops(t.sipPorts...) - sip0
+		step.NodeTimeouts = countSince(t.edgeLog, edge0, nodeTimeoutMark)
 		step.Calls, step.SippOK, step.Seconds = n, runErr == nil, elapsed.Seconds()
 		step.CtlCPU, step.AstCPU, step.RedisCPU = after.ctl-before.ctl, after.ast-before.ast, after.redisCPU-before.redisCPU
 		step.KamCPU = after.kam - before.kam

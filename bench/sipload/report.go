@@ -36,7 +36,7 @@ func printResult(w io.Writer, r Result) {
 		fmt.Fprintf(w, "%4.0f%s %6s %5d %6d %5d  %-16s %-16s %7s %7.2f %7.2f %7s %7.2f %5.0f%% %5s %5.2f %-30s %d/%d  %s\n", s.Rate, mark,
 			fmt.Sprintf("%d/%d", s.AgentsNeeded, r.Agents), s.Calls, s.Failed, s.Connected,
 			ms(s.AnswerMS, 50, 99), ms(minus(s.RingMS, r.PromptMS), 50, 99), ctl, per100(s.AstCPU), per100(s.RedisCPU), kam, per100(s.SippCPU),
-			100*s.SippMax, rds, s.Load.Host, trunc(fmt.Sprintf("%s %d", s.TaskQueue, s.TaskDepth), 30), s.UDPErrors, s.SIPDrops, verdictOf(s, r.PromptMS))
+			100*s.SippMax, rds, s.Load.Host, trunc(fmt.Sprintf("%s %d", s.TaskQueue, s.TaskDepth), 30), s.UDPErrors, s.SIPDrops, verdictOf(s, r.PromptMS)+edgeNote(s))
 	}
 	fmt.Fprintf(w, "(cps: ~ a bisection step; agents: needed by Erlang C for P(wait) < 1 %% / present; CPU in s per 100 calls, summed over the system's processes (a cluster: both controllers and Asterisks, every Redis server and sentinel; kam: Kamailio); sippmax: the busiest sipp process, %% of a core; load: cores busy on the host while the calls were placed, of 2; udp err: the host's UDP InErrors (sipp callers' media sockets, which never read Asterisk's audio, count too) / drops at the SIP sockets of Asterisk and Kamailio)\n")
 	fmt.Fprintf(w, "peak RSS: controller %.1f MB, Asterisk %.1f MB%s\n", float64(r.CtlPeakRSS)/1024, float64(r.AstPeakRSS)/1024, map[bool]string{true: " (summed over the nodes)"}[r.Nodes > 1])
@@ -77,6 +77,14 @@ func trunc(s string, n int) string {
 		return s
 	}
 	return "…" + s[len(s)-n+1:]
+}
+
+// edgeNote tells of INVITEs Kamailio sent on to another node in a step.
+func edgeNote(s Step) string {
+	if s.NodeTimeouts == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (Kamailio: %d INVITEs unanswered by a node within its timeout, sent to the next)", s.NodeTimeouts)
 }
 
 // verdictOf says whether a step was good and, if not, why.
@@ -124,6 +132,9 @@ func limitOf(r Result) string {
 	}
 	if s.SIPDrops > 0 {
 		limit = append(limit, "SIP packets dropped at "+sock)
+	}
+	if s.NodeTimeouts > 0 {
+		limit = append(limit, fmt.Sprintf("Kamailio taking a slow node for a dead one (%d INVITEs unanswered within its node timeout, HOTLINE_KAMAILIO_NODE_TIMEOUT_MS, were sent on to the other node)", s.NodeTimeouts))
 	}
 	if len(limit) == 0 {
 		limit = append(limit, "no saturated resource; the step was "+verdictOf(s, r.PromptMS))

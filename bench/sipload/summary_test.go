@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -128,5 +130,27 @@ func TestRoutedScenarios(t *testing.T) {
 	}
 	if _, err := rewritten("abc", rewrite{"x", "y", 1}); err == nil {
 		t.Error("a rewrite that does not apply: no error")
+	}
+}
+
+func TestCountSince(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/kamailio.log"
+	before := "x " + nodeTimeoutMark + "\nother\n"
+	if err := os.WriteFile(path, []byte(before), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	off := logSize(path)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "a %s\nb\nc %s\n", nodeTimeoutMark, nodeTimeoutMark)
+	f.Close()
+	if got := countSince(path, off, nodeTimeoutMark); got != 2 {
+		t.Errorf("counted %d since the offset, want 2", got)
+	}
+	if got := countSince("", 0, nodeTimeoutMark); got != 0 {
+		t.Errorf("no log: %d", got)
 	}
 }

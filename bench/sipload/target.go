@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -30,6 +33,7 @@ type target struct {
 	ctlLogs  []string // the controllers' logs (cut-off callbacks)
 	login    bool     // agents log in at the controller (app_queue rings static members)
 	routed   bool     // an edge records its route: in-dialog requests follow it
+	edgeLog  string   // Kamailio's log (a cluster's)
 }
 
 // systems the load tool measures, with the number dialled.
@@ -159,6 +163,7 @@ func (t *target) loadCluster(o opts, runDir string) error {
 	if !slices.Contains(t.sipPorts, port) {
 		t.sipPorts = append(t.sipPorts, port)
 	}
+	t.edgeLog = filepath.Join(runDir, "kamailio.log")
 	if t.procs.kamailio, err = readPID(filepath.Join(runDir, "kamailio.pid")); err != nil {
 		return fmt.Errorf("kamailio: %w", err)
 	}
@@ -184,4 +189,49 @@ func (t *target) loadCluster(o opts, runDir string) error {
 // call: 13 S II KKKKKK.
 func (t target) callerNumber(step, call int) string {
 	return fmt.Sprintf("13%d%02d%06d", t.digit, step, call)
+}
+
+// nodeTimeoutMark is what deploy/kamailio/kamailio.cfg logs when a node
+// gave no answer to an INVITE within HOTLINE_KAMAILIO_NODE_TIMEOUT_MS and
+// the call went to the next node.
+const nodeTimeoutMark = "did not answer; marking it inactive"
+
+// logSize is a log's length now (0 when there is none), to read from later.
+func logSize(path string) int64 {
+	if path == "" {
+		return 0
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+// countSince counts the lines holding mark written to path after offset.
+func countSince(path string, offset int64, mark string) int {
+	if path == "" {
+		return 0
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return 0
+	}
+	return countLines(f, mark)
+}
+
+func countLines(r io.Reader, mark string) int {
+	n := 0
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), mark) {
+			n++
+		}
+	}
+	return n
 }
