@@ -36,12 +36,15 @@ unit: deps
 	HOTLINE_REQUIRE_REDIS=1 HOTLINE_REQUIRE_AUDIO=1 HOTLINE_REQUIRE_SIPP=1 HOTLINE_REQUIRE_KAMAILIO=1 go test -race -count=1 ./...
 
 ## bench: the callback engine under load (10,000 callbacks over a simulated hour) and Go benchmarks, the complaint report of 50,000 work orders,
-## then the sipp load benchmark: the controller against dialplan + app_queue (bench/load.sh; not in `make test`)
+## then the sipp load benchmark: one node, the two-node cluster and dialplan + app_queue, each to its first failed caller
+## (bench/load.sh; BENCH_SYSTEMS=node,cluster,app_queue chooses; not in `make test`). The summary at the end holds
+## every system's highest sustained rate and the callback engine's figures.
 bench: deps
-	HOTLINE_BENCH=1 HOTLINE_REQUIRE_REDIS=1 go test -run TestSimulateHour -v -count=1 ./callbacks/
+	@mkdir -p .run/bench && rm -f .run/bench/callbacks.txt && date +%s >.run/bench/started
+	set -o pipefail; HOTLINE_BENCH=1 HOTLINE_REQUIRE_REDIS=1 go test -run TestSimulateHour -v -count=1 ./callbacks/ | tee .run/bench/callbacks.txt
 	HOTLINE_REQUIRE_REDIS=1 go test -run '^$$' -bench . -benchtime 2000x ./callbacks/
 	HOTLINE_BENCH=1 HOTLINE_REQUIRE_REDIS=1 go test -run TestComplaintReportAtScale -v -count=1 ./workorders/
-	bench/load.sh
+	BENCH_CALLBACKS=.run/bench/callbacks.txt BENCH_STARTED=$$(cat .run/bench/started) bench/load.sh
 
 ## rules: promtool checks the Prometheus config and rules and runs their unit tests
 rules:

@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# hotline load benchmark: the controller against a plain dialplan with
-# app_queue, on the same Asterisk, under the same sipp load. Prints figures.
+# hotline load benchmark: the controller on one node, the two-node cluster
+# behind Kamailio, and a plain dialplan with app_queue on the one node's
+# Asterisk, under the same sipp load. Prints figures.
 #
-#   bench/load.sh            both systems, then the comparison (`make bench`)
+#   bench/load.sh            every system, then one summary (`make bench`)
 #
 # sipp callers dial 95598 (the controller) or 95599 (bench/asterisk: plain
 # dialplan + app_queue), press 0 in the menu, hear the transfer prompt and
 # wait for one of the sipp agents, who answers, talks and hangs up. Call
 # rates rise step by step; a system is pushed no further once a step fails.
 #
-# It runs its own stack (bench/hotline.env, .run/bench: other ports than the
-# dev and test stacks) and measures while holding /tmp/hotline-e2e.lock, the
-# lock of the shared test stack, so no end-to-end run disturbs the figures;
-# the lock is released between the two systems.
+# The cluster's callers and agents talk to Kamailio (as carriers and
+# softphones do there): agents register through it, and its nodes ring them
+# through it.
+#
+# It runs its own stacks (bench/hotline.env, .run/bench; bench/cluster,
+# .run/bench-cluster: other ports than the dev and test stacks) and measures
+# while holding /tmp/hotline-e2e.lock, the lock of the shared test stack, so
+# no end-to-end run disturbs the figures; the lock is released between
+# systems, and the cluster is taken down before the lock is.
 #
 # Environment:
 #   BENCH_RATES    call rates in calls/s, rising; the climb stops at the
@@ -20,7 +26,13 @@
 #   BENCH_REFINE   bisection steps near each system's edge   [2]
 #   BENCH_STEP     how long each rate is held           [15s]
 #   BENCH_TALK     how long agents talk                 [3s]
-#   BENCH_SYSTEMS  which systems to measure             [hotline app_queue]
+#   BENCH_SYSTEMS  which systems to measure, in this order, separated by
+#                  commas or spaces: node (also: hotline), cluster, app_queue
+#                                                       [node,app_queue,cluster]
+#   BENCH_CALLBACKS  output of the callback simulation, whose figures go into
+#                  the summary (`make bench` sets it)     [none]
+#   BENCH_STARTED  unix time the whole benchmark started, for the wall time
+#                  printed at the end (`make bench` sets it) [this script's start]
 #   HOTLINE_STACK_LOCK  the machine's stack lock, held while measuring
 #                       (deploy/local/e2e.sh takes the same one)  [/tmp/hotline-e2e.lock]
 set -euo pipefail
@@ -33,7 +45,10 @@ RATES="${BENCH_RATES:-8,16,24,32,40,48}"
 REFINE="${BENCH_REFINE:-2}"
 STEP="${BENCH_STEP:-15s}"
 TALK="${BENCH_TALK:-3s}"
-SYSTEMS="${BENCH_SYSTEMS:-hotline app_queue}"
+SYSTEMS="${BENCH_SYSTEMS:-node,app_queue,cluster}"
+STARTED="${BENCH_STARTED:-$(date +%s)}"
+CALLBACKS="${BENCH_CALLBACKS:-}"
+CLUSTER_RUN="$REPO/.run/bench-cluster"
 LOCK="${HOTLINE_STACK_LOCK:-/tmp/hotline-e2e.lock}"
 STACK="$REPO/deploy/local/stack.sh"
 TOOL="$HOTLINE_RUN_DIR/bin/sipload"
@@ -93,10 +108,39 @@ stack_up() {
   install_app_queue
 }
 
-# measure SYSTEM (run with the lock held): one system, all rates.
+# cluster CMD...: deploy/local/cluster.sh on the bench cluster.
+cluster() {
+  HOTLINE_CLUSTER_ENV="$CLUSTER_RUN/env" HOTLINE_CLUSTER_RUN="$CLUSTER_RUN" deploy/local/cluster.sh "$@"
+}
+
+# cluster_fresh_up starts the bench cluster from nothing (bench/cluster's
+# files, with the agent pool added) and stops its Prometheus.
+cluster_fresh_up() {
+  mkdir -p "$CLUSTER_RUN/env"
+  cp bench/cluster/*.env "$CLUSTER_RUN/env/"
+  printf '\n# added by bench/load.sh (sized from BENCH_RATES)\nHOTLINE_SIP_AGENTS=%s\n' "$HOTLINE_SIP_AGENTS" >>"$CLUSTER_RUN/env/cluster.env"
+  cluster down >/dev/null 2>&1 || true
+  rm -rf "$CLUSTER_RUN"/redis-* "$CLUSTER_RUN"/sentinel-* "$CLUSTER_RUN/prometheus"
+  cluster up
+  HOTLINE_ENV_FILE="$CLUSTER_RUN/env/cluster.env" HOTLINE_RUN_DIR="$CLUSTER_RUN" deploy/local/prometheus.sh down >/dev/null 2>&1 || true
+}
+
+# measure SYSTEM FRESH (run with the lock held): one system, all rates. A
+# single-node system starts the bench stack from nothing when FRESH is 1 or
+# the stack is not up; the cluster always starts from nothing, alone (the
+# single-node stack is stopped), and is stopped afterwards.
 measure() {
-  local system="$1"
-  if ! "$STACK" status >/dev/null 2>&1 || ! curl -fsS -o /dev/null "http://$(sed -n 's/^HOTLINE_HTTP_ADDR=//p' "$HOTLINE_ENV_FILE")/healthz"; then
+  local system="$1" fresh="$2"
+  if [[ "$system" == cluster ]]; then
+    deploy/local/hotline.sh down >/dev/null 2>&1 || true
+    cluster_fresh_up
+    "$TOOL" run -system cluster -run-dir "$CLUSTER_RUN" -out "$RESULTS" \
+      -sounds "$("$STACK" sounds-dir)" -rootfs "${HOTLINE_ROOTFS:-/var/cache/hotline/rootfs-sid}" \
+      -rates "$RATES" -refine "$REFINE" -step "$STEP" -talk "$TALK" || { cluster down >/dev/null 2>&1 || true; exit 1; }
+    cluster down >/dev/null 2>&1 || true
+    return
+  fi
+  if [[ "$fresh" == 1 ]] || ! "$STACK" status >/dev/null 2>&1 || ! curl -fsS -o /dev/null "http://$(sed -n 's/^HOTLINE_HTTP_ADDR=//p' "$HOTLINE_ENV_FILE")/healthz"; then
     stack_up
   fi
   install_app_queue
@@ -108,10 +152,26 @@ measure() {
 # The whole script is read before anything runs (main is a function), so
 # editing it during a run is harmless.
 main() {
-  case "${1:-}" in
-  --locked-first) stack_up; measure "$2"; exit ;; # a fresh stack for the first system
-  --locked) measure "$2"; exit ;;
-  esac
+  if [[ "${1:-}" == --locked ]]; then
+    measure "$2" "$3"
+    exit
+  fi
+
+  # Which systems, in the order given; the summary lists them node, cluster,
+  # app_queue.
+  local s list=() report=()
+  for s in ${SYSTEMS//,/ }; do
+    case "$s" in
+    node | hotline) list+=(hotline) ;;
+    cluster | app_queue) list+=("$s") ;;
+    *) die "BENCH_SYSTEMS: unknown system '$s' (node, cluster, app_queue)" ;;
+    esac
+  done
+  [[ ${#list[@]} -gt 0 ]] || die "BENCH_SYSTEMS is empty"
+  for s in hotline cluster app_queue; do
+    [[ " ${list[*]} " == *" $s "* ]] && report+=("$s")
+  done
+  [[ -z "$CALLBACKS" || -f "$CALLBACKS" ]] || die "BENCH_CALLBACKS=$CALLBACKS does not exist"
 
   [[ $EUID -eq 0 ]] || die "needs root (the stack runs Asterisk in a chroot)"
   "$STACK" deps
@@ -137,22 +197,25 @@ main() {
   down() {
     local rc=$?
     deploy/local/hotline.sh down >/dev/null 2>&1 || true
+    [[ -d "$CLUSTER_RUN/env" ]] && { cluster down >/dev/null 2>&1 || true; }
     exit $rc
   }
   trap down EXIT
 
-  first=1
-  for system in $SYSTEMS; do
+  local first=1 system
+  for system in "${list[@]}"; do
     log "waiting for $LOCK to measure $system"
-    # -o: the daemons started under the lock must not inherit it.
-    if [[ $first == 1 ]]; then
-      flock -o "$LOCK" "$0" --locked-first "$system"
-    else
-      flock -o "$LOCK" "$0" --locked "$system"
-    fi
-    first=0
+    # -o: the daemons started under the lock must not inherit it. The
+    # first single-node system gets a fresh stack.
+    flock -o "$LOCK" "$0" --locked "$system" "$first"
+    [[ "$system" == cluster ]] || first=0
   done
-  "$TOOL" report -in "$RESULTS"
+  local ifs="$IFS"
+  IFS=,
+  local systems="${report[*]}"
+  IFS="$ifs"
+  "$TOOL" report -in "$RESULTS" -systems "$systems" ${CALLBACKS:+-callbacks "$CALLBACKS"}
+  log "wall time: $(( $(date +%s) - STARTED )) s since the benchmark started ($(date -u -d "@$STARTED" +%H:%M:%SZ) to $(date -u +%H:%M:%SZ))"
 }
 
 main "$@"

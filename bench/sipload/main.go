@@ -1,10 +1,11 @@
 // Command sipload is the load benchmark of bench/load.sh: sipp callers dial
 // the hotline, press 0 in the menu and wait for sipp agents; the same load
-// runs against the controller (95598) and against a plain dialplan with
-// app_queue on the same Asterisk (95599). It prints figures, not a verdict.
+// runs against the controller on one node (95598), against a plain dialplan
+// with app_queue on the same Asterisk (95599), and against the two-node
+// cluster behind Kamailio (target.go). It prints figures, not a verdict.
 //
-//	sipload run -system hotline|app_queue ...   measure one system, append to -out
-//	sipload report -in results.jsonl            compare the last run of each system
+//	sipload run -system hotline|app_queue|cluster ...   measure one system, append to -out
+//	sipload report -in results.jsonl -systems ...       compare the last run of each system
 //	sipload agents -rates ... -talk ...         the agent pool the rates need (Erlang C)
 package main
 
@@ -63,9 +64,12 @@ type Step struct {
 	Connected    int     `json:"connected"` // callers an agent answered
 	Seconds      float64 `json:"seconds"`   // wall time from the first INVITE to the last call's end
 
+	// Summed over the system's processes: a cluster has two controllers
+	// and Asterisks, three Redis servers and three sentinels, Kamailio.
 	CtlCPU   float64 `json:"controller_cpu_s"`
 	AstCPU   float64 `json:"asterisk_cpu_s"`
 	RedisCPU float64 `json:"redis_cpu_s"`
+	KamCPU   float64 `json:"kamailio_cpu_s,omitempty"`
 	SippCPU  float64 `json:"sipp_cpu_s"`     // every sipp process of the step
 	SippProc int     `json:"sipp_processes"` // callers' and agents' processes
 	SippMax  float64 `json:"sipp_max_core"`  // the busiest sipp process, share of one core
@@ -73,7 +77,7 @@ type Step struct {
 	// While the calls were placed (the step's first -step), in cores:
 	// averaged over the whole step a bad step's stragglers dilute it.
 	Load struct {
-		Host, Ast, Ctl, Redis, Sipp float64
+		Host, Ast, Ctl, Redis, Kam, Sipp float64
 	} `json:"load_cores"`
 	RedisCmd int64 `json:"redis_commands"`
 	// At the end of the load window, for the scaling curve: Asterisk's
@@ -87,7 +91,10 @@ type Step struct {
 	TaskDepth int    `json:"taskprocessor_depth"`
 	UDPErrors int64  `json:"udp_in_errors"` // host-wide, during the step
 	UDPRcvbuf int64  `json:"udp_rcvbuf_errors"`
-	SIPDrops  int64  `json:"asterisk_sip_drops"` // drops of Asterisk's SIP socket
+	SIPDrops  int64  `json:"asterisk_sip_drops"` // drops of the SIP sockets of Asterisk (and Kamailio)
+	// INVITEs Kamailio gave up on a node for (no answer within its node
+	// timeout) and sent to the next node: a slow node taken for a dead one.
+	NodeTimeouts int `json:"edge_node_timeouts,omitempty"`
 
 	AnswerMS []float64 `json:"answer_ms"` // INVITE sent -> 200 OK received, per call
 	RingMS   []float64 `json:"ring_ms"`   // key sent -> INVITE at the agent, per connected call
@@ -99,6 +106,7 @@ func (s Step) OK() bool { return s.Calls > 0 && s.SippOK && s.Failed == 0 && s.C
 // Result is one run of one system.
 type Result struct {
 	System     string    `json:"system"`
+	Nodes      int       `json:"nodes,omitempty"` // Asterisk nodes (a cluster's)
 	Started    time.Time `json:"started"`
 	Agents     int       `json:"agents"`
 	TalkMS     int       `json:"talk_ms"`
@@ -130,9 +138,9 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	var o opts
 	var rates string
-	fs.StringVar(&o.envFile, "env", "bench/hotline.env", "env file of the bench stack")
-	fs.StringVar(&o.runDir, "run-dir", ".run/bench", "run directory of the bench stack")
-	fs.StringVar(&o.system, "system", "hotline", "hotline (the controller, 95598) or app_queue (dialplan + app_queue, 95599)")
+	fs.StringVar(&o.envFile, "env", "bench/hotline.env", "env file of the bench stack (not read for a cluster)")
+	fs.StringVar(&o.runDir, "run-dir", ".run/bench", "run directory of the bench stack, or of the cluster (HOTLINE_CLUSTER_RUN)")
+	fs.StringVar(&o.system, "system", "hotline", "hotline (one node: the controller, 95598), app_queue (dialplan + app_queue, 95599) or cluster (Kamailio, two nodes, 95598)")
 	fs.StringVar(&o.out, "out", ".run/bench/results.jsonl", "append the result here")
 	fs.StringVar(&o.sounds, "sounds", "", "Asterisk's sounds/hotline directory (for the transfer prompt's length)")
 	fs.StringVar(&o.rootfs, "rootfs", "/var/cache/hotline/rootfs-sid", "Asterisk's root filesystem (for asterisk -rx)")
@@ -151,50 +159,25 @@ func run(args []string) error {
 	if o.rates, err = parseRates(rates); err != nil {
 		return err
 	}
-	service := map[string]string{"hotline": "95598", "app_queue": "95599"}[o.system]
-	if service == "" {
-		return fmt.Errorf("-system %q: want hotline or app_queue", o.system)
-	}
-	env, err := loadEnv(o.envFile)
+	t, err := loadTarget(o)
 	if err != nil {
 		return err
 	}
-	agents, err := parseAgents(env("HOTLINE_SIP_AGENTS"))
-	if err != nil {
-		return err
-	}
+	agents, procs := t.agents, t.procs
 	if need := o.z.agents(slices.Max(o.rates)); len(agents) < need {
 		logf("warning: %d agents, but %.0f calls/s needs %d (Erlang C): agents may be the limit", len(agents), slices.Max(o.rates), need)
 	}
-	sipAddr := "127.0.0.1:" + env("HOTLINE_SIP_PORT")
-	sipPort, err := strconv.Atoi(env("HOTLINE_SIP_PORT"))
-	if err != nil {
-		return fmt.Errorf("HOTLINE_SIP_PORT: %w", err)
+	callerScenario, agentScenario := callerXML(o.keyAfter, time.Second), agentXML
+	if t.routed {
+		if callerScenario, err = routedCaller(o.keyAfter, time.Second); err != nil {
+			return err
+		}
+		if agentScenario, err = routedAgent(); err != nil {
+			return err
+		}
 	}
-	ctlPID, err := readPID(filepath.Join(o.runDir, "hotline.pid"))
-	if err != nil {
-		return fmt.Errorf("controller: %w (is the bench stack up?)", err)
-	}
-	astPID, err := readPID(filepath.Join(o.runDir, "asterisk.pid"))
-	if err != nil {
-		return fmt.Errorf("asterisk: %w", err)
-	}
-	redisAddr := env("HOTLINE_REDIS_ADDR")
-	redisPID, err := redisProcess(redisAddr)
-	if err != nil {
-		return err
-	}
-	runDir, err := filepath.Abs(o.runDir)
-	if err != nil {
-		return err
-	}
-	ast := asterisk{root: o.rootfs, conf: "/var/lib/hotline/" + filepath.Base(runDir) + "/etc/asterisk.conf"}
-	if _, err := ast.rx("core show version"); err != nil {
-		return err
-	}
-	procs := procSet{ctl: ctlPID, ast: astPID, redis: redisPID, redisAddr: redisAddr}
 
-	res := Result{System: o.system, Started: time.Now().UTC(), Agents: len(agents), TalkMS: int(o.z.talk.Milliseconds()), HoldMS: int(o.z.hold().Milliseconds())}
+	res := Result{System: o.system, Nodes: len(t.asts), Started: time.Now().UTC(), Agents: len(agents), TalkMS: int(o.z.talk.Milliseconds()), HoldMS: int(o.z.hold().Milliseconds())}
 	if o.sounds != "" {
 		res.PromptMS = wavMS(filepath.Join(o.sounds, "transfer_agent.wav"))
 	}
@@ -210,10 +193,10 @@ func run(args []string) error {
 	// Agents: logged in at the controller (it only rings logged-in agents;
 	// app_queue rings its static members), registered in groups, one sipp
 	// process per group answering from the port the group registered from.
-	api := apiClient{base: "http://" + env("HOTLINE_HTTP_ADDR"), token: env("HOTLINE_API_TOKEN")}
+	api := t.api
 	for _, a := range agents {
 		_, _ = api.post("/api/v1/agents/" + a[0] + "/logout")
-		if o.system == "hotline" {
+		if t.login {
 			if code, err := api.post("/api/v1/agents/" + a[0] + "/login"); err != nil || code != 200 {
 				return fmt.Errorf("log in agent %s: HTTP %d %v", a[0], code, err)
 			}
@@ -225,7 +208,7 @@ func run(args []string) error {
 	}
 	for i, a := range agents {
 		reg, err := startSipp(dir, "register", registerXML, scenario.Data{ID: a[0], Password: a[1]},
-			append(agentArgs(i%groups), "-m", "1", "-timeout", "10s", sipAddr))
+			append(agentArgs(i%groups), "-m", "1", "-timeout", "10s", t.sipAddr))
 		if err != nil {
 			return err
 		}
@@ -254,9 +237,7 @@ func run(args []string) error {
 
 	// The caller waits at most 30 s for the hang-up: a normal call ends
 	// within about 10 s, and a stuck one must not hold the search up.
-	callerScenario := callerXML(o.keyAfter, time.Second)
 	callerData := scenario.Data{Phone: "[field0]", Service: "[service]", ByeTimeoutMS: 30000, Stamp: true}
-	sysDigit := map[string]int{"hotline": 1, "app_queue": 2}[o.system]
 	for i := 0; ; i++ {
 		rate := nextRate(o.rates, res.Steps, res.PromptMS, o.refine)
 		if rate == 0 || i >= 100 {
@@ -268,7 +249,7 @@ func run(args []string) error {
 		phones := map[string]bool{}
 		var agentProcs, callerProcs []*sippProc
 		for g := 0; g < groups; g++ {
-			p, err := startSipp(dir, fmt.Sprintf("agent-%d-%d", i, g), agentXML, agentData,
+			p, err := startSipp(dir, fmt.Sprintf("agent-%d-%d", i, g), agentScenario, agentData,
 				append(agentArgs(g), "-rtp_echo", "-trace_logs", "-log_file", filepath.Join(dir, fmt.Sprintf("agent-%d-%d.log", i, g))))
 			if err != nil {
 				return err
@@ -281,8 +262,9 @@ func run(args []string) error {
 			return err
 		}
 		udp0, rcv0 := udpErrors()
-		sip0 := socketDrops(sipPort)
-		tasks := watchTasks(ast, time.Second)
+		sip0 := socketDrops(t.sipPorts...)
+		edge0 := logSize(t.edgeLog)
+		tasks := watchTasks(t.asts, time.Second)
 		logf("%s: %.0f calls/s for %s (%d calls, %d caller and %d agent sipp processes; %d agents needed, %d present)",
 			o.system, rate, o.step, n, nproc, groups, step.AgentsNeeded, len(agents))
 		t0 := time.Now()
@@ -291,8 +273,7 @@ func run(args []string) error {
 			csv.WriteString("SEQUENTIAL\n")
 			m := 0
 			for c := k; c < n; c += nproc {
-				// 11 digits, unique per system, step and call: 13 S II KKKKKK.
-				p := fmt.Sprintf("13%d%02d%06d", sysDigit, i, c)
+				p := t.callerNumber(i, c)
 				phones[p] = true
 				fmt.Fprintf(&csv, "%s\n", p)
 				m++
@@ -306,10 +287,10 @@ func run(args []string) error {
 				return err
 			}
 			p, err := startSipp(dir, name, callerScenario, callerData, []string{
-				"-inf", csvPath, "-s", service, "-r", strconv.FormatFloat(rate/float64(nproc), 'f', 3, 64), "-rp", "1000",
+				"-inf", csvPath, "-s", t.service, "-r", strconv.FormatFloat(rate/float64(nproc), 'f', 3, 64), "-rp", "1000",
 				"-m", strconv.Itoa(m), "-l", "5000", "-p", strconv.Itoa(o.callerPort + k), "-mp", strconv.Itoa(27000 + 10*k),
 				"-timeout", fmt.Sprintf("%ds", int(o.step.Seconds())+45), "-timeout_error",
-				"-trace_logs", "-log_file", filepath.Join(dir, name+".log"), sipAddr})
+				"-trace_logs", "-log_file", filepath.Join(dir, name+".log"), t.sipAddr})
 			if err != nil {
 				return err
 			}
@@ -325,14 +306,15 @@ func run(args []string) error {
 			w := time.Since(t0).Seconds()
 			step.Load.Host = 2 * busyShare(before, mid)
 			step.Load.Ast, step.Load.Ctl, step.Load.Redis = (mid.ast-before.ast)/w, (mid.ctl-before.ctl)/w, (mid.redisCPU-before.redisCPU)/w
+			step.Load.Kam = (mid.kam - before.kam) / w
 			for _, pid := range sippPids {
 				step.Load.Sipp += cpuOf(pid) / w // from the step's start: the processes are new
 			}
 		}
-		step.CtlRSSKB = statusKB(ctlPID, "VmRSS")
-		step.RedisMemB = redisMemory(redisAddr)
-		if out, err := ast.rx("core show channels count"); err == nil {
-			step.Channels = activeChannels(out)
+		step.CtlRSSKB = sumKB(procs.ctl, "VmRSS")
+		step.RedisMemB = redisMemory(procs.redisAddr)
+		if n, err := channels(t.asts); err == nil {
+			step.Channels = n
 		}
 		var runErr error
 		for _, p := range callerProcs {
@@ -350,9 +332,11 @@ func run(args []string) error {
 		}
 		step.TaskQueue, step.TaskDepth = tasks.end()
 		udp1, rcv1 := udpErrors()
-		step.SIPDrops = socketDrops(sipPort) - sip0
+		step.SIPDrops = socketDrops(t.sipPorts...) - sip0
+		step.NodeTimeouts = countSince(t.edgeLog, edge0, nodeTimeoutMark)
 		step.Calls, step.SippOK, step.Seconds = n, runErr == nil, elapsed.Seconds()
 		step.CtlCPU, step.AstCPU, step.RedisCPU = after.ctl-before.ctl, after.ast-before.ast, after.redisCPU-before.redisCPU
+		step.KamCPU = after.kam - before.kam
 		step.HostBusy, step.RedisCmd = busyShare(before, after), after.redis-before.redis-1 // minus our own INFO
 		step.UDPErrors, step.UDPRcvbuf = udp1-udp0, rcv1-rcv0
 		for _, p := range append(callerProcs, agentProcs...) {
@@ -370,18 +354,22 @@ func run(args []string) error {
 		}
 		res.Steps = append(res.Steps, step)
 		logf("%s: %.0f calls/s done in %.0fs: %s (sipp: %v)", o.system, rate, elapsed.Seconds(), verdictOf(step, res.PromptMS), runErr)
-		if err := drain(ast, 60*time.Second); err != nil {
+		if err := drain(t.asts, 60*time.Second); err != nil {
 			return err
 		}
 	}
 
-	if o.system == "hotline" {
-		if res.CutOff, err = countCutOff(filepath.Join(o.runDir, "hotline.log"), res.Started); err != nil {
-			return err
+	if t.login {
+		for _, l := range t.ctlLogs {
+			n, err := countCutOff(l, res.Started)
+			if err != nil {
+				return err
+			}
+			res.CutOff += n
 		}
 	}
-	res.CtlPeakRSS = statusKB(ctlPID, "VmHWM")
-	res.AstPeakRSS = statusKB(astPID, "VmHWM")
+	res.CtlPeakRSS = sumKB(procs.ctl, "VmHWM")
+	res.AstPeakRSS = sumKB(procs.ast, "VmHWM")
 	printResult(os.Stdout, res)
 	f, err := os.OpenFile(o.out, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {

@@ -47,9 +47,10 @@ func udpErrors() (inErr, rcvbuf int64) {
 	return inErr, rcvbuf
 }
 
-// asterisk runs CLI commands in the bench instance, as deploy/local/stack.sh
-// rx does: chroot ROOT asterisk -C CONF -rx CMD.
-type asterisk struct{ root, conf string }
+// asterisk runs CLI commands in a bench instance, as deploy/local/stack.sh
+// rx does: chroot ROOT asterisk -C CONF -rx CMD. label names the node of a
+// cluster ("" for the single node).
+type asterisk struct{ root, conf, label string }
 
 func (a asterisk) rx(cmd string) (string, error) {
 	out, err := exec.Command("chroot", a.root, "/usr/sbin/asterisk", "-C", a.conf, "-rx", cmd).Output()
@@ -78,10 +79,18 @@ func taskDepths(out string) map[string][2]int {
 	return m
 }
 
-// socketDrops sums the drops of the UDP sockets bound to port (the
-// Asterisk SIP transport: a socket that lives the whole run), from
-// /proc/net/udp and udp6.
-func socketDrops(port int) int64 {
+// socketDrops sums the drops of the UDP sockets bound to the ports (the
+// SIP transports of Asterisk and Kamailio: sockets that live the whole
+// run), from /proc/net/udp and udp6.
+func socketDrops(ports ...int) int64 {
+	var n int64
+	for _, port := range ports {
+		n += portDrops(port)
+	}
+	return n
+}
+
+func portDrops(port int) int64 {
 	var n int64
 	hexPort := fmt.Sprintf(":%04X", port)
 	for _, file := range []string{"/proc/net/udp", "/proc/net/udp6"} {
@@ -121,11 +130,25 @@ type taskWatch struct {
 	done  chan struct{}
 }
 
-func watchTasks(a asterisk, every time.Duration) *taskWatch {
-	w := &taskWatch{top: map[string]int{}, stop: make(chan struct{}), done: make(chan struct{})}
-	if out, err := a.rx("core show taskprocessors"); err == nil {
-		w.start = taskDepths(out)
+func watchTasks(asts []asterisk, every time.Duration) *taskWatch {
+	w := &taskWatch{start: map[string][2]int{}, top: map[string]int{}, stop: make(chan struct{}), done: make(chan struct{})}
+	depths := func() map[string][2]int {
+		m := map[string][2]int{}
+		for _, a := range asts {
+			out, err := a.rx("core show taskprocessors")
+			if err != nil {
+				continue
+			}
+			for name, d := range taskDepths(out) {
+				if a.label != "" {
+					name = a.label + ":" + name
+				}
+				m[name] = d
+			}
+		}
+		return m
 	}
+	w.start = depths()
 	go func() {
 		defer close(w.done)
 		t := time.NewTicker(every)
@@ -136,12 +159,9 @@ func watchTasks(a asterisk, every time.Duration) *taskWatch {
 				return
 			case <-t.C:
 			}
-			out, err := a.rx("core show taskprocessors")
-			if err != nil {
-				continue
-			}
+			now := depths()
 			w.mu.Lock()
-			for name, d := range taskDepths(out) {
+			for name, d := range now {
 				deep := d[0]
 				if s, ok := w.start[name]; ok && d[1] > s[1] {
 					deep = max(deep, d[1]) // a new high within the step
@@ -170,19 +190,26 @@ func (w *taskWatch) end() (string, int) {
 // ------------------------------------------------------------------ samples
 
 type sampleT struct {
-	ctl, ast, redisCPU float64 // CPU seconds (user + system)
-	redis              int64   // commands processed
-	busy, idle         float64 // host CPU ticks
+	ctl, ast, redisCPU, kam float64 // CPU seconds (user + system)
+	redis                   int64   // commands processed (at the master)
+	busy, idle              float64 // host CPU ticks
 }
 
-// procSet is the processes of the system under test.
+// procSet is the processes of the system under test: one or more
+// controllers and Asterisks, every Redis process (servers and sentinels),
+// and Kamailio (its main process; the workers it forked are found at each
+// sample).
 type procSet struct {
-	ctl, ast, redis int
-	redisAddr       string
+	ctl, ast, redis []int
+	kamailio        int
+	redisAddr       string // the master: its commands are the system's
 }
 
 func (p procSet) sample() (sampleT, error) {
-	s := sampleT{ctl: cpuOf(p.ctl), ast: cpuOf(p.ast), redisCPU: cpuOf(p.redis)}
+	s := sampleT{ctl: cpuSum(p.ctl), ast: cpuSum(p.ast), redisCPU: cpuSum(p.redis)}
+	if p.kamailio > 0 {
+		s.kam = cpuSum(append([]int{p.kamailio}, childrenOf(p.kamailio)...))
+	}
 	out, err := redisCLI(p.redisAddr, "INFO", "commandstats")
 	if err != nil {
 		return s, err
@@ -202,6 +229,54 @@ func (p procSet) sample() (sampleT, error) {
 		}
 	}
 	return s, nil
+}
+
+func cpuSum(pids []int) float64 {
+	var t float64
+	for _, pid := range pids {
+		t += cpuOf(pid)
+	}
+	return t
+}
+
+// childrenOf lists the processes whose parent is pid (Kamailio's workers).
+func childrenOf(pid int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", child))
+		if err != nil {
+			continue
+		}
+		if parentOf(string(raw)) == pid {
+			out = append(out, child)
+		}
+	}
+	return out
+}
+
+// parentOf is the parent pid in a /proc/PID/stat line (-1 if unreadable).
+func parentOf(stat string) int {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(stat[i+1:]) // state, ppid, ...
+	if len(f) < 2 {
+		return -1
+	}
+	ppid, err := strconv.Atoi(f[1])
+	if err != nil {
+		return -1
+	}
+	return ppid
 }
 
 func redisCLI(addr string, args ...string) (string, error) {
@@ -267,6 +342,15 @@ func cpuOf(pid int) float64 {
 	return (ut + st) / 100                 // USER_HZ is 100 on Linux
 }
 
+// sumKB sums a kB field of /proc/<pid>/status over processes.
+func sumKB(pids []int, field string) int64 {
+	var n int64
+	for _, pid := range pids {
+		n += statusKB(pid, field)
+	}
+	return n
+}
+
 // statusKB reads a kB field of /proc/<pid>/status, e.g. VmHWM.
 func statusKB(pid int, field string) int64 {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -300,15 +384,14 @@ func readPID(path string) (int, error) {
 // drain waits until Asterisk has no channel left (callers of a bad step may
 // still wait), hanging up what remains after within, so that one step's
 // leftovers do not weigh on the next.
-func drain(ast asterisk, within time.Duration) error {
+func drain(asts []asterisk, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	hungUp := false
 	for {
-		out, err := ast.rx("core show channels count")
+		n, err := channels(asts)
 		if err != nil {
 			return err
 		}
-		n := activeChannels(out)
 		if n == 0 {
 			time.Sleep(time.Second) // the controller's and Redis's clean-up after the last hang-up
 			return nil
@@ -318,11 +401,26 @@ func drain(ast asterisk, within time.Duration) error {
 				return fmt.Errorf("asterisk still has %d channels after hanging up all", n)
 			}
 			logf("drain: %d channels left after %s; hanging them up", n, within)
-			_, _ = ast.rx("channel request hangup all")
+			for _, a := range asts {
+				_, _ = a.rx("channel request hangup all")
+			}
 			hungUp, deadline = true, time.Now().Add(15*time.Second)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// channels counts the active channels of every Asterisk.
+func channels(asts []asterisk) (int, error) {
+	total := 0
+	for _, a := range asts {
+		out, err := a.rx("core show channels count")
+		if err != nil {
+			return 0, err
+		}
+		total += max(0, activeChannels(out))
+	}
+	return total, nil
 }
 
 // joinLogs matches the step's caller log lines with the agents' by the

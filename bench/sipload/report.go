@@ -16,28 +16,31 @@ import (
 func printResult(w io.Writer, r Result) {
 	fmt.Fprintf(w, "\n%s (%s): %d agents (%.1f s per agent call for sizing), talk %.1f s, transfer prompt %.0f ms\n",
 		r.System, r.Started.Format("2006-01-02 15:04Z"), r.Agents, float64(r.HoldMS)/1000, float64(r.TalkMS)/1000, r.PromptMS)
-	fmt.Fprintf(w, "%5s %6s %5s %6s %5s  %-16s %-16s %7s %7s %7s %7s %6s %5s %5s %-30s %s\n", "cps", "agents", "calls", "failed", "conn",
-		"INVITE->200 p50/99", "beyond prompt p50/99", "ctl/100", "ast/100", "rds/100", "sipp/100", "sippmax", "rds/c", "load", "deepest taskprocessor", "udp err host/ast SIP")
+	fmt.Fprintf(w, "%5s %6s %5s %6s %5s  %-16s %-16s %7s %7s %7s %7s %7s %6s %5s %5s %-30s %s\n", "cps", "agents", "calls", "failed", "conn",
+		"INVITE->200 p50/99", "beyond prompt p50/99", "ctl/100", "ast/100", "rds/100", "kam/100", "sipp/100", "sippmax", "rds/c", "load", "deepest taskprocessor", "udp err host/SIP")
 	for _, s := range r.Steps {
 		per100 := func(v float64) float64 { return v / float64(s.Calls) * 100 }
 		// The controller idles during an app_queue run: its columns would
 		// only show its background cost, so they are left out.
-		ctl, rds := "-", "-"
-		if r.System == "hotline" {
+		ctl, rds, kam := "-", "-", "-"
+		if r.System != "app_queue" {
 			ctl, rds = fmt.Sprintf("%.2f", per100(s.CtlCPU)), fmt.Sprintf("%.0f", float64(s.RedisCmd)/float64(s.Calls))
+		}
+		if r.System == "cluster" {
+			kam = fmt.Sprintf("%.2f", per100(s.KamCPU))
 		}
 		mark := " "
 		if s.Refine {
 			mark = "~"
 		}
-		fmt.Fprintf(w, "%4.0f%s %6s %5d %6d %5d  %-16s %-16s %7s %7.2f %7.2f %7.2f %5.0f%% %5s %5.2f %-30s %d/%d  %s\n", s.Rate, mark,
+		fmt.Fprintf(w, "%4.0f%s %6s %5d %6d %5d  %-16s %-16s %7s %7.2f %7.2f %7s %7.2f %5.0f%% %5s %5.2f %-30s %d/%d  %s\n", s.Rate, mark,
 			fmt.Sprintf("%d/%d", s.AgentsNeeded, r.Agents), s.Calls, s.Failed, s.Connected,
-			ms(s.AnswerMS, 50, 99), ms(minus(s.RingMS, r.PromptMS), 50, 99), ctl, per100(s.AstCPU), per100(s.RedisCPU), per100(s.SippCPU),
-			100*s.SippMax, rds, s.Load.Host, trunc(fmt.Sprintf("%s %d", s.TaskQueue, s.TaskDepth), 30), s.UDPErrors, s.SIPDrops, verdictOf(s, r.PromptMS))
+			ms(s.AnswerMS, 50, 99), ms(minus(s.RingMS, r.PromptMS), 50, 99), ctl, per100(s.AstCPU), per100(s.RedisCPU), kam, per100(s.SippCPU),
+			100*s.SippMax, rds, s.Load.Host, trunc(fmt.Sprintf("%s %d", s.TaskQueue, s.TaskDepth), 30), s.UDPErrors, s.SIPDrops, verdictOf(s, r.PromptMS)+edgeNote(s))
 	}
-	fmt.Fprintf(w, "(cps: ~ a bisection step; agents: needed by Erlang C for P(wait) < 1 %% / present; CPU in s per 100 calls; sippmax: the busiest sipp process, %% of a core; load: cores busy on the host while the calls were placed, of 2; udp err: the host's UDP InErrors (sipp callers' media sockets, which never read Asterisk's audio, count too) / drops at Asterisk's SIP socket)\n")
-	fmt.Fprintf(w, "peak RSS: controller %.1f MB, Asterisk %.1f MB\n", float64(r.CtlPeakRSS)/1024, float64(r.AstPeakRSS)/1024)
-	if r.System == "hotline" {
+	fmt.Fprintf(w, "(cps: ~ a bisection step; agents: needed by Erlang C for P(wait) < 1 %% / present; CPU in s per 100 calls, summed over the system's processes (a cluster: both controllers and Asterisks, every Redis server and sentinel; kam: Kamailio); sippmax: the busiest sipp process, %% of a core; load: cores busy on the host while the calls were placed, of 2; udp err: the host's UDP InErrors (sipp callers' media sockets, which never read Asterisk's audio, count too) / drops at the SIP sockets of Asterisk and Kamailio)\n")
+	fmt.Fprintf(w, "peak RSS: controller %.1f MB, Asterisk %.1f MB%s\n", float64(r.CtlPeakRSS)/1024, float64(r.AstPeakRSS)/1024, map[bool]string{true: " (summed over the nodes)"}[r.Nodes > 1])
+	if r.System != "app_queue" {
 		fmt.Fprintf(w, "served callers nevertheless promised a \"cut off\" callback by the controller: %d\n", r.CutOff)
 	}
 	fmt.Fprintf(w, "highest sustained rate: %.0f calls/s; %s\n", sustained(r), limitOf(r))
@@ -76,6 +79,14 @@ func trunc(s string, n int) string {
 	return "…" + s[len(s)-n+1:]
 }
 
+// edgeNote tells of INVITEs Kamailio sent on to another node in a step.
+func edgeNote(s Step) string {
+	if s.NodeTimeouts == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (Kamailio: %d INVITEs unanswered by a node within its timeout, sent to the next)", s.NodeTimeouts)
+}
+
 // verdictOf says whether a step was good and, if not, why.
 func verdictOf(s Step, promptMS float64) string {
 	var why []string
@@ -100,8 +111,12 @@ func limitOf(r Result) string {
 	if !ok {
 		return "no step failed: the edge is above the highest rate tried"
 	}
-	use := fmt.Sprintf("at %.0f calls/s, while calls were placed: host %.2f of 2 cores busy (Asterisk %.2f, controller %.2f, Redis %.2f, sipp %.2f; busiest sipp process %.0f %% of a core over the step), deepest taskprocessor %s (%d), UDP drops at Asterisk's SIP socket %d (host %d)",
-		s.Rate, s.Load.Host, s.Load.Ast, s.Load.Ctl, s.Load.Redis, s.Load.Sipp, 100*s.SippMax, s.TaskQueue, s.TaskDepth, s.SIPDrops, s.UDPErrors)
+	kam, sock := "", "Asterisk's SIP socket"
+	if r.System == "cluster" {
+		kam, sock = fmt.Sprintf(", Kamailio %.2f", s.Load.Kam), "the SIP sockets of Asterisk and Kamailio"
+	}
+	use := fmt.Sprintf("at %.0f calls/s, while calls were placed: host %.2f of 2 cores busy (Asterisk %.2f, controller %.2f, Redis %.2f%s, sipp %.2f, other work on the machine %.2f; busiest sipp process %.0f %% of a core over the step), deepest taskprocessor %s (%d), UDP drops at %s %d (host %d)",
+		s.Rate, s.Load.Host, s.Load.Ast, s.Load.Ctl, s.Load.Redis, kam, s.Load.Sipp, otherWork(s), 100*s.SippMax, s.TaskQueue, s.TaskDepth, sock, s.SIPDrops, s.UDPErrors)
 	var limit []string
 	switch {
 	case s.SippMax > 0.9:
@@ -116,7 +131,10 @@ func limitOf(r Result) string {
 		limit = append(limit, "Asterisk's "+s.TaskQueue+" queue")
 	}
 	if s.SIPDrops > 0 {
-		limit = append(limit, "SIP packets dropped at Asterisk")
+		limit = append(limit, "SIP packets dropped at "+sock)
+	}
+	if s.NodeTimeouts > 0 {
+		limit = append(limit, fmt.Sprintf("Kamailio taking a slow node for a dead one (%d INVITEs unanswered within its node timeout, HOTLINE_KAMAILIO_NODE_TIMEOUT_MS, were sent on to the other node)", s.NodeTimeouts))
 	}
 	if len(limit) == 0 {
 		limit = append(limit, "no saturated resource; the step was "+verdictOf(s, r.PromptMS))
@@ -177,10 +195,54 @@ func stepAt(r Result, rate float64) (Step, bool) {
 func report(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ExitOnError)
 	in := fs.String("in", ".run/bench/results.jsonl", "results written by sipload run")
+	list := fs.String("systems", "hotline,cluster,app_queue", "the systems to report, each by its last run in -in")
+	callbacks := fs.String("callbacks", "", "output of the callback simulation (go test -run TestSimulateHour -v ./callbacks/), for the summary")
 	_ = fs.Parse(args)
-	f, err := os.Open(*in)
+	runs, err := lastRuns(*in)
 	if err != nil {
 		return err
+	}
+	var rs []Result
+	for _, name := range strings.FieldsFunc(*list, func(r rune) bool { return r == ',' || r == ' ' }) {
+		r, ok := runs[name]
+		if !ok {
+			return fmt.Errorf("%s: no run of %s", *in, name)
+		}
+		rs = append(rs, r)
+	}
+	w := os.Stdout
+	for _, r := range rs {
+		printResult(w, r)
+	}
+	h, hok := runs["hotline"]
+	q, qok := runs["app_queue"]
+	c, cok := runs["cluster"]
+	if strings.Contains(*list, "hotline") && strings.Contains(*list, "app_queue") && hok && qok {
+		compareQueue(w, h, q)
+	}
+	if strings.Contains(*list, "hotline") && strings.Contains(*list, "cluster") && hok && cok {
+		compareCluster(w, h, c)
+	}
+	var cb []string
+	if *callbacks != "" {
+		f, err := os.Open(*callbacks)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if cb, err = callbackFigures(f); err != nil {
+			return fmt.Errorf("%s: %w", *callbacks, err)
+		}
+	}
+	printSummary(w, rs, cb)
+	return nil
+}
+
+// lastRuns reads results.jsonl: the last run of each system.
+func lastRuns(path string) (map[string]Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	last := map[string]Result{}
@@ -189,33 +251,21 @@ func report(args []string) error {
 	for sc.Scan() {
 		var r Result
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			return fmt.Errorf("%s: %w", *in, err)
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		last[r.System] = r
 	}
-	if err := sc.Err(); err != nil {
-		return err
-	}
-	h, hok := last["hotline"]
-	q, qok := last["app_queue"]
-	if !hok || !qok {
-		return fmt.Errorf("%s: need a run of both systems (have hotline %v, app_queue %v)", *in, hok, qok)
-	}
-	printResult(os.Stdout, h)
-	printResult(os.Stdout, q)
+	return last, sc.Err()
+}
 
+// compareQueue sets the hotline on one node beside app_queue on the same
+// Asterisk (issue 17's targets).
+func compareQueue(w io.Writer, h, q Result) {
 	capH, capQ := sustained(h), sustained(q)
 	at := commonRate(h, q)
 	sh, _ := stepAt(h, at)
 	sq, _ := stepAt(q, at)
-	per100 := func(v float64, s Step) float64 {
-		if s.Calls == 0 {
-			return math.NaN()
-		}
-		return v / float64(s.Calls) * 100
-	}
-	w := os.Stdout
-	fmt.Fprintf(w, "\nSummary (per-call figures at %.0f calls/s, the highest rate both ran and sustained)\n", at)
+	fmt.Fprintf(w, "\nOne node: hotline against app_queue (per-call figures at %.0f calls/s, the highest rate both ran and sustained)\n", at)
 	fmt.Fprintf(w, "%-40s %-16s %-16s %s\n", "", "hotline", "app_queue", "target")
 	verdict := func(ok bool) string {
 		if ok {
@@ -256,7 +306,6 @@ func report(args []string) error {
 	fmt.Fprintf(w, "%-40s %-16s %-16s\n", "Redis commands per call", fmt.Sprintf("%.0f (net %.0f)", rds, rdsN), "-")
 	fmt.Fprintf(w, "%-40s %-16s %-16s\n", "idle: controller CPU s/s, Redis cmd/s", fmt.Sprintf("%.3f, %.1f", h.IdleCtlCPU, h.IdleRedis), "-")
 	fmt.Fprintf(w, "%-40s %-16s %-16s\n", "controller peak RSS (VmHWM), MB", fmt.Sprintf("%.1f", float64(h.CtlPeakRSS)/1024), "-")
-	return nil
 }
 
 func minus(xs []float64, d float64) []float64 {
