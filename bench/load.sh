@@ -119,6 +119,9 @@ cluster_fresh_up() {
   mkdir -p "$CLUSTER_RUN/env"
   cp bench/cluster/*.env "$CLUSTER_RUN/env/"
   printf '\n# added by bench/load.sh (sized from BENCH_RATES)\nHOTLINE_SIP_AGENTS=%s\n' "$HOTLINE_SIP_AGENTS" >>"$CLUSTER_RUN/env/cluster.env"
+  # The same policy as one node's (the survey off): cluster.sh passes no
+  # HOTLINE_* of ours on, only its files.
+  printf '# the benchmark policy (survey off), as for one node\nHOTLINE_POLICY_FILE=%s\n' "$HOTLINE_POLICY_FILE" >>"$CLUSTER_RUN/env/cluster.env"
   cluster down >/dev/null 2>&1 || true
   rm -rf "$CLUSTER_RUN"/redis-* "$CLUSTER_RUN"/sentinel-* "$CLUSTER_RUN/prometheus"
   cluster up

@@ -93,8 +93,8 @@ type node struct {
 	mu   sync.Mutex
 	conn *net.UDPConn
 	code int
-	// invites holds the INVITEs received, in order.
-	invites []*sipMsg
+	// invites holds the INVITEs received, in order; byes the BYEs.
+	invites, byes []*sipMsg
 	// replies carries responses to requests the node sent itself.
 	replies chan *sipMsg
 }
@@ -145,6 +145,18 @@ func (n *node) invitesSeen() []*sipMsg {
 	return append([]*sipMsg(nil), n.invites...)
 }
 
+// byeFor reports whether the node got a BYE for the call.
+func (n *node) byeFor(callID string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, m := range n.byes {
+		if m.get("Call-ID") == callID {
+			return true
+		}
+	}
+	return false
+}
+
 func (n *node) serve(conn *net.UDPConn) {
 	buf := make([]byte, 65535)
 	for {
@@ -160,7 +172,12 @@ func (n *node) serve(conn *net.UDPConn) {
 		switch {
 		case m.status() > 0:
 			n.replies <- m
-		case m.isRequest("OPTIONS"), m.isRequest("BYE"):
+		case m.isRequest("BYE"):
+			n.mu.Lock()
+			n.byes = append(n.byes, m)
+			n.mu.Unlock()
+			send(m.reply(200, "OK", ""))
+		case m.isRequest("OPTIONS"):
 			send(m.reply(200, "OK", ""))
 		case m.isRequest("INVITE"):
 			n.mu.Lock()

@@ -95,13 +95,28 @@ type Step struct {
 	// INVITEs Kamailio gave up on a node for (no answer within its node
 	// timeout) and sent to the next node: a slow node taken for a dead one.
 	NodeTimeouts int `json:"edge_node_timeouts,omitempty"`
+	// Channels still up 60 s after the step's last caller ended, per node
+	// (then hung up by the tool): channels that outlived their callers.
+	// A step that leaves any is bad.
+	Left map[string]int `json:"channels_left,omitempty"`
 
 	AnswerMS []float64 `json:"answer_ms"` // INVITE sent -> 200 OK received, per call
 	RingMS   []float64 `json:"ring_ms"`   // key sent -> INVITE at the agent, per connected call
 }
 
 // OK: every caller completed and was connected to an agent.
-func (s Step) OK() bool { return s.Calls > 0 && s.SippOK && s.Failed == 0 && s.Connected == s.Calls }
+func (s Step) OK() bool {
+	return s.Calls > 0 && s.SippOK && s.Failed == 0 && s.Connected == s.Calls && s.left() == 0
+}
+
+// left is the channels the step left behind, over every node.
+func (s Step) left() int {
+	n := 0
+	for _, v := range s.Left {
+		n += v
+	}
+	return n
+}
 
 // Result is one run of one system.
 type Result struct {
@@ -352,9 +367,11 @@ func run(args []string) error {
 		if err := joinLogs(logs, &step, phones); err != nil {
 			return err
 		}
+		left, err := drain(t.asts, 60*time.Second)
+		step.Left = left
 		res.Steps = append(res.Steps, step)
 		logf("%s: %.0f calls/s done in %.0fs: %s (sipp: %v)", o.system, rate, elapsed.Seconds(), verdictOf(step, res.PromptMS), runErr)
-		if err := drain(t.asts, 60*time.Second); err != nil {
+		if err != nil {
 			return err
 		}
 	}

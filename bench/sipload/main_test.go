@@ -35,6 +35,7 @@ func TestEdgeSearch(t *testing.T) {
 	}
 	slow := func(rate float64) Step { s := ok(rate); s.RingMS = []float64{1000 + ringLimitMS + 1}; return s }
 	failed := func(rate float64) Step { s := ok(rate); s.Failed = 1; return s }
+	leaky := func(rate float64) Step { s := ok(rate); s.Left = map[string]int{"b": 1}; return s }
 	refined := func(s Step) Step { s.Refine = true; return s }
 	ladder := []float64{8, 16, 24, 32}
 	for _, c := range []struct {
@@ -48,6 +49,7 @@ func TestEdgeSearch(t *testing.T) {
 		{"top of the ladder, all good", []Step{ok(8), ok(16), ok(24), ok(32)}, 0, 32},
 		{"a failed caller starts the bisection", []Step{ok(8), ok(16), failed(24)}, 20, 16},
 		{"slow ringing is bad too", []Step{ok(8), ok(16), slow(24)}, 20, 16},
+		{"so is a channel left behind its caller", []Step{ok(8), ok(16), leaky(24)}, 20, 16},
 		{"bisect up", []Step{ok(8), ok(16), failed(24), refined(ok(20))}, 22, 20},
 		{"bisect down", []Step{ok(8), ok(16), failed(24), refined(failed(20))}, 18, 16},
 		{"refine twice, then stop", []Step{ok(8), ok(16), failed(24), refined(ok(20)), refined(failed(22))}, 0, 20},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -383,31 +384,63 @@ func readPID(path string) (int, error) {
 
 // drain waits until Asterisk has no channel left (callers of a bad step may
 // still wait), hanging up what remains after within, so that one step's
-// leftovers do not weigh on the next.
-func drain(asts []asterisk, within time.Duration) error {
+// leftovers do not weigh on the next. It returns the channels each node
+// still had then, by node label: channels that outlived their callers
+// (every sipp caller of the step has ended), which no step may leave.
+func drain(asts []asterisk, within time.Duration) (map[string]int, error) {
 	deadline := time.Now().Add(within)
-	hungUp := false
+	var left map[string]int
 	for {
 		n, err := channels(asts)
 		if err != nil {
-			return err
+			return left, err
 		}
 		if n == 0 {
 			time.Sleep(time.Second) // the controller's and Redis's clean-up after the last hang-up
-			return nil
+			return left, nil
 		}
 		if time.Now().After(deadline) {
-			if hungUp {
-				return fmt.Errorf("asterisk still has %d channels after hanging up all", n)
+			if left != nil {
+				return left, fmt.Errorf("asterisk still has %d channels after hanging up all", n)
 			}
-			logf("drain: %d channels left after %s; hanging them up", n, within)
+			left = map[string]int{}
+			for _, a := range asts {
+				out, err := a.rx("core show channels count")
+				if err != nil {
+					return left, err
+				}
+				left[nodeName(a)] = max(0, activeChannels(out))
+			}
+			logf("drain: %d channels left %s after the step's last caller ended (%s); hanging them up", n, within, leftText(left))
 			for _, a := range asts {
 				_, _ = a.rx("channel request hangup all")
 			}
-			hungUp, deadline = true, time.Now().Add(15*time.Second)
+			deadline = time.Now().Add(15 * time.Second)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// nodeName names a node in figures: its label, "node" for a lone one.
+func nodeName(a asterisk) string {
+	if a.label == "" {
+		return "node"
+	}
+	return a.label
+}
+
+// leftText is channels left per node, e.g. "a 30, b 34".
+func leftText(left map[string]int) string {
+	names := make([]string, 0, len(left))
+	for k := range left {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var parts []string
+	for _, k := range names {
+		parts = append(parts, fmt.Sprintf("%s %d", k, left[k]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // channels counts the active channels of every Asterisk.

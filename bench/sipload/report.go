@@ -99,6 +99,9 @@ func verdictOf(s Step, promptMS float64) string {
 	if p := percentile(s.RingMS, 99) - promptMS; p > ringLimitMS {
 		why = append(why, fmt.Sprintf("ringing p99 %.0f ms beyond the prompt", p))
 	}
+	if n := s.left(); n > 0 {
+		why = append(why, fmt.Sprintf("%d channels outlived their callers (%s)", n, leftText(s.Left)))
+	}
 	if len(why) == 0 {
 		return "ok"
 	}

@@ -31,7 +31,10 @@ func startSipp(dir, name, text string, data scenario.Data, args []string) (*sipp
 	if err := os.WriteFile(sf, []byte(xml), 0o644); err != nil {
 		return nil, err
 	}
-	all := append([]string{"-sf", sf, "-i", "127.0.0.1", "-nostdin", "-trace_err",
+	// -aa: answer in-dialog OPTIONS (the cluster's edge probes every call
+	// with them, as real phones and carriers answer them) and INFO, NOTIFY,
+	// UPDATE with 200 instead of failing the call.
+	all := append([]string{"-sf", sf, "-i", "127.0.0.1", "-nostdin", "-trace_err", "-aa",
 		"-error_file", filepath.Join(dir, name+"_errors.log"), "-max_recv_loops", "1000"}, args...)
 	p := &sippProc{name: name, cmd: exec.Command("sipp", all...)}
 	p.cmd.Dir = dir

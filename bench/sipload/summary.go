@@ -99,8 +99,8 @@ func compareCluster(w io.Writer, h, c Result) {
 // engine's figures.
 func printSummary(w io.Writer, rs []Result, callbacks []string) {
 	fmt.Fprintf(w, "\n=== Summary: each system's highest sustained rate on this machine, measured alone, one after another\n")
-	fmt.Fprintf(w, "%-28s %9s %9s %13s %-30s %10s %11s %13s\n", "", "sustained", "first bad", "system CPU s", "per 100 calls: controllers /", "cores busy", "of them", "key->ringing")
-	fmt.Fprintf(w, "%-28s %9s %9s %13s %-30s %10s %11s %13s\n", "system", "calls/s", "calls/s", "per 100 calls", "Asterisk / Kamailio / Redis", "at sust.", "not ours", "p99, ms")
+	fmt.Fprintf(w, "%-28s %9s %9s %13s %-30s %10s %11s %13s %9s\n", "", "sustained", "first bad", "system CPU s", "per 100 calls: controllers /", "cores busy", "of them", "key->ringing", "channels")
+	fmt.Fprintf(w, "%-28s %9s %9s %13s %-30s %10s %11s %13s %9s\n", "system", "calls/s", "calls/s", "per 100 calls", "Asterisk / Kamailio / Redis", "at sust.", "not ours", "p99, ms", "left")
 	for _, r := range rs {
 		s, ok := edgeStep(r)
 		bad := "-"
@@ -115,14 +115,14 @@ func printSummary(w io.Writer, rs []Result, callbacks []string) {
 		if !ok {
 			at = fmt.Sprintf("none (%.0f)", s.Rate) // the figures are of the first step
 		}
-		fmt.Fprintf(w, "%-28s %9s %9s %13.2f %-30s %10.2f %11.2f %13s\n", label(r), at, bad, per100(systemCPU(r, s), s), parts, s.Load.Host,
-			otherWork(s), ms(s.RingMS, 99))
+		fmt.Fprintf(w, "%-28s %9s %9s %13.2f %-30s %10.2f %11.2f %13s %9d\n", label(r), at, bad, per100(systemCPU(r, s), s), parts, s.Load.Host,
+			otherWork(s), ms(s.RingMS, 99), channelsLeft(r))
 	}
 	prompt := 0.0
 	for _, r := range rs {
 		prompt = max(prompt, r.PromptMS)
 	}
-	fmt.Fprintf(w, "(sustained: every caller connected and key->ringing p99 within the transfer prompt (%.0f ms) + %d ms, with no lower step bad; the controller rings during the prompt, app_queue after it; first bad: the lowest rate that failed a caller or rang late; CPU, cores and ringing at the sustained rate; not ours: cores busy with work outside the system and sipp, i.e. other developers' on a shared machine; a cluster's CPU is summed over both nodes, Kamailio and every Redis process)\n", prompt, ringLimitMS)
+	fmt.Fprintf(w, "(sustained: every caller connected and key->ringing p99 within the transfer prompt (%.0f ms) + %d ms, with no lower step bad; the controller rings during the prompt, app_queue after it; first bad: the lowest rate that failed a caller, rang late or left a channel; channels left: Asterisk channels still up 60 s after a step's last caller ended, summed over every step (each a failure: no channel may outlive its caller); CPU, cores and ringing at the sustained rate; not ours: cores busy with work outside the system and sipp, i.e. other developers' on a shared machine; a cluster's CPU is summed over both nodes, Kamailio and every Redis process)\n", prompt, ringLimitMS)
 	for _, r := range rs {
 		fmt.Fprintf(w, "  %s: %s\n", label(r), limitOf(r))
 	}
@@ -132,6 +132,15 @@ func printSummary(w io.Writer, rs []Result, callbacks []string) {
 			fmt.Fprintf(w, "  %s\n", l)
 		}
 	}
+}
+
+// channelsLeft is the channels a run's steps left behind their callers.
+func channelsLeft(r Result) int {
+	n := 0
+	for _, s := range r.Steps {
+		n += s.left()
+	}
+	return n
 }
 
 // otherWork is the cores busy, while a step's calls were placed, with

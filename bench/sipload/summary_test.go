@@ -72,8 +72,10 @@ func TestPrintSummary(t *testing.T) {
 		return Step{Rate: rate, Calls: 100, Connected: 100, SippOK: true, RingMS: []float64{100}, AstCPU: 4, CtlCPU: 1}
 	}
 	bad := func(rate float64) Step { s := ok(rate); s.Failed = 3; return s }
+	// Every caller connected, but channels outlived them: bad, and counted.
+	leaky := func(rate float64) Step { s := ok(rate); s.Left = map[string]int{"a": 30, "b": 34}; return s }
 	node := Result{System: "hotline", Nodes: 1, Steps: []Step{ok(8), ok(16), bad(24)}}
-	cluster := Result{System: "cluster", Nodes: 2, Steps: []Step{ok(8), ok(16), ok(24), bad(32)}}
+	cluster := Result{System: "cluster", Nodes: 2, Steps: []Step{ok(8), ok(16), ok(24), leaky(32)}}
 	queue := Result{System: "app_queue", Nodes: 1, Steps: []Step{bad(8)}}
 	var b bytes.Buffer
 	printSummary(&b, []Result{node, cluster, queue}, []string{"scenario lines", "--- PASS: TestSimulateHour (1s)"})
@@ -81,12 +83,24 @@ func TestPrintSummary(t *testing.T) {
 	for _, want := range []string{
 		"one node (hotline)                  16        24",
 		"two-node cluster (hotline)          24        32",
+		"channels", "left",
 		"app_queue (one node)          none (8)         8",
 		"Callback engine", "  --- PASS: TestSimulateHour (1s)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}
+	}
+	for _, row := range strings.Split(out, "\n") {
+		if strings.HasPrefix(row, "two-node cluster (hotline)  ") && !strings.HasSuffix(row, " 64") {
+			t.Errorf("the cluster's row does not end with the 64 channels its 32 calls/s step left: %q", row)
+		}
+		if strings.HasPrefix(row, "one node (hotline)  ") && !strings.HasSuffix(row, " 0") {
+			t.Errorf("one node left no channel, but its row says otherwise: %q", row)
+		}
+	}
+	if v := verdictOf(leaky(32), 0); !strings.Contains(v, "BAD: 64 channels outlived their callers (a 30, b 34)") {
+		t.Errorf("verdict of a step that left channels: %q", v)
 	}
 	if strings.Index(out, "one node (hotline)") > strings.Index(out, "two-node cluster") {
 		t.Error("rows not in the order given")

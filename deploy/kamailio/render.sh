@@ -23,6 +23,10 @@
 #   HOTLINE_KAMAILIO_NODE_TIMEOUT_MS an INVITE a node does not answer within this
 #                          goes to the next node                         [1500]
 #   HOTLINE_KAMAILIO_CHILDREN  UDP worker processes                      [4]
+#   HOTLINE_KAMAILIO_KEEPALIVE_S  seconds between in-dialog OPTIONS to the caller's
+#                          side of a call (and to agents' phones); a far end that
+#                          no longer has the call is hung up ~10 s after one goes
+#                          unanswered. 30 is the lowest Kamailio takes   [30]
 set -euo pipefail
 
 TEMPLATE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -43,6 +47,7 @@ PROBE_INTERVAL="${HOTLINE_KAMAILIO_PROBE_INTERVAL:-1}"
 PROBE_FAILURES="${HOTLINE_KAMAILIO_PROBE_FAILURES:-2}"
 NODE_TIMEOUT="${HOTLINE_KAMAILIO_NODE_TIMEOUT_MS:-1500}"
 CHILDREN="${HOTLINE_KAMAILIO_CHILDREN:-4}"
+KEEPALIVE="${HOTLINE_KAMAILIO_KEEPALIVE_S:-30}"
 
 is_port() { [[ "$1" =~ ^[0-9]+$ ]] && (( $1 >= 1 && $1 <= 65535 )); }
 IPV4='^([0-9]{1,3}\.){3}[0-9]{1,3}$'
@@ -66,6 +71,11 @@ RPC_ADDR="${BASH_REMATCH[1]}" RPC_PORT="${BASH_REMATCH[2]}"
   || die "HOTLINE_KAMAILIO_NODE_TIMEOUT_MS='$NODE_TIMEOUT' must be 200..30000"
 [[ "$CHILDREN" =~ ^[0-9]+$ ]] && (( CHILDREN >= 1 && CHILDREN <= 64 )) \
   || die "HOTLINE_KAMAILIO_CHILDREN='$CHILDREN' must be 1..64"
+# Kamailio's dialog module refuses a keep-alive interval under 30 s.
+[[ "$KEEPALIVE" =~ ^[0-9]+$ ]] && (( KEEPALIVE >= 30 && KEEPALIVE <= 3600 )) \
+  || die "HOTLINE_KAMAILIO_KEEPALIVE_S='$KEEPALIVE' must be 30..3600 seconds (Kamailio's dialog keep-alive takes no less than 30)"
+# The keep-alive timer's step: the interval is kept to within a tenth.
+KEEPALIVE_STEP=$(( KEEPALIVE / 10 ))
 
 # Address lists become CIDR lists for ipops' is_in_subnet.
 cidrs() { # NAME VALUE
@@ -132,6 +142,8 @@ sed -e "s|@SIP_ADDR@|$SIP_ADDR|g" \
     -e "s|@PROBE_FAILURES@|$PROBE_FAILURES|g" \
     -e "s|@NODE_TIMEOUT_MS@|$NODE_TIMEOUT|g" \
     -e "s|@CHILDREN@|$CHILDREN|g" \
+    -e "s|@KEEPALIVE@|$KEEPALIVE|g" \
+    -e "s|@KEEPALIVE_STEP@|$KEEPALIVE_STEP|g" \
     -e "s|@REALM@|hotline|g" \
     -e "s|@CONF_DIR@|$OUT|g" \
     "$TEMPLATE_DIR/kamailio.cfg" >"$OUT/kamailio.cfg.new"

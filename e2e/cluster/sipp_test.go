@@ -172,7 +172,10 @@ func runOn(t *testing.T, name, scenario, ip, target string, sipPort, mediaPort i
 	s := &sipp{name: name, dir: dir, done: make(chan error, 1)}
 	args := []string{"-sf", sf, "-m", "1", "-i", ip, "-p", fmt.Sprint(sipPort), "-mi", ip,
 		"-mp", fmt.Sprint(mediaPort), "-nostdin", "-trace_err", "-trace_msg", "-timeout", "120s",
-		"-timeout_error", "-max_recv_loops", "1000"}
+		"-timeout_error", "-max_recv_loops", "1000",
+		// The edge keeps every call alive with in-dialog OPTIONS, which
+		// real phones and carriers answer: so do ours (-aa: 200 OK).
+		"-aa"}
 	args = append(args, extra...)
 	if target != "" {
 		args = append(args, target)
