@@ -128,6 +128,9 @@ if [[ -n "${SIP_AGENTS//[[:space:]]/}" ]]; then
 "
   done
 fi
+# Kamailio refuses a route with no statement: with no agent, say so.
+[[ ${#seen[@]} -gt 0 ]] || AGENTS+="	xlog(\"L_WARN\", \"hotline: HOTLINE_SIP_AGENTS is empty: no agent can register\\n\");
+"
 AGENTS+="}
 "
 
