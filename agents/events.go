@@ -339,9 +339,11 @@ type ScreenPop struct {
 	Queue    string  `json:"queue"`
 	Priority string  `json:"priority"`
 	WaitedS  float64 `json:"waited_s"`
-	// Transfer: another agent passed the caller on (a blind transfer);
-	// FromAgent and FromQueue say who and from where.
-	Transfer  bool   `json:"transfer,omitempty"`
-	FromAgent string `json:"from_agent,omitempty"`
-	FromQueue string `json:"from_queue,omitempty"`
+	// Transfer: another agent passed the caller on; FromAgent and
+	// FromQueue say who and from where, TransferKind how: "blind" (to a
+	// queue) or "attended" (FromAgent consults this agent first).
+	Transfer     bool   `json:"transfer,omitempty"`
+	TransferKind string `json:"transfer_kind,omitempty"`
+	FromAgent    string `json:"from_agent,omitempty"`
+	FromQueue    string `json:"from_queue,omitempty"`
 }
