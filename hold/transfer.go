@@ -128,7 +128,7 @@ func (w *waiter) rejoin(ctx context.Context) {
 	w.moved = nil
 	w.transfers = append(w.transfers, t)
 	h.line.Leave(ctx, w.c) // the claim took us out of the line; this clears our place there
-	if t.Kind == "" { // the caller back in line after a consultation is not a blind transfer
+	if t.Kind == "" {      // the caller back in line after a consultation is not a blind transfer
 		h.m.QueueTransfers.WithLabelValues(t.FromQueue, t.ToQueue).Inc()
 	}
 	h.m.QueueOffered.WithLabelValues(t.ToQueue).Inc()
