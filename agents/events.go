@@ -25,6 +25,9 @@ import (
 const (
 	EventState     = "state"
 	EventScreenPop = "screen_pop"
+	// EventConsult tells an agent's desk how its consultation of a
+	// colleague (an attended transfer) goes (Consult).
+	EventConsult = "consult"
 )
 
 // EventsMaxLen bounds the stream (trimmed approximately, MAXLEN ~): a few
@@ -346,4 +349,14 @@ type ScreenPop struct {
 	TransferKind string `json:"transfer_kind,omitempty"`
 	FromAgent    string `json:"from_agent,omitempty"`
 	FromQueue    string `json:"from_queue,omitempty"`
+}
+
+// Consult is an EventConsult: the agent's consultation of ToAgent on the
+// call is ringing, talking, or over: completed, returned, no_answer,
+// colleague_hangup or caller_hangup.
+type Consult struct {
+	Agent   string `json:"agent"`
+	CallID  string `json:"call_id"`
+	ToAgent string `json:"to_agent"`
+	State   string `json:"state"`
 }

@@ -97,6 +97,7 @@ func (w *waiter) consult(ctx context.Context, o transfer.Order, orders <-chan tr
 	k.b = &party{agent: b, leg: leg, stopLease: stopLease}
 	rep.OK, rep.State = true, "ringing"
 	o.Answer(ctx, rep)
+	k.tell(ctx, "ringing")
 	k.log.Info().Msg("attended transfer: the caller holds, the agent consults a colleague")
 
 	// The caller leaves the bridge (the recording of the conversation
@@ -157,6 +158,7 @@ func (k *consultation) ring(ctx context.Context, orders <-chan transfer.Order) (
 				k.log.Error().Err(err).Msg("mark the colleague talking")
 			}
 			k.b.answered = h.reg.Now()
+			k.tell(ctx, "talking")
 			return nil, false, nil
 		}
 	}
@@ -209,6 +211,16 @@ func (k *consultation) talk(ctx context.Context, orders <-chan transfer.Order) (
 	}
 }
 
+// tell shows the agent's desk how the consultation goes (best effort).
+func (k *consultation) tell(ctx context.Context, state string) {
+	w := k.w
+	ev := agents.Consult{Agent: k.a.agent, CallID: w.c.CallID, ToAgent: k.b.agent, State: state}
+	if err := w.h.reg.Publish(context.WithoutCancel(ctx), k.a.agent, agents.EventConsult, ev); err != nil {
+		w.h.m.RedisErrors.WithLabelValues("screen_pop").Inc()
+		k.log.Warn().Err(err).Msg("tell the desk about the consultation")
+	}
+}
+
 // answer replies to a request during the consultation: OK with state, or
 // refused with why.
 func (k *consultation) answer(ctx context.Context, o transfer.Order, state, why string) {
@@ -239,6 +251,7 @@ func (k *consultation) back(ctx context.Context, outcome string) {
 	k.freeColleague(ctx)
 	k.destroy()
 	w.h.m.AgentTransfers.WithLabelValues(w.c.Queue, outcome).Inc()
+	k.tell(ctx, outcome)
 	w.stopMOH(ctx)
 	if err := w.bridgeTo(ctx, k.a); err != nil {
 		k.log.Error().Err(err).Msg("bridge the caller back to the agent")
@@ -261,6 +274,7 @@ func (k *consultation) noAnswer(ctx context.Context) {
 	}
 	k.destroy()
 	h.m.AgentTransfers.WithLabelValues(w.c.Queue, consultNoAnswer).Inc()
+	k.tell(ctx, consultNoAnswer)
 	if k.a.released {
 		k.log.Info().Msg("the colleague did not answer and the agent has left: the caller waits in line again, same place")
 		t := k.t
@@ -284,6 +298,9 @@ func (k *consultation) callerGone(ctx context.Context) (*ivr.Session, error) {
 	}
 	k.destroy()
 	w.h.m.AgentTransfers.WithLabelValues(w.c.Queue, consultCallerBye).Inc()
+	if k.b != nil {
+		k.tell(ctx, consultCallerBye)
+	}
 	k.log.Info().Msg("the caller hung up during the consultation")
 	if w.sess.HungUp() {
 		return w.sess, nil
@@ -307,6 +324,7 @@ func (k *consultation) complete(ctx context.Context, o *transfer.Order) error {
 	k.t.At = h.reg.Now()
 	w.transfers = append(w.transfers, k.t)
 	h.m.AgentTransfers.WithLabelValues(c.Queue, consultCompleted).Inc()
+	k.tell(ctx, consultCompleted)
 	by := k.o.By
 	if o != nil {
 		by = o.By

@@ -2,6 +2,7 @@ package hold
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
@@ -142,6 +143,18 @@ func TestAttendedTransfer(t *testing.T) {
 			}
 			if n := count(k.d.m.AgentTransfers.WithLabelValues("general", tc.outcome)); n != 1 {
 				t.Errorf("hotline_agent_transfers_total{outcome=%q} = %v", tc.outcome, n)
+			}
+			var told []string
+			evs, _ := k.reg.Tail(context.Background(), "1001", "0", 0)
+			for _, e := range evs {
+				if e.Type == agents.EventConsult {
+					var c agents.Consult
+					_ = json.Unmarshal(e.Data, &c)
+					told = append(told, c.State)
+				}
+			}
+			if len(told) < 2 || told[0] != "ringing" || told[len(told)-1] != tc.outcome {
+				t.Errorf("the agent's desk was told %v", told)
 			}
 			reps, by := k.notes.list()
 			if done := tc.outcome == consultCompleted; done != (len(reps) == 1) ||
