@@ -4,11 +4,14 @@ package e2e
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hotline95598/hotline/internal/browser"
 )
 
 // A real caller takes a complaint and talks to agent 2001; agent 2002 is
@@ -43,6 +46,28 @@ func TestAttendedTransferToAgent(t *testing.T) {
 	env.agentsOnly(t, "2001") // 2002 logs in once 2001 has the caller
 	events1 := agentStream(t, env, "/api/v1/agents/2001/events")
 	events2 := agentStream(t, env, "/api/v1/agents/2002/events")
+
+	// Agent 2002's desk, in a real browser.
+	bctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	b, err := browser.Launch(bctx, ensureChromium(t), 1440, 900)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	b.Deadline(time.Now().Add(100 * time.Second))
+	step := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			dom, _ := b.DOM()
+			t.Fatalf("%s: %v\npage errors: %v\n%s", what, err, b.Errors(), tail(dom, 3000))
+		}
+	}
+	step("open the desk", b.Navigate(env.HTTP+"/desk/"))
+	step("sign-in form", b.WaitFor(bctx, `document.body && document.body.dataset.ready === "true"`))
+	step("type the token", b.Type("#token", testAgent2002Token))
+	step("sign in", b.Click("#btn-signin"))
+	step("live stream", b.WaitFor(bctx, `document.getElementById("conn").dataset.state === "connected"`))
 
 	first := ag1.answer(t, 300*time.Millisecond)   // stays on until the hotline hangs it up
 	second := ag2.answer(t, 1000*time.Millisecond) // likewise
@@ -94,6 +119,21 @@ func TestAttendedTransferToAgent(t *testing.T) {
 		t.Fatalf("screen pop %v", pop.Data)
 	}
 	env.awaitMedia(t, phone, "sound:hotline/transfer_consult", 10*time.Second)
+	step("attended transfer pop on the desk", b.WaitFor(bctx, `document.getElementById("pop").dataset.call === "`+callID+`" && `+
+		`document.getElementById("pop").dataset.transferKind === "attended" && !document.getElementById("pop-xfer").hidden`))
+	var said string
+	step("pop text", b.Eval(`document.getElementById("pop-xfer").textContent + " " + document.getElementById("pop-from").textContent`, &said))
+	if said != "咨询转接 坐席 2001 咨询后转入（原「投诉」队列）" {
+		t.Errorf("the desk says %q", said)
+	}
+	png, err := b.Screenshot()
+	step("screenshot", err)
+	step("save screenshot", os.WriteFile(filepath.Join(runDir(t), "desk-attended.png"), png, 0o644))
+	r, err := b.Box("#pop-xfer")
+	step("box of the tag", err)
+	if reg, err := browser.Inspect(png, r); err != nil || r.Width < 40 || reg.Ink < 0.1 {
+		t.Errorf("the 咨询转接 tag is not drawn: %+v %+v %v", r, reg, err)
+	}
 	eventually(t, 15*time.Second, "agent 2001 and 2002 in the consultation bridge", func() bool {
 		for id, chans := range env.bridges(t) {
 			if strings.HasPrefix(id, "cs-"+callID+"-") && len(chans) == 2 {
