@@ -110,7 +110,7 @@ func TestAttendedTransferToAgent(t *testing.T) {
 	got := check(testAgent2001Token, path, `{"agent":"2002"}`, 200, `"state":"ringing"`)
 	t.Logf("consult: %s", got)
 	check(testAgent2001Token, path, `{"agent":"2002"}`, 409, "")
-	check(testAgent2002Token, path+"/complete", ``, 403, "not the call this agent is on")
+	check(testAgent2002Token, path+"/complete", ``, 403, "the call is not this agent's") // 2002 is consulted, not the call's agent
 
 	pop := nextPop(t, events2, 15*time.Second)
 	t.Logf("screen pop of agent 2002: %v", pop.Data)
@@ -215,7 +215,10 @@ func TestAttendedTransferToAgent(t *testing.T) {
 	if a := env.agentState(t, "2002"); a.State != "wrap_up" && a.State != "available" {
 		t.Errorf("agent 2002 after the call: %+v", a)
 	}
-	if n := env.metric(t, `hotline_agent_transfers_total{queue="complaint",outcome="completed"}`); n < 1 {
+	// Counted by the replica that owns the call.
+	ownerEnv := *env
+	ownerEnv.HTTP = map[string]string{"test-replica": env.HTTP, "test-replica-b": httpB}[owner]
+	if n := ownerEnv.metric(t, `hotline_agent_transfers_total{queue="complaint",outcome="completed"}`); n < 1 {
 		t.Errorf("hotline_agent_transfers_total completed = %v", n)
 	}
 }
