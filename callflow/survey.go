@@ -88,6 +88,12 @@ func (f *Flow) surveyOnOrder(ctx context.Context, c *call, res hold.Result, answ
 		return
 	}
 	if supervised {
-		c.log.Info().Str("ticket_id", id).Msg("dissatisfied with a complaint's call: supervised (督办)")
+		// c.log names the call's own ticket already; an open order it
+		// only found is named here.
+		l := c.log.Info()
+		if id != c.ticket {
+			l = l.Str("ticket_id", id)
+		}
+		l.Msg("dissatisfied with a complaint's call: supervised (督办)")
 	}
 }

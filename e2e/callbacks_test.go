@@ -15,7 +15,7 @@ import (
 func TestCallbackOutcomesOverSIP(t *testing.T) {
 	env := loadEnv(t)
 	env.agentsOnly(t) // nobody answers: the caller abandons
-	phone := uniquePhone(30)
+	phone := uniquePhone()
 	c := caller(t, env, phone, pause(1500*time.Millisecond), press("0"), pause(6*time.Second), hangUp)
 	c.wait(t, 30*time.Second)
 

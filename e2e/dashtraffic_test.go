@@ -38,19 +38,19 @@ func dashboardTraffic(t *testing.T, env *Env) {
 	var complaint order
 	// Taken on the hotline (a complaint from another channel would promise
 	// an agent-first contact callback, which would ring 2001 below).
-	if code := env.post(t, "/api/v1/tickets", map[string]any{"type": "complaint", "channel": "95598", "phone": uniquePhone(950),
+	if code := env.post(t, "/api/v1/tickets", map[string]any{"type": "complaint", "channel": "95598", "phone": uniquePhone(),
 		"named": true, "class": "service", "subject": "staff_attitude"}, &complaint); code != 201 {
 		t.Fatalf("complaint: %d %+v", code, complaint)
 	}
 
 	const overflowed = `hotline_queue_overflows_total{queue="senior",to="general"}`
 	overflows := env.metric(t, overflowed)
-	fault := caller(t, env, uniquePhone(951), pause(1500*time.Millisecond), press("1"), pause(3*time.Second), hangUp)
+	fault := caller(t, env, uniquePhone(), pause(1500*time.Millisecond), press("1"), pause(3*time.Second), hangUp)
 	billing := caller(t, env, "13900139000", pause(1500*time.Millisecond), press("2"), awaitByeWithin(90*time.Second))
 	elder := caller(t, env, "15800158000", awaitByeWithin(150*time.Second))
-	waiting := caller(t, env, uniquePhone(952), pause(1500*time.Millisecond), press("7"), pause(2500*time.Millisecond), press("0"),
+	waiting := caller(t, env, uniquePhone(), pause(1500*time.Millisecond), press("7"), pause(2500*time.Millisecond), press("0"),
 		awaitByeWithin(150*time.Second))
-	quitter := uniquePhone(953)
+	quitter := uniquePhone()
 	gaveUp := caller(t, env, quitter, pause(1500*time.Millisecond), press("0"), pause(6*time.Second), hangUp)
 
 	// The caller who gave up is promised a callback 2 s later: cancel it
@@ -64,8 +64,8 @@ func dashboardTraffic(t *testing.T, env *Env) {
 		t.Fatalf("cancel the abandoned caller's callback: %v %v", ids, err)
 	}
 
-	followUp(t, env, uniquePhone(954), "1")
-	followUp(t, env, uniquePhone(955), "2")
+	followUp(t, env, uniquePhone(), "1")
+	followUp(t, env, uniquePhone(), "2")
 
 	eventually(t, 60*time.Second, "the elder moved from senior to general", func() bool {
 		return env.metric(t, overflowed) > overflows

@@ -63,7 +63,7 @@ func TestDeskScreenPopAndNote(t *testing.T) {
 	bin := ensureChromium(t)
 	ctx := context.Background()
 	rdb, prefix := deskRedis(t)
-	phone := uniquePhone(141)
+	phone := uniquePhone()
 	acct := accounts.Account{Number: "88" + phone[len(phone)-8:], Name: "王秀英", Phones: []string{phone},
 		Address: "北京市海淀区学院路30号科大院12号楼", Area: "海淀区", Transformer: "TX-0301", Class: "important", BirthYear: 1980}
 	if err := accounts.New(rdb, prefix).Put(ctx, acct); err != nil {
@@ -154,18 +154,37 @@ func TestDeskScreenPopAndNote(t *testing.T) {
 	step("note in the audit trail", b.WaitFor(bctx, `[...document.querySelectorAll('#audit tbody tr[data-action="note"] td.note')].some(td => td.textContent === "`+note+`")`))
 	png = shot("desk-note.png")
 	notBlank(png, "#order")
+
+	// Still during the call, the agent classifies the complaint the IVR
+	// opened: class, a subject of that class, the grade.
+	sel := func(id, value string) {
+		t.Helper()
+		step("choose "+id, b.Eval(`(function(){var s=document.getElementById("`+id+`");s.value="`+value+`";s.dispatchEvent(new Event("change"));return s.value;})()`, nil))
+	}
+	sel("cls-class", "service")
+	sel("cls-subject", "staff_attitude")
+	sel("cls-grade", "IV")
+	step("classify", b.Click("#btn-classify"))
+	step("classify in the audit trail", b.WaitFor(bctx, `document.querySelector('#audit tbody tr[data-action="classify"]') !== null`))
+	png = shot("desk-classified.png")
+	notBlank(png, "#order")
 	var tk struct {
-		Audit []struct{ Actor, Action, Note string }
+		Class, Subject, Grade string
+		Audit                 []struct{ Actor, Action, Note string }
 	}
 	if code := env.api(t, "GET", "/api/v1/tickets/"+ticketID, &tk); code != 200 {
 		t.Fatalf("ticket %s: %d", ticketID, code)
 	}
-	found := false
+	found, classified := false, false
 	for _, a := range tk.Audit {
 		found = found || (a.Action == "note" && a.Actor == "e2e-agent-2001" && a.Note == note)
+		classified = classified || (a.Action == "classify" && a.Actor == "e2e-agent-2001")
 	}
 	if !found {
 		t.Fatalf("the note is not on work order %s under the agent's name: %+v", ticketID, tk.Audit)
+	}
+	if !classified || tk.Class != "service" || tk.Subject != "staff_attitude" || tk.Grade != "IV" {
+		t.Fatalf("work order %s after classify: class %q subject %q grade %q, audit %+v", ticketID, tk.Class, tk.Subject, tk.Grade, tk.Audit)
 	}
 
 	// The controller records the conversation from the agent's answer:

@@ -26,7 +26,7 @@ func devScenario(t *testing.T, name string) string {
 // the agent hangs up (verbatim).
 func TestDevScenarios(t *testing.T) {
 	env := loadEnv(t)
-	phone := uniquePhone(990)
+	phone := uniquePhone()
 	fault := strings.ReplaceAll(devScenario(t, "fault-report.xml"), "13800138000", phone)
 	sipPort, mediaPort := ports()
 	startSipp(t, "dev-fault-report", fault, env.SIPAddr, sipPort, mediaPort).wait(t, 40*time.Second)

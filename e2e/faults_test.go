@@ -192,7 +192,7 @@ func TestFaultSIGKILLWithCallersInMenuAndQueue(t *testing.T) {
 	rdb := redisClient(t)
 	prefix := redisPrefix(t)
 	env.agentsOnly(t) // nobody answers: the caller waits
-	waiting, inMenu, promised := uniquePhone(801), uniquePhone(802), uniquePhone(803)
+	waiting, inMenu, promised := uniquePhone(), uniquePhone(), uniquePhone()
 	quietCallbacks(t, env, waiting, inMenu, promised)
 
 	// A callback promised before the kill, due well after this test.
@@ -246,7 +246,7 @@ func TestFaultSIGKILLWithCallersInMenuAndQueue(t *testing.T) {
 func TestFaultRedisRestart(t *testing.T) {
 	env := loadEnv(t)
 	run := runDir(t)
-	phones := []string{uniquePhone(811), uniquePhone(812), uniquePhone(813)}
+	phones := []string{uniquePhone(), uniquePhone(), uniquePhone()}
 	quietCallbacks(t, env, phones...)
 	at := time.Now().Add(2 * time.Hour).Format(time.RFC3339)
 	var tickets []string
@@ -310,7 +310,7 @@ func TestFaultRedisRestart(t *testing.T) {
 		}
 	}
 	// The controller works again: a new call gets a ticket.
-	p := uniquePhone(814)
+	p := uniquePhone()
 	c := caller(t, env, p, pause(1500*time.Millisecond), press("1"), pause(2*time.Second), hangUp)
 	c.wait(t, 30*time.Second)
 	if ts := env.tickets(t, p); len(ts) != 1 {
@@ -324,7 +324,7 @@ func TestFaultRedisRestart(t *testing.T) {
 func TestFaultRedisDownDuringFaultReport(t *testing.T) {
 	env := loadEnv(t)
 	run := runDir(t)
-	phone := uniquePhone(821)
+	phone := uniquePhone()
 	stackCmd(t, "stack.sh", "redis-down")
 	restarted := false
 	t.Cleanup(func() {
@@ -415,7 +415,7 @@ func TestFaultAsteriskRestart(t *testing.T) {
 	rdb := redisClient(t)
 	prefix := redisPrefix(t)
 	env.agentsOnly(t)
-	phone, inMenu := uniquePhone(831), uniquePhone(832)
+	phone, inMenu := uniquePhone(), uniquePhone()
 	quietCallbacks(t, env, phone, inMenu)
 	// Asterisk hangs the callers up when it stops: the scenarios take the BYE.
 	c := caller(t, env, phone, pause(1500*time.Millisecond), press("0"), awaitBye)

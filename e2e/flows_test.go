@@ -44,7 +44,7 @@ func TestBilling(t *testing.T) {
 	c.wait(t, 90*time.Second)
 
 	// Unknown number: enter an unknown account, choose to retry, enter a good one.
-	c = caller(t, env, uniquePhone(1), pause(1500*time.Millisecond), press("2"),
+	c = caller(t, env, uniquePhone(), pause(1500*time.Millisecond), press("2"),
 		pause(1500*time.Millisecond), press("999#"),
 		pause(1500*time.Millisecond), press("2"),
 		pause(1500*time.Millisecond), press("1000000001#"), awaitBye)
@@ -61,7 +61,7 @@ func TestComplaintReachesAgent(t *testing.T) {
 	ag := env.phone(t, "2001")
 	env.agentsOnly(t, "2001")
 	agentCall := ag.answer(t, 500*time.Millisecond)
-	phone := uniquePhone(2)
+	phone := uniquePhone()
 	// The complaint number and the transfer prompt take about 15 s; the
 	// caller speaks once the agent is on the line.
 	c := caller(t, env, phone, pause(1500*time.Millisecond), press("3"), pause(22*time.Second), talk(), pause(12*time.Second), hangUp)
@@ -114,7 +114,7 @@ func TestRingNoAnswerMovesOn(t *testing.T) {
 	env.agentsOnly(t, "2001", "2002")
 	ringing := first.ringOut(t)
 	answering := agentTalksBriefly(t, second)
-	c := caller(t, env, uniquePhone(3), pause(1500*time.Millisecond), press("0"), awaitByeWithin(60*time.Second))
+	c := caller(t, env, uniquePhone(), pause(1500*time.Millisecond), press("0"), awaitByeWithin(60*time.Second))
 	c.wait(t, 60*time.Second)
 	ringing.wait(t, 10*time.Second)
 	answering.wait(t, 10*time.Second)
@@ -130,7 +130,7 @@ func TestInvalidKeysGoToAgent(t *testing.T) {
 	env.agentsOnly(t, "2002")
 	agentCall := agentTalksBriefly(t, ag)
 	invalid := env.metric(t, `hotline_menu_node_invalid_total{node="main"}`)
-	c := caller(t, env, uniquePhone(4),
+	c := caller(t, env, uniquePhone(),
 		pause(1500*time.Millisecond), press("7"), pause(2500*time.Millisecond), press("9"),
 		pause(2500*time.Millisecond), press("8"), awaitByeWithin(60*time.Second))
 	c.wait(t, 60*time.Second)
@@ -150,7 +150,7 @@ func TestSilentCallerGoesToAgent(t *testing.T) {
 	// Three rounds of menu and timeout, then the transfer prompt: about 72 s
 	// with the rendered prompts; the caller stays on until the agent who
 	// takes them hangs up.
-	c := caller(t, env, uniquePhone(5), awaitByeWithin(120*time.Second))
+	c := caller(t, env, uniquePhone(), awaitByeWithin(120*time.Second))
 	agentCall.wait(t, 110*time.Second)
 	c.wait(t, 20*time.Second)
 	if got := env.metric(t, `hotline_menu_node_timeouts_total{node="main"}`) - timeouts; got != 3 {
@@ -162,7 +162,7 @@ func TestSilentCallerGoesToAgent(t *testing.T) {
 func TestHangupInMenu(t *testing.T) {
 	env := loadEnv(t)
 	before := env.metric(t, `hotline_calls_ended_total{reason="hangup_menu"}`)
-	phone := uniquePhone(6)
+	phone := uniquePhone()
 	c := caller(t, env, phone, pause(2*time.Second), hangUp)
 	c.wait(t, 20*time.Second)
 	eventually(t, 5*time.Second, "call ended in menu", func() bool {
@@ -178,7 +178,7 @@ func TestHangupInMenu(t *testing.T) {
 func TestAbandonedCallerIsCalledBack(t *testing.T) {
 	env := loadEnv(t)
 	env.agentsOnly(t) // nobody to answer: the caller waits
-	phone := uniquePhone(7)
+	phone := uniquePhone()
 	c := caller(t, env, phone, pause(1500*time.Millisecond), press("0"), pause(6*time.Second), hangUp)
 	c.wait(t, 30*time.Second)
 	type callback struct {

@@ -16,7 +16,7 @@ func TestDTMFFloodAndLongEntry(t *testing.T) {
 	env.agentsOnly(t) // nobody answers: a caller passed to a person waits
 	errorsBefore := env.metric(t, `hotline_calls_ended_total{reason="error"}`)
 	long := strings.Repeat("9876543210", 20) // 200 digits
-	phone := uniquePhone(80)
+	phone := uniquePhone()
 	// 2 for billing (an unknown number is asked for the account), then the
 	// 200-digit entry with #, then a burst of every key.
 	c := caller(t, env, phone, pause(1500*time.Millisecond), press("2"), pause(2*time.Second),
@@ -31,7 +31,7 @@ func TestDTMFFloodAndLongEntry(t *testing.T) {
 		t.Fatalf("healthz after the flood: %d %+v", code, health)
 	}
 	// The next caller is served as usual: a fault report gets its ticket.
-	next := uniquePhone(81)
+	next := uniquePhone()
 	c2 := caller(t, env, next, pause(1500*time.Millisecond), press("1"), pause(3*time.Second), hangUp)
 	c2.wait(t, 30*time.Second)
 	eventually(t, 5*time.Second, "fault ticket of the next caller", func() bool {

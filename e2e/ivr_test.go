@@ -72,7 +72,7 @@ func (e *Env) awaitMedia(t *testing.T, phone, prefix string, within time.Duratio
 // work order number are heard from hotline/en/, and 1 still reports a fault.
 func TestEnglishService(t *testing.T) {
 	env := loadEnv(t)
-	phone := uniquePhone(601)
+	phone := uniquePhone()
 	english := env.metric(t, `hotline_menu_node_selections_total{key="6",node="main"}`)
 	c := caller(t, env, phone, pause(1500*time.Millisecond), press("6"), pause(5*time.Second), press("1"), awaitBye)
 	m := env.awaitMedia(t, phone, "sound:hotline/en/", 8*time.Second)
@@ -96,7 +96,7 @@ func TestElderlyServiceByKey(t *testing.T) {
 	env.agentsOnly(t, "2003")
 	events := agentStream(t, env, "/api/v1/agents/2003/events")
 	agentCall := agentTalksBriefly(t, ag)
-	phone := uniquePhone(602)
+	phone := uniquePhone()
 	c := caller(t, env, phone, pause(1500*time.Millisecond), press("4"), awaitByeWithin(60*time.Second))
 	env.awaitMedia(t, phone, "sound:hotline/slow/senior_transfer", 8*time.Second)
 	var vol struct{ Value string }
@@ -175,7 +175,7 @@ func TestMenuReloadDuringCalls(t *testing.T) {
 	var old []*sipp
 	var phones []string
 	for i := 0; i < 3; i++ {
-		phone := uniquePhone(603 + i)
+		phone := uniquePhone()
 		phones = append(phones, phone)
 		old = append(old, caller(t, env, phone, pause(8*time.Second), press("5"), pause(2500*time.Millisecond), press("1"),
 			pause(3*time.Second), hangUp))
@@ -211,7 +211,7 @@ func TestMenuReloadDuringCalls(t *testing.T) {
 	}
 
 	// A new caller gets menu b: 5 reports a fault at once.
-	fresh := uniquePhone(606)
+	fresh := uniquePhone()
 	nc := caller(t, env, fresh, pause(1500*time.Millisecond), press("5"), pause(3*time.Second), hangUp)
 
 	for _, c := range old {
@@ -244,7 +244,7 @@ func TestMenuReloadDuringCalls(t *testing.T) {
 // heard just the closing offer.)
 func TestWholePromptListIsHeard(t *testing.T) {
 	env := loadEnv(t)
-	phone := uniquePhone(611)
+	phone := uniquePhone()
 	c := caller(t, env, phone, pause(1500*time.Millisecond), press("1"), pause(20*time.Second), hangUp)
 	heard := map[string]bool{}
 	digits := 0

@@ -68,7 +68,7 @@ func TestScreenPopOverSSE(t *testing.T) {
 	env.agentsOnly(t, "2001")
 	events := agentStream(t, env, "/api/v1/agents/2001/events")
 	agentCall := ag.talk(t, time.Second, 2*time.Second)
-	phone := uniquePhone(61)
+	phone := uniquePhone()
 	c := caller(t, env, phone, pause(1500*time.Millisecond), press("0"), awaitByeWithin(60*time.Second))
 
 	var pop *agentEvent
@@ -164,7 +164,7 @@ func TestSupervisorListenWhisperBarge(t *testing.T) {
 	for range 5 {
 		script = append(script, talk(), pause(8*time.Second))
 	}
-	c := caller(t, env, uniquePhone(62), append(script, pause(5*time.Second), hangUp)...)
+	c := caller(t, env, uniquePhone(), append(script, pause(5*time.Second), hangUp)...)
 
 	eventually(t, 40*time.Second, "agent on call", func() bool { return env.agentState(t, "2001").State == "on_call" })
 	var a struct {

@@ -71,7 +71,7 @@ func TestComplaintEscalatesWhenNobodyActs(t *testing.T) {
 	ag := env.phone(t, "2003")
 	env.agentsOnly(t, "2003")
 	agentCall := agentTalksBriefly(t, ag)
-	phone := uniquePhone(10)
+	phone := uniquePhone()
 	// The caller complains and talks to the agent; nobody then works the order.
 	c := caller(t, env, phone, pause(1500*time.Millisecond), press("3"), awaitByeWithin(60*time.Second))
 	c.wait(t, 40*time.Second)
@@ -165,7 +165,7 @@ func TestOutageMergesReports(t *testing.T) {
 // it; the urge (催办) and the repeat call are on the ticket.
 func TestRepeatCallerUrges(t *testing.T) {
 	env := loadEnv(t)
-	phone := uniquePhone(13)
+	phone := uniquePhone()
 	// The open work order: a fault report taken at the counter.
 	var open order
 	if code := env.post(t, "/api/v1/tickets", map[string]any{"type": "fault", "channel": "counter", "phone": phone}, &open); code != 201 {
@@ -185,7 +185,7 @@ func TestRepeatCallerUrges(t *testing.T) {
 func TestRepeatCallerKeepsTheMenu(t *testing.T) {
 	env := loadEnv(t)
 	env.agentsOnly(t) // nobody to answer: the complaint caller waits, then hangs up
-	phone := uniquePhone(71)
+	phone := uniquePhone()
 	var open order
 	if code := env.post(t, "/api/v1/tickets", map[string]any{"type": "fault", "phone": phone, "channel": "counter"}, &open); code != 201 {
 		t.Fatalf("open order: %d", code)
@@ -242,7 +242,7 @@ func followUp(t *testing.T, env *Env, phone, key string) order {
 // An unhappy customer's ticket is reopened and escalated.
 func TestFollowUpUnhappyReopens(t *testing.T) {
 	env := loadEnv(t)
-	o := followUp(t, env, uniquePhone(11), "2")
+	o := followUp(t, env, uniquePhone(), "2")
 	if o.FollowUp != "unsatisfied" || o.Status != "in_progress" || len(escalations(o)) == 0 {
 		t.Fatalf("after an unhappy follow-up: %+v", o)
 	}
@@ -251,7 +251,7 @@ func TestFollowUpUnhappyReopens(t *testing.T) {
 // A satisfied customer's ticket is closed.
 func TestFollowUpSatisfiedCloses(t *testing.T) {
 	env := loadEnv(t)
-	o := followUp(t, env, uniquePhone(12), "1")
+	o := followUp(t, env, uniquePhone(), "1")
 	if o.FollowUp != "satisfied" || o.Status != "closed" {
 		t.Fatalf("after a satisfied follow-up: %+v", o)
 	}

@@ -50,7 +50,7 @@ func TestSkillRouting(t *testing.T) {
 	events := agentStream(t, env, "/api/v1/agents/events")
 	_ = billing
 	agentCall := agentTalksBriefly(t, complaint)
-	phone := uniquePhone(71)
+	phone := uniquePhone()
 	c := caller(t, env, phone, pause(1500*time.Millisecond), press("3"), awaitByeWithin(60*time.Second))
 	pop := nextPop(t, events, 30*time.Second)
 	if pop.Data["agent"] != "2002" || pop.Data["queue"] != "complaint" || pop.Data["phone"] != phone {
@@ -77,7 +77,7 @@ func TestVirtualHoldKeepsPlace(t *testing.T) {
 	before := env.metric(t, requeued)
 	a := caller(t, env, elder, pause(6*time.Second), press("1"), awaitBye)
 	queuePlace(t, redisClient(t), redisPrefix(t), channelOf(t, env, elder)) // the elder waits first
-	younger := uniquePhone(72)
+	younger := uniquePhone()
 	b := caller(t, env, younger, pause(1500*time.Millisecond), press("0"), awaitByeWithin(120*time.Second))
 	// The carrier side answers our callback and stays on until the agent
 	// who serves them hangs up.
@@ -183,7 +183,7 @@ func TestBusyPhoneIsNotOffered(t *testing.T) {
 		return false
 	})
 	agentCall := agentTalksBriefly(t, free)
-	phone := uniquePhone(73)
+	phone := uniquePhone()
 	c := caller(t, env, phone, pause(1500*time.Millisecond), press("0"), awaitByeWithin(60*time.Second))
 	pop := nextPop(t, events, 30*time.Second)
 	if pop.Data["agent"] != "2002" || pop.Data["phone"] != phone {
@@ -209,9 +209,9 @@ func TestWrapUpRespected(t *testing.T) {
 	// The agent talks long enough for the second caller to be waiting
 	// when the after-call work starts.
 	first := ag.talk(t, 300*time.Millisecond, 8*time.Second)
-	c1 := caller(t, env, uniquePhone(74), pause(1500*time.Millisecond), press("0"), awaitByeWithin(60*time.Second))
+	c1 := caller(t, env, uniquePhone(), pause(1500*time.Millisecond), press("0"), awaitByeWithin(60*time.Second))
 	eventually(t, 30*time.Second, "the first caller with the agent", func() bool { return env.agentState(t, "2001").State == "on_call" })
-	second := uniquePhone(75)
+	second := uniquePhone()
 	c2 := caller(t, env, second, pause(1500*time.Millisecond), press("0"), awaitByeWithin(60*time.Second))
 	_, _ = queuePlace(t, rdb, prefix, channelOf(t, env, second))
 	var wrapAt, nextRingAt time.Time
@@ -271,7 +271,7 @@ func TestPriorityAndFairnessAcrossQueues(t *testing.T) {
 	ag := env.phone(t, "2001")
 	const joined = `hotline_queue_calls_offered_total`
 	billing, complaint := env.metric(t, joined+`{queue="billing"}`), env.metric(t, joined+`{queue="complaint"}`)
-	first, second := uniquePhone(76), uniquePhone(77)
+	first, second := uniquePhone(), uniquePhone()
 	const important = "13700137000" // account 1000000003, class important
 	rdb, prefix := redisClient(t), redisPrefix(t)
 	// Each joins once the one before is waiting.
@@ -316,7 +316,7 @@ func TestLowerSkillAfterWait(t *testing.T) {
 	env.agentsOnly(t, "2001")
 	events := agentStream(t, env, "/api/v1/agents/2001/events")
 	agentCall := agentTalksBriefly(t, ag)
-	phone := uniquePhone(78)
+	phone := uniquePhone()
 	// An unknown number: account entry, wrong number, then 1 for an agent.
 	c := caller(t, env, phone, pause(1500*time.Millisecond), press("2"), pause(2*time.Second), press("9999999999#"),
 		pause(2*time.Second), press("1"), awaitByeWithin(60*time.Second))

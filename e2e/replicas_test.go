@@ -54,7 +54,7 @@ func TestReplicaKilledWhileCallersWait(t *testing.T) {
 		if n == 12 {
 			t.Fatalf("12 calls and still not two on each replica: A %d, B %d", len(byOwner[replicaA]), len(byOwner[replicaB]))
 		}
-		w := &waiter{phone: uniquePhone(901 + n)}
+		w := &waiter{phone: uniquePhone()}
 		phones = append(phones, w.phone)
 		w.sipp = caller(t, env, w.phone, pause(1500*time.Millisecond), press("0"), awaitByeWithin(170*time.Second))
 		w.id = channelOf(t, env, w.phone)
@@ -111,7 +111,7 @@ func TestReplicaKilledWhileCallersWait(t *testing.T) {
 
 	// New calls while B is dead all land on A (the dialplan skips B's app).
 	for i := 0; i < 2; i++ {
-		p := uniquePhone(921 + i)
+		p := uniquePhone()
 		c := caller(t, env, p, pause(3*time.Second), hangUp)
 		id := channelOf(t, env, p)
 		var owner string

@@ -26,7 +26,7 @@ func TestRestartHangsUpOrphanWithCallback(t *testing.T) {
 	if run == "" {
 		t.Fatal("HOTLINE_RUN_DIR is not set: run the e2e tests through deploy/local/e2e.sh")
 	}
-	phone := uniquePhone(8)
+	phone := uniquePhone()
 	quietCallbacks(t, env, phone)
 	// The caller reports a fault, then stays on the line until we hang up.
 	c := caller(t, env, phone, pause(1500*time.Millisecond), press("1"), awaitBye)

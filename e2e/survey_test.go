@@ -56,7 +56,7 @@ func TestPostCallSurvey(t *testing.T) {
 	before := env.metric(t, series)
 	// The agent answers at once and hangs up after 4 s of talk.
 	agentCall := ag.talk(t, 500*time.Millisecond, 4*time.Second)
-	phone := uniquePhone(901)
+	phone := uniquePhone()
 	// 3 for a complaint; the complaint's number and the transfer take 11 to
 	// 13 s, the talk 4 s, so the survey question starts 17 to 20 s into the
 	// call (measured); it plays 10 s and waits 5 s more. The caller

@@ -86,7 +86,7 @@ func TestBlindTransferToAnotherQueue(t *testing.T) {
 	step("available", b.WaitFor(bctx, `document.getElementById("state").dataset.state === "available"`))
 
 	first := ag1.answer(t, 300*time.Millisecond) // stays on until the hotline hangs it up
-	phone := uniquePhone(1401)
+	phone := uniquePhone()
 	c := caller(t, env, phone, pause(1500*time.Millisecond), press("3"), awaitByeWithin(150*time.Second))
 	var a1 struct {
 		State  string

@@ -122,7 +122,7 @@ func TestWallboardUpdatesWithinASecond(t *testing.T) {
 
 	const offered = `hotline_queue_calls_offered_total{queue="general"}`
 	before := env.metric(t, offered)
-	c := caller(t, env, uniquePhone(41), pause(1500*time.Millisecond), press("0"), awaitByeWithin(60*time.Second))
+	c := caller(t, env, uniquePhone(), pause(1500*time.Millisecond), press("0"), awaitByeWithin(60*time.Second))
 
 	// Joined: the moment the controller counts the caller as offered.
 	var joined time.Time
