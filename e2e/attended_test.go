@@ -71,7 +71,7 @@ func TestAttendedTransferToAgent(t *testing.T) {
 
 	first := ag1.answer(t, 300*time.Millisecond)   // stays on until the hotline hangs it up
 	second := ag2.answer(t, 1000*time.Millisecond) // likewise
-	phone := uniquePhone(1501)
+	phone := uniquePhone()
 	c := caller(t, env, phone, pause(1500*time.Millisecond), press("3"), awaitByeWithin(60*time.Second))
 	var a1 struct {
 		State  string
