@@ -9,7 +9,8 @@ import (
 
 // A colleague consulted for an attended transfer: only an available agent
 // whose phone was not found busy is reserved; it rings and talks with
-// reason consult (out of the queue's reach), and becomes the call's agent
+// reason consult (out of the queue's reach), held by a lease from the
+// start, and becomes the call's agent
 // when it takes the caller over.
 func TestReserveForConsultation(t *testing.T) {
 	ctx := context.Background()
@@ -41,6 +42,11 @@ func TestReserveForConsultation(t *testing.T) {
 			}
 			if a := state(t, reg, "1002"); a.State != Ringing || a.Reason != ReasonConsult || a.CallID != "c1" {
 				t.Fatalf("reserved %+v", a)
+			}
+			// Held by a lease from the start: the sweep of dead replicas'
+			// agents leaves it ringing.
+			if freed, err := reg.Sweep(ctx); err != nil || freed != 0 || state(t, reg, "1002").State != Ringing {
+				t.Fatalf("the sweep freed a reserved colleague: %d %v", freed, err)
 			}
 			if n, _ := reg.rdb.ZCard(ctx, reg.availKey()).Result(); n != 0 {
 				t.Fatal("a reserved agent is still offered callers")

@@ -252,7 +252,8 @@ func (r *Registry) Answered(ctx context.Context, id, callID string) error {
 }
 
 // Reserve takes an available agent out of the queue's reach for an
-// attended transfer of callID: the agent rings with reason consult. An
+// attended transfer of callID: the agent rings with reason consult, held
+// by a lease the caller keeps (KeepLease) like any ringing agent's. An
 // agent whose phone was found busy lately (MarkBusy) is not reserved,
 // as the queue's claim skips it.
 func (r *Registry) Reserve(ctx context.Context, id, callID string) error {
@@ -262,6 +263,12 @@ func (r *Registry) Reserve(ctx context.Context, id, callID string) error {
 	}
 	if n > 0 {
 		return fmt.Errorf("agent %s's phone is busy with another call: %w", id, ErrBadState)
+	}
+	// The lease first: a ringing agent without one is freed by the sweep
+	// (a lease left on an agent the move refuses is harmless: only ringing
+	// and talking agents' leases are looked at).
+	if err := r.Renew(ctx, id, callID); err != nil {
+		return fmt.Errorf("agent %s: %w", id, err)
 	}
 	return r.move(ctx, id, string(Available), Ringing, ReasonConsult, "", "", callID)
 }

@@ -37,6 +37,38 @@ type consultation struct {
 	bridge  string
 	destroy func() // the bridge of agent and colleague
 	log     zerolog.Logger
+	// prompting: the caller hears the consult prompt; the hold music
+	// starts when it ends.
+	prompting bool
+}
+
+// promptPoll bounds each wait of the consultation while the caller hears
+// the prompt, so the music starts soon after the prompt ends.
+const promptPoll = 250 * time.Millisecond
+
+// slice is how long the next wait may last: d, or less while the prompt
+// plays.
+func (k *consultation) slice(d time.Duration) time.Duration {
+	if k.prompting && d > promptPoll {
+		return promptPoll
+	}
+	return d
+}
+
+// musicAfterPrompt starts the hold music once the prompt is over (its end
+// is noted by whichever wait read the caller's events).
+func (k *consultation) musicAfterPrompt(ctx context.Context) {
+	if k.prompting && !k.w.sess.BackgroundPlaying() {
+		k.prompting = false
+		k.w.moh(ctx)
+	}
+}
+
+// unhold ends the caller's prompt or music before a bridge.
+func (k *consultation) unhold(ctx context.Context) {
+	k.prompting = false
+	k.w.sess.StopBackground(ctx)
+	k.w.stopMOH(ctx)
 }
 
 // consult carries out a request to consult a colleague: the colleague,
@@ -108,10 +140,12 @@ func (w *waiter) consult(ctx context.Context, o transfer.Order, orders <-chan tr
 	if k.destroy, err = ivr.Bridge(ctx, h.sw, k.bridge, a.leg.ID()); err != nil {
 		k.log.Error().Err(err).Msg("bridge for the consultation")
 	}
-	if err := w.sess.Say(ctx, prompts.MediaList(c.Voice, consultPrompt)...); err != nil && w.sess.HungUp() {
-		return k.callerGone(ctx)
+	// The prompt plays while the colleague's phone rings; the music
+	// follows it (musicAfterPrompt).
+	k.prompting = w.sess.Background(ctx, prompts.MediaList(c.Voice, consultPrompt)...) == nil
+	if !k.prompting {
+		w.moh(ctx)
 	}
-	w.moh(ctx)
 	if gone, done, err := k.ring(ctx, orders); done {
 		return gone, err
 	}
@@ -130,7 +164,12 @@ func (k *consultation) ring(ctx context.Context, orders <-chan transfer.Order) (
 		if k.a.released {
 			watch = watch[:1]
 		}
-		got := until(ctx, orders, func(ctx context.Context) { r, rerr = k.b.leg.AwaitAnswer(ctx, time.Until(deadline), watch...) })
+		left := time.Until(deadline)
+		got := until(ctx, orders, func(ctx context.Context) { r, rerr = k.b.leg.AwaitAnswer(ctx, k.slice(left), watch...) })
+		if got == nil && rerr == nil && r.TimedOut && k.slice(left) < left {
+			k.musicAfterPrompt(ctx) // a slice of the wait is over, not the ring time
+			continue
+		}
 		if got != nil {
 			if got.Kind == transfer.KindCancel && !k.a.released && r.Gone == nil {
 				k.answer(ctx, *got, "returned", "")
@@ -178,7 +217,19 @@ func (k *consultation) talk(ctx context.Context, orders <-chan transfer.Order) (
 	for {
 		var first *ivr.Session
 		var ferr error
-		got := until(ctx, orders, func(ctx context.Context) { first, ferr = ivr.FirstHangupOf(ctx, w.sess, k.a.leg, k.b.leg) })
+		sliced := k.prompting
+		got := until(ctx, orders, func(ctx context.Context) {
+			if sliced {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, promptPoll)
+				defer cancel()
+			}
+			first, ferr = ivr.FirstHangupOf(ctx, w.sess, k.a.leg, k.b.leg)
+		})
+		if sliced && got == nil && first == nil && ctx.Err() == nil {
+			k.musicAfterPrompt(ctx)
+			continue
+		}
 		if got != nil {
 			switch {
 			case first == nil && got.Kind == transfer.KindComplete:
@@ -252,7 +303,7 @@ func (k *consultation) back(ctx context.Context, outcome string) {
 	k.destroy()
 	w.h.m.AgentTransfers.WithLabelValues(w.c.Queue, outcome).Inc()
 	k.tell(ctx, outcome)
-	w.stopMOH(ctx)
+	k.unhold(ctx)
 	if err := w.bridgeTo(ctx, k.a); err != nil {
 		k.log.Error().Err(err).Msg("bridge the caller back to the agent")
 	}
@@ -275,6 +326,7 @@ func (k *consultation) noAnswer(ctx context.Context) {
 	k.destroy()
 	h.m.AgentTransfers.WithLabelValues(w.c.Queue, consultNoAnswer).Inc()
 	k.tell(ctx, consultNoAnswer)
+	k.unhold(ctx)
 	if k.a.released {
 		k.log.Info().Msg("the colleague did not answer and the agent has left: the caller waits in line again, same place")
 		t := k.t
@@ -283,7 +335,6 @@ func (k *consultation) noAnswer(ctx context.Context) {
 		return
 	}
 	k.log.Info().Msg("the colleague did not answer: the agent is back with the caller")
-	w.stopMOH(ctx)
 	if err := w.bridgeTo(ctx, k.a); err != nil {
 		k.log.Error().Err(err).Msg("bridge the caller back to the agent")
 	}
@@ -316,7 +367,7 @@ func (k *consultation) complete(ctx context.Context, o *transfer.Order) error {
 	w, h, c := k.w, k.w.h, k.w.c
 	k.destroy()
 	w.release(ctx, k.a)
-	w.stopMOH(ctx)
+	k.unhold(ctx)
 	if err := h.reg.TakeOver(ctx, k.b.agent, c.CallID); err != nil {
 		k.log.Error().Err(err).Msg("make the colleague the call's agent")
 	}
