@@ -218,7 +218,7 @@ func TestAttendedTransferToAgent(t *testing.T) {
 	// Counted by the replica that owns the call.
 	ownerEnv := *env
 	ownerEnv.HTTP = map[string]string{"test-replica": env.HTTP, "test-replica-b": httpB}[owner]
-	if n := ownerEnv.metric(t, `hotline_agent_transfers_total{queue="complaint",outcome="completed"}`); n < 1 {
+	if n := ownerEnv.metric(t, `hotline_agent_transfers_total{outcome="completed",queue="complaint"}`); n < 1 {
 		t.Errorf("hotline_agent_transfers_total completed = %v", n)
 	}
 }
