@@ -25,6 +25,9 @@ import (
 const (
 	EventState     = "state"
 	EventScreenPop = "screen_pop"
+	// EventConsult tells an agent's desk how its consultation of a
+	// colleague (an attended transfer) goes (Consult).
+	EventConsult = "consult"
 )
 
 // EventsMaxLen bounds the stream (trimmed approximately, MAXLEN ~): a few
@@ -339,9 +342,21 @@ type ScreenPop struct {
 	Queue    string  `json:"queue"`
 	Priority string  `json:"priority"`
 	WaitedS  float64 `json:"waited_s"`
-	// Transfer: another agent passed the caller on (a blind transfer);
-	// FromAgent and FromQueue say who and from where.
-	Transfer  bool   `json:"transfer,omitempty"`
-	FromAgent string `json:"from_agent,omitempty"`
-	FromQueue string `json:"from_queue,omitempty"`
+	// Transfer: another agent passed the caller on; FromAgent and
+	// FromQueue say who and from where, TransferKind how: "blind" (to a
+	// queue) or "attended" (FromAgent consults this agent first).
+	Transfer     bool   `json:"transfer,omitempty"`
+	TransferKind string `json:"transfer_kind,omitempty"`
+	FromAgent    string `json:"from_agent,omitempty"`
+	FromQueue    string `json:"from_queue,omitempty"`
+}
+
+// Consult is an EventConsult: the agent's consultation of ToAgent on the
+// call is ringing, talking, or over: completed, returned, no_answer,
+// colleague_hangup or caller_hangup.
+type Consult struct {
+	Agent   string `json:"agent"`
+	CallID  string `json:"call_id"`
+	ToAgent string `json:"to_agent"`
+	State   string `json:"state"`
 }

@@ -35,6 +35,10 @@ var States = []State{LoggedOut, Available, Ringing, OnCall, WrapUp, Paused}
 const (
 	ReasonNoAnswer     = "no_answer"    // let a call ring out
 	ReasonUnregistered = "unregistered" // softphone not registered when offered a call
+	// ReasonConsult marks an agent ringing or talking as the colleague
+	// another agent consults before an attended transfer: it is not (yet)
+	// the agent of the call.
+	ReasonConsult = "consult"
 )
 
 var (
@@ -171,7 +175,7 @@ if from ~= '*' then
   if not ok then return 'state:' .. cur end
 end
 if callid ~= '' and redis.call('HGET', agent, 'call_id') ~= callid then return 'call:' .. cur end
-if cur == to and to ~= 'paused' then return 'ok' end
+if cur == to and to ~= 'paused' and (redis.call('HGET', agent, 'reason') or '') == reason then return 'ok' end
 redis.call('HSET', agent, 'state', to, 'reason', reason, 'since', now, 'call_id', newcall, 'wrap_until', wrapuntil)
 if to == 'available' then
   local score = now
@@ -245,6 +249,39 @@ func (r *Registry) Ready(ctx context.Context, id string) error {
 // Answered records that the agent picked up callID.
 func (r *Registry) Answered(ctx context.Context, id, callID string) error {
 	return r.move(ctx, id, string(Ringing), OnCall, "", callID, "", callID)
+}
+
+// Reserve takes an available agent out of the queue's reach for an
+// attended transfer of callID: the agent rings with reason consult, held
+// by a lease the caller keeps (KeepLease) like any ringing agent's. An
+// agent whose phone was found busy lately (MarkBusy) is not reserved,
+// as the queue's claim skips it.
+func (r *Registry) Reserve(ctx context.Context, id, callID string) error {
+	n, err := r.rdb.Exists(ctx, r.busyKey(id)).Result()
+	if err != nil {
+		return fmt.Errorf("agent %s: %w", id, err)
+	}
+	if n > 0 {
+		return fmt.Errorf("agent %s's phone is busy with another call: %w", id, ErrBadState)
+	}
+	// The lease first: a ringing agent without one is freed by the sweep
+	// (a lease left on an agent the move refuses is harmless: only ringing
+	// and talking agents' leases are looked at).
+	if err := r.Renew(ctx, id, callID); err != nil {
+		return fmt.Errorf("agent %s: %w", id, err)
+	}
+	return r.move(ctx, id, string(Available), Ringing, ReasonConsult, "", "", callID)
+}
+
+// Consulted records that a reserved agent answered the consultation.
+func (r *Registry) Consulted(ctx context.Context, id, callID string) error {
+	return r.move(ctx, id, string(Ringing), OnCall, ReasonConsult, callID, "", callID)
+}
+
+// TakeOver makes the consulted agent the agent of callID: the attended
+// transfer is complete.
+func (r *Registry) TakeOver(ctx context.Context, id, callID string) error {
+	return r.move(ctx, id, string(OnCall), OnCall, "", callID, "", callID)
 }
 
 // NoAnswer pauses an agent who let callID ring out, so the next caller is

@@ -141,13 +141,16 @@ func (s *Store) Link(ctx context.Context, callID, agent, ticketID string) error 
 // daylight saving), so a day's intervals start at midnight there.
 const chinaOffset = 8 * time.Hour
 
-// Transfer is one blind transfer of a call to another queue.
+// Transfer is one transfer of a call: blind to another queue, or attended
+// to another agent (who was consulted first).
 type Transfer struct {
 	At        time.Time `json:"at"`
+	Kind      string    `json:"kind"` // blind or attended
 	FromAgent string    `json:"from_agent"`
 	FromQueue string    `json:"from_queue"`
-	ToQueue   string    `json:"to_queue"`
-	By        string    `json:"by,omitempty"` // who asked (a token's name)
+	ToQueue   string    `json:"to_queue,omitempty"`
+	ToAgent   string    `json:"to_agent,omitempty"` // attended`
+	By        string    `json:"by,omitempty"`       // who asked (a token's name)
 }
 
 // addTransferLua appends a transfer (JSON) to the record's list.
@@ -169,7 +172,20 @@ func (s *Store) AddTransfer(ctx context.Context, callID, fromAgent, fromQueue, t
 		(fromQueue != "" && !knownQueue(fromQueue)) || len(by) > 128 {
 		return fmt.Errorf("%w: transfer of call %q from %q/%q to %q", ErrInvalid, callID, fromAgent, fromQueue, toQueue)
 	}
-	raw, err := json.Marshal(Transfer{At: s.now(), FromAgent: fromAgent, FromQueue: fromQueue, ToQueue: toQueue, By: by})
+	return s.addTransfer(ctx, callID, Transfer{At: s.now(), Kind: "blind", FromAgent: fromAgent, FromQueue: fromQueue, ToQueue: toQueue, By: by})
+}
+
+// AddAttended notes on a call's record that an agent handed the caller to
+// a colleague it consulted first (the caller stays in queue).
+func (s *Store) AddAttended(ctx context.Context, callID, fromAgent, toAgent, queue, by string) error {
+	if !validID(callID, 128) || !validID(fromAgent, 32) || !validID(toAgent, 32) || (queue != "" && !knownQueue(queue)) || len(by) > 128 {
+		return fmt.Errorf("%w: attended transfer of call %q from %q to %q", ErrInvalid, callID, fromAgent, toAgent)
+	}
+	return s.addTransfer(ctx, callID, Transfer{At: s.now(), Kind: "attended", FromAgent: fromAgent, FromQueue: queue, ToAgent: toAgent, By: by})
+}
+
+func (s *Store) addTransfer(ctx context.Context, callID string, t Transfer) error {
+	raw, err := json.Marshal(t)
 	if err != nil {
 		return fmt.Errorf("cdr: transfer of %s: %w", callID, err)
 	}
@@ -184,6 +200,11 @@ func transfersOf(raw string) []Transfer {
 	var out []Transfer
 	if raw == "" || json.Unmarshal([]byte(raw), &out) != nil {
 		return nil
+	}
+	for i := range out {
+		if out[i].Kind == "" { // written before attended transfers
+			out[i].Kind = "blind"
+		}
 	}
 	return out
 }

@@ -80,7 +80,7 @@ func TestChromiumDesk(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(reg.Ensure(ctx, []string{"2001"}))
+	must(reg.Ensure(ctx, []string{"2001", "2002"}))
 	tk := tickets.New(rdb, "t:", nil)
 	tk.SetTaxonomy(pol)
 	cbs := callbacks.NewStore(rdb, "t:", pol.Callbacks(), nil)
@@ -153,6 +153,7 @@ func TestChromiumDesk(t *testing.T) {
 	must(reg.Publish(ctx, "2001", agents.EventScreenPop, agents.ScreenPop{Agent: "2001", CallID: "c1", Phone: "13800138000",
 		Account: "1000000001", Name: "张伟", TicketID: complaint.ID, MenuPath: "3", Queue: "complaint", Priority: "important", WaitedS: 12.4}))
 	must(reg.Answered(ctx, "2001", "c1"))
+	must(reg.Login(ctx, "2002")) // a colleague to consult
 	_, err = fold.Once(ctx)
 	must(err)
 	must(b.WaitFor(bctx, `document.getElementById("pop").dataset.call === "c1" && document.querySelector('#pop [data-field="address"]').textContent !== ""`))
@@ -174,6 +175,33 @@ func TestChromiumDesk(t *testing.T) {
 	if asked := owner.requests(); len(asked) != 1 || asked[0].CallID != "c1" || asked[0].Queue != "billing" || asked[0].Agent != "2001" {
 		t.Fatalf("transfer requests %+v", asked)
 	}
+	// Consult agent 2002, then complete (the owner agrees; the consult
+	// events are published as the owner does).
+	must(b.WaitFor(bctx, `!document.getElementById("act-call-consult").hidden && document.querySelector('#xfer-agent option[value="2002"]')`))
+	sel("xfer-agent", "2002")
+	must(b.Click("#btn-consult"))
+	must(b.WaitFor(bctx, `!document.getElementById("act-consulting").hidden && document.getElementById("act-call-consult").hidden`))
+	must(reg.Publish(ctx, "2001", agents.EventConsult, agents.Consult{Agent: "2001", CallID: "c1", ToAgent: "2002", State: "talking"}))
+	must(b.WaitFor(bctx, `document.getElementById("consult-status").textContent === "正在与坐席 2002 通话，客户等待中" && !document.getElementById("btn-complete").disabled`))
+	png := shot("desk-consult.png")
+	r, err := b.Box("#act-consulting")
+	must(err)
+	if reg, err := browser.Inspect(png, r); err != nil || r.Width < 200 || reg.Ink < 0.05 || reg.Colours < 5 {
+		t.Fatalf("the consultation panel is not drawn: %+v %+v %v", r, reg, err)
+	}
+	must(b.Click("#btn-lang"))
+	must(b.WaitFor(bctx, `document.getElementById("consult-status").textContent === "Talking to agent 2002; the caller holds"`))
+	shot("desk-consult-en.png")
+	must(b.Click("#btn-lang"))
+	must(b.Click("#btn-complete"))
+	must(b.WaitFor(bctx, `document.getElementById("toast").textContent !== ""`))
+	must(reg.Publish(ctx, "2001", agents.EventConsult, agents.Consult{Agent: "2001", CallID: "c1", ToAgent: "2002", State: "completed"}))
+	must(b.WaitFor(bctx, `document.getElementById("act-consulting").hidden && document.getElementById("toast").textContent === "已转接给坐席 2002"`))
+	if asked := owner.requests(); len(asked) != 3 || asked[1].Kind != transfer.KindConsult || asked[1].ToAgent != "2002" ||
+		asked[1].Agent != "2001" || asked[2].Kind != transfer.KindComplete {
+		t.Fatalf("attended transfer requests %+v", asked)
+	}
+	must(reg.Logout(ctx, "2002"))
 	must(b.Click("#btn-lang"))
 	must(b.WaitFor(bctx, `document.documentElement.lang === "en"`))
 	shot("desk-note-en.png")
@@ -256,6 +284,16 @@ func TestChromiumDesk(t *testing.T) {
 		t.Fatalf("transfer pop says %q", from)
 	}
 	shot("desk-transfer-pop.png")
+	// The same caller passed on after a consultation: the pop says so.
+	must(reg.Publish(ctx, "2001", agents.EventScreenPop, agents.ScreenPop{Agent: "2001", CallID: "c2", Phone: "13800138000",
+		Account: "1000000001", Name: "张伟", TicketID: complaint.ID, MenuPath: "3", Queue: "complaint", Priority: "normal", WaitedS: 3,
+		Transfer: true, TransferKind: "attended", FromAgent: "2002", FromQueue: "complaint"}))
+	must(b.WaitFor(bctx, `document.getElementById("pop").dataset.transferKind === "attended"`))
+	must(b.Eval(`document.getElementById("pop-xfer").textContent + " " + document.getElementById("pop-from").textContent`, &from))
+	if from != "咨询转接 坐席 2002 咨询后转入（原「投诉」队列）" {
+		t.Fatalf("attended transfer pop says %q", from)
+	}
+	shot("desk-attended-pop.png")
 	got, err := tk.Get(ctx, complaint.ID)
 	must(err)
 	noted := false

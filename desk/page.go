@@ -10,7 +10,7 @@ import (
 // tab's sessionStorage only) and calls the API with it; the page itself
 // holds nothing secret and is served without a token.
 //
-//go:embed static/index.html static/desk.css static/desk.js static/i18n.js
+//go:embed static/index.html static/desk.css static/desk.js static/i18n.js static/transfer.js
 var static embed.FS
 
 // pageCSP: the page's own files only, and the API on the same origin.
@@ -22,10 +22,13 @@ var types = map[string]string{
 	"/desk.css": "text/css; charset=utf-8",
 	"/desk.js":  "text/javascript; charset=utf-8",
 	"/i18n.js":  "text/javascript; charset=utf-8",
+	// transfer.js: blind and attended transfers on the desk.
+	"/transfer.js": "text/javascript; charset=utf-8",
 }
 
 // Handler serves the desk relative to where it is mounted (the API mounts
-// it at /desk/): GET / the page, /desk.css, /desk.js, /i18n.js.
+// it at /desk/): GET / the page, /desk.css, /desk.js, /i18n.js,
+// /transfer.js.
 func Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctype, ok := types[r.URL.Path]

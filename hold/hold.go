@@ -47,8 +47,9 @@ type Result struct {
 	// AgentHungUp: the agent ended the conversation, the caller is still
 	// on the line (when Connected).
 	AgentHungUp bool
-	// Transfers are the blind transfers of the call, in order; Agent and
-	// Answered are then the last agent's.
+	// Transfers are the transfers of the call, in order; Agent is then
+	// the last agent's, Answered that agent's for a blind transfer (the
+	// first agent's for an attended one: the caller was served since).
 	Transfers []Transfer
 }
 
@@ -78,6 +79,8 @@ type Hold struct {
 	recorder ivr.Recorder
 	// Requests to transfer bridged calls (SetTransfers); nil: none.
 	transfers Transfers
+	// notes writes completed attended transfers down (SetTransfers).
+	notes TransferNotes
 }
 
 // New returns the holder of waiting callers.
@@ -104,6 +107,8 @@ type waiter struct {
 	waitFrom  time.Time
 	moved     *Transfer  // a transfer agreed during the conversation, to carry out
 	transfers []Transfer // the transfers carried out
+	cur       *party     // the agent the caller talks to
+	unbridge  func()     // ends the recording and the bridge of caller and agent
 }
 
 // Serve puts the caller on hold in the queue until an agent answers and the
@@ -117,7 +122,7 @@ func (h *Hold) Serve(ctx context.Context, sess *ivr.Session, c queue.Caller) (Re
 	if c.Joined.IsZero() {
 		c.Joined = h.reg.Now()
 	}
-	w := &waiter{h: h, sess: sess, c: c, attempt: 1, waitFrom: c.Joined,
+	w := &waiter{h: h, sess: sess, c: c, attempt: 1, waitFrom: c.Joined, unbridge: func() {},
 		base: h.log.With().Str("call_id", c.CallID).Str("phone", logx.MaskPhone(c.Phone)).Logger()}
 	w.log = w.base.With().Str("queue", c.Queue).Logger()
 	h.m.QueueOffered.WithLabelValues(c.Queue).Inc()

@@ -8,6 +8,7 @@ import (
 	"github.com/hotline95598/hotline/agents"
 	"github.com/hotline95598/hotline/internal/legs"
 	"github.com/hotline95598/hotline/ivr"
+	"github.com/hotline95598/hotline/transfer"
 )
 
 // busyRecheck: an agent whose phone was busy with another call is not
@@ -42,7 +43,7 @@ func (w *waiter) ring(ctx context.Context, agent string) (res Result, done bool,
 		}
 		return Result{}, false, nil
 	}
-	w.screenPop(ctx, agent)
+	w.screenPop(ctx, agent, nil)
 	stopLease := h.reg.KeepLease(ctx, agent, c.CallID)
 	defer stopLease()
 	leg, err := ivr.Dial(ctx, h.sw, ivr.OriginateRequest{
@@ -81,14 +82,21 @@ func (w *waiter) ring(ctx context.Context, agent string) (res Result, done bool,
 
 // screenPop tells the agent's desk who is calling before the phone rings.
 // It is best effort: the call is offered whether or not a desk listens.
-func (w *waiter) screenPop(ctx context.Context, agent string) {
+// via is the transfer that brings the caller (nil: the call's last, if
+// any).
+func (w *waiter) screenPop(ctx context.Context, agent string, via *Transfer) {
 	c := w.c
 	pop := agents.ScreenPop{Agent: agent, CallID: c.CallID, Phone: c.Phone, Account: c.Account, Name: c.Name,
 		TicketID: c.TicketID, MenuPath: c.MenuPath, Queue: c.Queue, Priority: c.Priority.String(),
 		WaitedS: w.h.reg.Now().Sub(w.waitFrom).Round(time.Millisecond).Seconds()}
-	if n := len(w.transfers); n > 0 {
-		last := w.transfers[n-1]
-		pop.Transfer, pop.FromAgent, pop.FromQueue = true, last.FromAgent, last.FromQueue
+	if n := len(w.transfers); n > 0 && via == nil {
+		via = &w.transfers[n-1]
+	}
+	if via != nil {
+		pop.Transfer, pop.FromAgent, pop.FromQueue, pop.TransferKind = true, via.FromAgent, via.FromQueue, via.Kind
+		if pop.TransferKind == "" {
+			pop.TransferKind = "blind"
+		}
 	}
 	if err := w.h.reg.Publish(ctx, agent, agents.EventScreenPop, pop); err != nil {
 		w.h.m.RedisErrors.WithLabelValues("screen_pop").Inc()
@@ -96,11 +104,30 @@ func (w *waiter) screenPop(ctx context.Context, agent string) {
 	}
 }
 
-// talk bridges caller and agent and holds until either hangs up.
+// party is the agent the caller talks to: its leg, the lease that keeps
+// it, and when it answered.
+type party struct {
+	agent     string
+	leg       *ivr.Session
+	stopLease func()
+	answered  time.Time
+	released  bool
+}
+
+// talk bridges caller and agent and holds until either hangs up. The
+// agent may hand the caller to a colleague meanwhile (an attended
+// transfer): the result is then the colleague's.
 func (w *waiter) talk(ctx context.Context, agent string, leg *ivr.Session, stopLease func()) (Result, error) {
 	h, c, sess := w.h, w.c, w.sess
 	log := w.log.With().Str("agent", agent).Logger()
-	bg := context.WithoutCancel(ctx)
+	// Requests for the call are heard from before the agent shows on the
+	// call, so none asked then is missed.
+	var orders <-chan transfer.Order
+	if h.transfers != nil {
+		var stop func()
+		orders, stop = h.transfers.Watch(c.CallID)
+		defer stop()
+	}
 	if err := h.reg.Answered(ctx, agent, c.CallID); err != nil {
 		log.Error().Err(err).Msg("mark agent on call")
 	}
@@ -110,36 +137,65 @@ func (w *waiter) talk(ctx context.Context, agent string, leg *ivr.Session, stopL
 	h.m.QueueWaitSeconds.WithLabelValues(c.Queue, "answered").Observe(waited.Seconds())
 	h.line.Answered(ctx, c, waited) // and no longer waiting
 	res := Result{Outcome: Connected, Agent: agent, Answered: answered}
-	destroy, stopRecording := func() {}, func() {}
+	w.cur = &party{agent: agent, leg: leg, stopLease: stopLease, answered: answered}
 	defer func() {
-		stopRecording() // before the bridge goes
-		talked := h.reg.Now().Sub(answered)
-		h.m.QueueTalkSeconds.WithLabelValues(c.Queue).Observe(talked.Seconds())
-		leg.Close(bg)
-		destroy()
-		stopLease()
-		wrap := h.line.Policy(c.Queue).WrapUp
-		if err := h.reg.ReleaseAfter(bg, agent, c.CallID, true, wrap); err != nil {
-			log.Error().Err(err).Msg("release agent")
-		}
-		if wrap <= 0 {
-			wrap = h.reg.WrapUp()
-		}
-		h.line.HandleTime(bg, c.Queue, talked+wrap)
+		w.unbridge() // the recording stops before the bridge goes
+		w.release(ctx, w.cur)
 	}()
 	sess.StopBackground(ctx)
-	if w.mohOn { // a caller answered during the intro never heard music
-		if err := sess.Channel().StopMOH(ctx); err != nil {
-			log.Warn().Err(err).Msg("stop music on hold")
-		}
-	}
-	var err error
-	if destroy, err = ivr.Bridge(ctx, h.sw, legs.CallBridge(c.CallID), sess.ID(), leg.ID()); err != nil {
-		return res, fmt.Errorf("bridge caller and agent: %w", err)
+	w.stopMOH(ctx)
+	if err := w.bridgeTo(ctx, w.cur); err != nil {
+		return res, err
 	}
 	log.Info().Msg("caller connected to agent")
-	stopRecording = w.record(ctx, agent)
-	first, err := w.converse(ctx, agent, leg)
-	res.AgentHungUp = first == leg
+	first, err := w.converse(ctx, orders)
+	res.Agent = w.cur.agent
+	res.AgentHungUp = first != nil && first == w.cur.leg
 	return res, err
+}
+
+// stopMOH stops the caller's music on hold before a bridge (a caller
+// answered during the intro never heard music).
+func (w *waiter) stopMOH(ctx context.Context) {
+	if !w.mohOn {
+		return
+	}
+	w.mohOn = false
+	if err := w.sess.Channel().StopMOH(ctx); err != nil {
+		w.log.Warn().Err(err).Msg("stop music on hold")
+	}
+}
+
+// bridgeTo bridges the caller with an agent and records them.
+func (w *waiter) bridgeTo(ctx context.Context, p *party) error {
+	destroy, err := ivr.Bridge(ctx, w.h.sw, legs.CallBridge(w.c.CallID), w.sess.ID(), p.leg.ID())
+	if err != nil {
+		return fmt.Errorf("bridge caller and agent: %w", err)
+	}
+	stop := w.record(ctx, p.agent)
+	w.unbridge = func() { stop(); destroy(); w.unbridge = func() {} }
+	return nil
+}
+
+// release hangs an agent up and frees it after its conversation with the
+// caller: after-call work, the queue's talk and handle times. Once only.
+func (w *waiter) release(ctx context.Context, p *party) {
+	if p == nil || p.released {
+		return
+	}
+	p.released = true
+	h, c := w.h, w.c
+	bg := context.WithoutCancel(ctx)
+	talked := h.reg.Now().Sub(p.answered)
+	h.m.QueueTalkSeconds.WithLabelValues(c.Queue).Observe(talked.Seconds())
+	p.leg.Close(bg)
+	p.stopLease()
+	wrap := h.line.Policy(c.Queue).WrapUp
+	if err := h.reg.ReleaseAfter(bg, p.agent, c.CallID, true, wrap); err != nil {
+		w.log.Error().Err(err).Str("agent", p.agent).Msg("release agent")
+	}
+	if wrap <= 0 {
+		wrap = h.reg.WrapUp()
+	}
+	h.line.HandleTime(bg, c.Queue, talked+wrap)
 }

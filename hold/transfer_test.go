@@ -26,7 +26,7 @@ func withHub(t *testing.T, d *tdisp) *transfer.Hub {
 	waitFor(t, "hub subscribed", func() bool {
 		return d.rdb.PubSubNumSub(ctx, "t:calls:transfer").Val()["t:calls:transfer"] > 0
 	})
-	d.SetTransfers(hub)
+	d.SetTransfers(hub, nil)
 	return hub
 }
 

@@ -146,3 +146,35 @@ func Bridge(ctx context.Context, sw Switch, id string, channels ...string) (dest
 	}
 	return destroy, nil
 }
+
+// FirstHangupOf is FirstHangup for up to three parties: the caller on
+// hold, an agent and the colleague it consults.
+func FirstHangupOf(ctx context.Context, ss ...*Session) (*Session, error) {
+	if len(ss) > 3 {
+		panic("ivr: FirstHangupOf watches at most three sessions")
+	}
+	var s [3]*Session
+	var c [3]<-chan Event // nil: never ready
+	for i, o := range ss {
+		s[i], c[i] = o, o.events
+	}
+	for {
+		var i int
+		var ev Event
+		var ok bool
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case ev, ok = <-c[0]:
+		case ev, ok = <-c[1]:
+			i = 1
+		case ev, ok = <-c[2]:
+			i = 2
+		}
+		if !ok || ev.Kind == EvHangup {
+			s[i].MarkHungUp(ev)
+			return s[i], nil
+		}
+		s[i].absorb(ev)
+	}
+}

@@ -112,9 +112,12 @@ func TestBridge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got := sw.Bridge("br-1"); len(got) != 2 {
+		t.Fatalf("bridge %v, actions %v", got, sw.Actions())
+	}
 	cancel()
 	destroy()
-	if got := sw.Bridge("br-1"); len(got) != 2 || !sw.Has("bridge-destroy br-1") {
-		t.Fatalf("bridge %v, actions %v", got, sw.Actions())
+	if got := sw.Bridge("br-1"); len(got) != 0 || !sw.Has("bridge-destroy br-1") {
+		t.Fatalf("after destroy: bridge %v, actions %v", got, sw.Actions())
 	}
 }

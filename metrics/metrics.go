@@ -34,6 +34,7 @@ type Metrics struct {
 	// queue and where to (another queue or "callback").
 	QueueOverflows      *prometheus.CounterVec
 	QueueTransfers      *prometheus.CounterVec   // queue, to: callers an agent transferred to another queue (blind)
+	AgentTransfers      *prometheus.CounterVec   // queue, outcome: consultations of a colleague (attended transfers) and how they ended
 	QueueEstimatedWait  *prometheus.GaugeVec     // queue: the last estimate announced
 	QueueCallbackOffers *prometheus.CounterVec   // queue, result: offered/accepted
 	AgentsPaused        *prometheus.GaugeVec     // reason, from Redis
@@ -122,6 +123,8 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "Callers moved on after a queue's longest wait, by queue and destination (a queue, or callback)."}, []string{"queue", "to"}),
 		QueueTransfers: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_queue_transfers_total",
 			Help: "Callers an agent transferred to another queue (blind transfers), by queue and destination queue."}, []string{"queue", "to"}),
+		AgentTransfers: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_agent_transfers_total",
+			Help: "Attended transfers: an agent consulted a colleague, by the call's queue and outcome (completed, returned, no_answer, colleague_hangup, caller_hangup)."}, []string{"queue", "outcome"}),
 		QueueEstimatedWait: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hotline_queue_estimated_wait_seconds",
 			Help: "The last estimated wait announced to a caller of the queue."}, []string{"queue"}),
 		CallRecordings: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_call_recordings_total",
@@ -165,7 +168,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.CallbacksSched, m.CallbacksDeduped, m.CallbacksPlaced, m.CallbacksFinal, m.CallbacksPending, m.RedisErrors,
 		m.QueueLongestWait, m.QueueTalkSeconds, m.AgentsPaused, m.CallbacksOverdue, m.CallbacksDue, m.CallbacksOnTime, m.RedisSeconds,
 		m.TicketsOpen, m.TicketsOverdue, m.TicketsDueSoon, m.TicketsEscalated, m.FollowUps, m.RepeatCalls, m.Urges, m.OutageNotices,
-		m.NoticesPlayed, m.QueueOverflows, m.QueueTransfers, m.QueueEstimatedWait, m.QueueCallbackOffers, m.CallRecordings)
+		m.NoticesPlayed, m.QueueOverflows, m.QueueTransfers, m.AgentTransfers, m.QueueEstimatedWait, m.QueueCallbackOffers, m.CallRecordings)
 	for _, r := range []string{"started", "failed"} {
 		m.CallRecordings.WithLabelValues(r)
 	}

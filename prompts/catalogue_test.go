@@ -33,7 +33,7 @@ var briefIDs = []string{
 	// Waiting in the queue: position, estimate, the kept-place offer, overflow, senior desk.
 	"queue_position_ahead", "queue_position_callers", "queue_position_next", "queue_wait_about",
 	"queue_wait_minutes", "queue_wait_under_minute", "queue_vhold_offer", "queue_vhold_confirm",
-	"queue_overflow_callback", "senior_transfer", "transfer_queue",
+	"queue_overflow_callback", "senior_transfer", "transfer_queue", "transfer_consult",
 	// Timed notices before the menu: each kind's default prompt.
 	"notice_storm", "notice_planned", "notice_holiday", "notice_general",
 	// The post-call survey (callflow/survey.go).

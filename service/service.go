@@ -106,8 +106,8 @@ func New(cfg config.Config, log zerolog.Logger, reg *prometheus.Registry, sw Swi
 		MOHClass: cfg.MOHClass, OfferTimeout: cfg.MenuTimeout}, m, named("queue"))
 	held.SetRecordings(st.recs, st.records) // agent calls recorded as the policy says
 	s.hub = transfer.NewHub(rdb, p, named("transfer"))
-	held.SetTransfers(s.hub)
 	s.transfer = transfer.NewDesk(s.hub, s.agents, st.orders, st.records, transfer.Queues(), named("transfer"))
+	held.SetTransfers(s.hub, s.transfer)
 	s.feed = agents.NewFeed(s.agents, named("agent_events"))
 	s.fold = st.records.NewFold(s.agents.EventsKey(), cfg.ReplicaID, named("stats"))
 	s.work = desk.NewWork(s.agents, st.records, rdb, p)

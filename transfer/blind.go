@@ -40,6 +40,7 @@ type Orders interface {
 // within reach of the agent who passed the call on (cdr.Store).
 type Records interface {
 	AddTransfer(ctx context.Context, callID, fromAgent, fromQueue, toQueue, by string) error
+	AddAttended(ctx context.Context, callID, fromAgent, toAgent, queue, by string) error
 	Link(ctx context.Context, callID, agent, ticketID string) error
 }
 
@@ -93,38 +94,26 @@ func (d *Desk) Blind(ctx context.Context, callID, queue, agent, by string) (Repl
 	if queue == "" || !slices.Contains(d.queues, queue) {
 		return Reply{}, fmt.Errorf("%w: unknown queue %s: the queues are %s", ErrBadRequest, strconv.Quote(queue), strings.Join(d.queues, ", "))
 	}
-	on, err := d.onCall(ctx, callID)
-	if err != nil {
+	if _, err := d.mine(ctx, callID, agent); err != nil {
 		return Reply{}, err
 	}
-	switch {
-	case agent != "" && on.ID != agent:
-		return Reply{}, fmt.Errorf("call %s is agent %s's, not %s's: %w", callID, on.ID, agent, ErrNotYours)
-	case on.State != agents.OnCall:
-		return Reply{}, fmt.Errorf("call %s is %s at agent %s, not yet talking: %w", callID, on.State, on.ID, ErrNotBridged)
-	}
-	rep, err := d.hub.Ask(ctx, Request{ID: requestID(), CallID: callID, Queue: queue, Agent: agent, By: by})
-	if errors.Is(err, ErrNoOwner) {
-		return Reply{}, fmt.Errorf("%w: %w", ErrNotBridged, err)
-	}
+	rep, err := d.ask(ctx, Request{ID: requestID(), CallID: callID, Queue: queue, Agent: agent, By: by})
 	if err != nil {
-		return Reply{}, err
-	}
-	if !rep.OK {
-		return rep, fmt.Errorf("call %s: %s: %w", callID, rep.Error, ErrRefused)
+		return rep, err
 	}
 	d.note(ctx, rep, by)
 	return rep, nil
 }
 
-// onCall finds the agent whose call callID is (ringing or talking).
+// onCall finds the agent whose call callID is (ringing or talking); a
+// colleague consulted on the call is not its agent.
 func (d *Desk) onCall(ctx context.Context, callID string) (agents.Agent, error) {
 	list, err := d.agents.List(ctx)
 	if err != nil {
 		return agents.Agent{}, err
 	}
 	for _, a := range list {
-		if a.CallID == callID && (a.State == agents.OnCall || a.State == agents.Ringing) {
+		if a.CallID == callID && (a.State == agents.OnCall || a.State == agents.Ringing) && a.Reason != agents.ReasonConsult {
 			return a, nil
 		}
 	}

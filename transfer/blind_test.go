@@ -36,6 +36,11 @@ func (f *fakeOrders) Apply(_ context.Context, id string, c tickets.Change) (tick
 
 type fakeRecords struct{ transfers, links []string }
 
+func (f *fakeRecords) AddAttended(_ context.Context, callID, fromAgent, toAgent, queue, by string) error {
+	f.transfers = append(f.transfers, strings.Join([]string{callID, fromAgent, "attended", toAgent, queue, by}, " "))
+	return nil
+}
+
 func (f *fakeRecords) AddTransfer(_ context.Context, callID, fromAgent, fromQueue, toQueue, by string) error {
 	f.transfers = append(f.transfers, strings.Join([]string{callID, fromAgent, fromQueue, toQueue, by}, " "))
 	return nil

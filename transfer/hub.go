@@ -1,6 +1,7 @@
 // Package transfer moves a caller who talks to an agent on to another
-// queue (a blind transfer), whichever controller replica the request
-// reaches.
+// queue (a blind transfer) or, after the agent consulted a colleague, to
+// that colleague (an attended transfer), whichever controller replica the
+// request reaches.
 //
 // A call is owned by the one goroutine of one replica that answered it;
 // while the caller talks to an agent that goroutine sits in hold.Serve. A
@@ -29,7 +30,13 @@ import (
 type Request struct {
 	ID     string `json:"id"`      // unique per request: names the reply list
 	CallID string `json:"call_id"` // the customer's call
-	Queue  string `json:"queue"`   // the queue the caller is transferred to
+	Queue  string `json:"queue"`   // the queue the caller is transferred to (blind)
+	// Kind is what is asked: "" (KindBlind) a blind transfer to Queue;
+	// KindConsult: consult ToAgent while the caller holds; KindComplete:
+	// hand the caller to the consulted agent; KindCancel: return to the
+	// caller.
+	Kind    string `json:"kind,omitempty"`
+	ToAgent string `json:"to_agent,omitempty"`
 	// Agent is the agent who asks, which must be the one on the call; ""
 	// when a supervisor asks (whoever is on the call).
 	Agent string `json:"agent,omitempty"`
@@ -44,6 +51,9 @@ type Reply struct {
 	FromAgent string `json:"from_agent,omitempty"`
 	FromQueue string `json:"from_queue,omitempty"`
 	ToQueue   string `json:"to_queue,omitempty"`
+	Kind      string `json:"kind,omitempty"`      // "attended" for a consultation
+	ToAgent   string `json:"to_agent,omitempty"`  // the consulted agent
+	State     string `json:"state,omitempty"`     // of a consultation: ringing, returned, completed
 	TicketID  string `json:"ticket_id,omitempty"` // the call's work order, which follows the caller
 }
 

@@ -195,6 +195,7 @@
     try { d = JSON.parse(data); } catch (e) { return; }
     if (ev === "state") onState(d);
     else if (ev === "screen_pop") onPop(d);
+    else if (ev === "consult") window.DeskTransfer.onConsult(d);
   }
 
   function onState(d) {
@@ -287,7 +288,7 @@
     root.dataset.call = c ? c.call_id : "";
     root.dataset.live = c && c.live ? "true" : "false";
     const after = S.agent && S.agent.state === "wrap_up";
-    if (!c) { $("pop-xfer").hidden = true; $("pop-from").hidden = true; $("act-call-transfer").hidden = true; }
+    if (!c) window.DeskTransfer.render(null, null);
     $("pop-kind").textContent = !c ? "" : c.live ? (c.state === "ringing" ? t("pop_ringing") : t("pop_live")) : after ? t("pop_after") : t("pop_last");
     if (!c) { fillOrders("open-orders", []); fillOrders("recent-orders", []); return; }
     setField(root, "phone", c.phone);
@@ -301,14 +302,7 @@
     setField(root, "queue", p ? nm("queue", p.queue) : "", p ? p.queue : "");
     setField(root, "priority", p ? nm("priority", p.priority) : "", p ? p.priority : "");
     setField(root, "wait", p ? waited(p.waited_s) : "");
-    // A caller another agent passed on: say so, and from whom.
-    const xfer = !!(p && p.transfer && p.call_id === c.call_id);
-    root.dataset.transfer = xfer ? "true" : "false";
-    $("pop-xfer").hidden = !xfer;
-    $("pop-from").hidden = !xfer;
-    $("pop-from").textContent = xfer ? t("xfer_from", { agent: p.from_agent, queue: nm("queue", p.from_queue) }) : "";
-    const queues = (S.tax && S.tax.transfer_queues) || [];
-    $("act-call-transfer").hidden = !(c.live && S.agent && S.agent.state === "on_call" && queues.length);
+    window.DeskTransfer.render(c, p); // a caller another agent passed on; the transfer controls
     fillOrders("open-orders", c.open_tickets || []);
     fillOrders("recent-orders", c.recent_tickets || []);
   }
@@ -501,20 +495,6 @@
     }
   }
 
-  // transferCall passes the caller on to another queue (blind): this
-  // agent's leg is hung up and the caller keeps their place in that queue.
-  async function transferCall() {
-    const q = $("xfer-queue").value, call = S.agent && S.agent.call_id;
-    if (!q || !call) return;
-    try {
-      await api("POST", "/api/v1/calls/" + encodeURIComponent(call) + "/transfer", { queue: q });
-      toast(t("done_xfer", { queue: nm("queue", q) }));
-      if (S.ticket) openTicket(S.ticket.id); // the audit trail notes the transfer
-    } catch (e) {
-      toast(e.message, "error");
-    }
-  }
-
   async function wrapUp() {
     const code = $("wrapup-code").value;
     try {
@@ -553,7 +533,7 @@
     $("btn-resolve").addEventListener("click", resolve);
     $("btn-create").addEventListener("click", createOrder);
     $("btn-wrapup").addEventListener("click", wrapUp);
-    $("btn-xfer").addEventListener("click", transferCall);
+    window.DeskTransfer.init({ $, S, t, nm, api, toast, option, openTicket, renderPop });
     applyI18n();
     setConn("off");
     const saved = sessionStorage.getItem(TOKEN_KEY);

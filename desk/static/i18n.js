@@ -30,6 +30,13 @@ window.I18N = {
     since: "自 {t}",
     xfer_tag: "转接", xfer_from: "由坐席 {agent} 从「{queue}」队列转入", xfer_call: "转接至队列",
     done_xfer: "已转接至「{queue}」队列，客户保留原排队位置",
+    xfer_consult: "咨询转接", xfer_complete: "完成转接", xfer_return: "取回通话",
+    pick_colleague: "— 选择坐席 —", no_colleagues: "— 暂无空闲坐席 —", colleague: "坐席 {agent}",
+    xfer_attended_tag: "咨询转接", xfer_from_agent: "坐席 {agent} 咨询后转入（原「{queue}」队列）",
+    consult_ringing: "正在呼叫坐席 {agent}，客户等待中…", consult_talking: "正在与坐席 {agent} 通话，客户等待中",
+    consult_completed: "已转接给坐席 {agent}", consult_returned: "已取回与客户的通话",
+    consult_no_answer: "坐席 {agent} 未接听，已回到客户", consult_colleague_hangup: "坐席 {agent} 已挂机，已回到客户",
+    consult_caller_hangup: "客户已挂机，咨询结束",
   },
   en: {
     title: "95598 Agent desk", login: "Log in", ready: "Ready", pause: "Pause", logout: "Log out", signout: "Sign out",
@@ -56,6 +63,13 @@ window.I18N = {
     since: "since {t}",
     xfer_tag: "Transfer", xfer_from: "Transferred by agent {agent} from the {queue} queue", xfer_call: "Transfer to queue",
     done_xfer: "Transferred to the {queue} queue; the caller keeps their place",
+    xfer_consult: "Consult", xfer_complete: "Complete transfer", xfer_return: "Return to caller",
+    pick_colleague: "— pick an agent —", no_colleagues: "— no agent free —", colleague: "Agent {agent}",
+    xfer_attended_tag: "Attended transfer", xfer_from_agent: "Passed on by agent {agent} after a consultation (was in the {queue} queue)",
+    consult_ringing: "Ringing agent {agent}; the caller holds…", consult_talking: "Talking to agent {agent}; the caller holds",
+    consult_completed: "Transferred to agent {agent}", consult_returned: "Back with the caller",
+    consult_no_answer: "Agent {agent} did not answer; back with the caller", consult_colleague_hangup: "Agent {agent} hung up; back with the caller",
+    consult_caller_hangup: "The caller hung up; the consultation is over",
   },
 };
 

@@ -10,6 +10,7 @@
 //	<call>-agent-snoop<n>x<m>     a snoop channel on the agent's leg
 //	cb-<callback>-<attempt>       our callback to a customer
 //	br-<call>                     the bridge of caller and agent
+//	cs-<call>-<n>                 an agent consulting the n-th agent rung (attended transfer)
 //	mon-<call>-<n>                a supervisor's listen/whisper bridge
 package legs
 
@@ -67,6 +68,10 @@ func Owner(channel string) string {
 
 // CallBridge names the bridge of a call's caller and agent.
 func CallBridge(call string) string { return "br-" + call }
+
+// ConsultBridge names the bridge of an agent and the colleague it
+// consults, the n-th agent rung for the call, while the caller holds.
+func ConsultBridge(call string, n int) string { return "cs-" + call + "-" + strconv.Itoa(n) }
 
 // MonitorBridge names the bridge of a call's n-th listen/whisper monitor.
 func MonitorBridge(call string, n int64) string {

@@ -183,6 +183,9 @@ func (s *Switch) AddToBridge(ctx context.Context, id string, chs ...string) erro
 // DestroyBridge implements ivr.Switch.
 func (s *Switch) DestroyBridge(ctx context.Context, id string) error {
 	s.record("bridge-destroy %s", id)
+	s.mu.Lock()
+	delete(s.bridges, id) // its channels are out of it, as in Asterisk
+	s.mu.Unlock()
 	return nil
 }
 
