@@ -170,7 +170,7 @@ func TestDeskScreenPopAndNote(t *testing.T) {
 	notBlank(png, "#order")
 	var tk struct {
 		Class, Subject, Grade string
-		Audit                 []struct{ Actor, Action, Note string }
+		Audit                 []struct{ Actor, Action, Note, To string }
 	}
 	if code := env.api(t, "GET", "/api/v1/tickets/"+ticketID, &tk); code != 200 {
 		t.Fatalf("ticket %s: %d", ticketID, code)
@@ -178,12 +178,14 @@ func TestDeskScreenPopAndNote(t *testing.T) {
 	found, classified := false, false
 	for _, a := range tk.Audit {
 		found = found || (a.Action == "note" && a.Actor == "e2e-agent-2001" && a.Note == note)
-		classified = classified || (a.Action == "classify" && a.Actor == "e2e-agent-2001")
+		classified = classified || (a.Action == "classify" && a.Actor == "e2e-agent-2001" && a.To == "service/staff_attitude IV")
 	}
 	if !found {
 		t.Fatalf("the note is not on work order %s under the agent's name: %+v", ticketID, tk.Audit)
 	}
-	if !classified || tk.Class != "service" || tk.Subject != "staff_attitude" || tk.Grade != "IV" {
+	// The grade is checked on the classify entry: the test policy's
+	// deadlines are seconds, so the ladder may raise it right after.
+	if !classified || tk.Class != "service" || tk.Subject != "staff_attitude" {
 		t.Fatalf("work order %s after classify: class %q subject %q grade %q, audit %+v", ticketID, tk.Class, tk.Subject, tk.Grade, tk.Audit)
 	}
 
