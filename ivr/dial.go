@@ -133,7 +133,17 @@ func FirstHangup(ctx context.Context, a, b *Session) (*Session, error) {
 // context of its own, so it works after the call's context has ended).
 func Bridge(ctx context.Context, sw Switch, id string, channels ...string) (destroy func(), err error) {
 	if err := sw.CreateBridge(ctx, id); err != nil {
-		return func() {}, fmt.Errorf("create bridge %s: %w", id, err)
+		// Bridge ids are the call's own (legs), so a bridge of this id
+		// is a leftover of this call: Asterisk once still held br-<call>
+		// a second after the call's goroutine had deleted it, and
+		// refused its re-creation for the attended transfer (409).
+		// Remove it and try once more; any other failure fails again.
+		if derr := sw.DestroyBridge(ctx, id); derr != nil {
+			return func() {}, fmt.Errorf("create bridge %s: %w", id, err)
+		}
+		if err2 := sw.CreateBridge(ctx, id); err2 != nil {
+			return func() {}, fmt.Errorf("create bridge %s: %w (again after removing a stale one: %w)", id, err, err2)
+		}
 	}
 	destroy = func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

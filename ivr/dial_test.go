@@ -2,6 +2,7 @@ package ivr_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -119,5 +120,37 @@ func TestBridge(t *testing.T) {
 	destroy()
 	if got := sw.Bridge("br-1"); len(got) != 0 || !sw.Has("bridge-destroy br-1") {
 		t.Fatalf("after destroy: bridge %v, actions %v", got, sw.Actions())
+	}
+}
+
+// staleBridge refuses to create a bridge whose id it still holds, as
+// Asterisk does (409), until that bridge is destroyed.
+type staleBridge struct {
+	*ivrtest.Switch
+	held map[string]bool
+}
+
+func (s *staleBridge) CreateBridge(ctx context.Context, id string) error {
+	if s.held[id] {
+		return fmt.Errorf("ari POST /bridges/%s: HTTP 409: Bridge with id '%s' already exists", id, id)
+	}
+	s.held[id] = true
+	return s.Switch.CreateBridge(ctx, id)
+}
+
+func (s *staleBridge) DestroyBridge(ctx context.Context, id string) error {
+	delete(s.held, id)
+	return s.Switch.DestroyBridge(ctx, id)
+}
+
+// A bridge of the call's id that Asterisk still holds is removed and the
+// bridge made again, with the channels asked for.
+func TestBridgeReplacesStaleBridge(t *testing.T) {
+	sw := &staleBridge{Switch: ivrtest.New(), held: map[string]bool{"br-1": true}}
+	if _, err := ivr.Bridge(context.Background(), sw, "br-1", "a", "b"); err != nil {
+		t.Fatalf("bridge over a stale one: %v (actions %v)", err, sw.Actions())
+	}
+	if got := sw.Bridge("br-1"); len(got) != 2 || !sw.Has("bridge-destroy br-1") {
+		t.Fatalf("bridge %v, actions %v", got, sw.Actions())
 	}
 }
