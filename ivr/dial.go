@@ -132,18 +132,8 @@ func FirstHangup(ctx context.Context, a, b *Session) (*Session, error) {
 // destroys the bridge; call it whatever happens next (it is bounded by a
 // context of its own, so it works after the call's context has ended).
 func Bridge(ctx context.Context, sw Switch, id string, channels ...string) (destroy func(), err error) {
-	if err := sw.CreateBridge(ctx, id); err != nil {
-		// Bridge ids are the call's own (legs), so a bridge of this id
-		// is a leftover of this call: Asterisk once still held br-<call>
-		// a second after the call's goroutine had deleted it, and
-		// refused its re-creation for the attended transfer (409).
-		// Remove it and try once more; any other failure fails again.
-		if derr := sw.DestroyBridge(ctx, id); derr != nil {
-			return func() {}, fmt.Errorf("create bridge %s: %w", id, err)
-		}
-		if err2 := sw.CreateBridge(ctx, id); err2 != nil {
-			return func() {}, fmt.Errorf("create bridge %s: %w (again after removing a stale one: %w)", id, err, err2)
-		}
+	if err := createBridge(ctx, sw, id); err != nil {
+		return func() {}, err
 	}
 	destroy = func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -155,6 +145,46 @@ func Bridge(ctx context.Context, sw Switch, id string, channels ...string) (dest
 		return func() {}, fmt.Errorf("bridge %v: %w", channels, err)
 	}
 	return destroy, nil
+}
+
+// staleBridgeWait bounds how long createBridge waits for Asterisk to let
+// go of a bridge id the call used before; staleBridgeRetry is its pace.
+const (
+	staleBridgeWait  = 3 * time.Second
+	staleBridgeRetry = 100 * time.Millisecond
+)
+
+// createBridge creates bridge id. Bridge ids are the call's own (legs), so
+// a bridge of this id that Asterisk refuses to make again is this call's
+// earlier one: Asterisk keeps a deleted bridge's id until the last holder
+// lets go of it (the recorder of the conversation finishing its file),
+// which once took over a second under load and refused the attended
+// transfer's complete with 409 "Bridge with id ... already exists". It is
+// removed (idempotent) and made again until staleBridgeWait has passed; a
+// failure of another kind fails every time and is returned.
+func createBridge(ctx context.Context, sw Switch, id string) error {
+	err := sw.CreateBridge(ctx, id)
+	if err == nil {
+		return nil
+	}
+	first := err
+	deadline := time.NewTimer(staleBridgeWait)
+	defer deadline.Stop()
+	for {
+		if derr := sw.DestroyBridge(ctx, id); derr != nil {
+			return fmt.Errorf("create bridge %s: %w", id, first)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("create bridge %s: %w", id, first)
+		case <-deadline.C:
+			return fmt.Errorf("create bridge %s: %w (still refused after %s: %w)", id, first, staleBridgeWait, err)
+		case <-time.After(staleBridgeRetry):
+		}
+		if err = sw.CreateBridge(ctx, id); err == nil {
+			return nil
+		}
+	}
 }
 
 // FirstHangupOf is FirstHangup for up to three parties: the caller on

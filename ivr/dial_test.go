@@ -124,33 +124,50 @@ func TestBridge(t *testing.T) {
 }
 
 // staleBridge refuses to create a bridge whose id it still holds, as
-// Asterisk does (409), until that bridge is destroyed.
+// Asterisk does (409); after a destroy it lets go of the id only after
+// the given number of further refusals (a recorder still holding it).
 type staleBridge struct {
 	*ivrtest.Switch
-	held map[string]bool
+	held    map[string]int // id: refusals left after its destroy; -1: not destroyed yet
+	refused int
 }
 
 func (s *staleBridge) CreateBridge(ctx context.Context, id string) error {
-	if s.held[id] {
+	if n, ok := s.held[id]; ok && n != 0 {
+		if n > 0 {
+			s.held[id] = n - 1
+		}
+		s.refused++
 		return fmt.Errorf("ari POST /bridges/%s: HTTP 409: Bridge with id '%s' already exists", id, id)
 	}
-	s.held[id] = true
+	delete(s.held, id)
 	return s.Switch.CreateBridge(ctx, id)
 }
 
 func (s *staleBridge) DestroyBridge(ctx context.Context, id string) error {
-	delete(s.held, id)
+	if s.held[id] < 0 {
+		s.held[id] = 5
+	}
 	return s.Switch.DestroyBridge(ctx, id)
 }
 
 // A bridge of the call's id that Asterisk still holds is removed and the
-// bridge made again, with the channels asked for.
+// bridge made again, with the channels asked for, once Asterisk lets go of
+// the id; an id it never lets go of fails after the wait.
 func TestBridgeReplacesStaleBridge(t *testing.T) {
-	sw := &staleBridge{Switch: ivrtest.New(), held: map[string]bool{"br-1": true}}
-	if _, err := ivr.Bridge(context.Background(), sw, "br-1", "a", "b"); err != nil {
-		t.Fatalf("bridge over a stale one: %v (actions %v)", err, sw.Actions())
-	}
-	if got := sw.Bridge("br-1"); len(got) != 2 || !sw.Has("bridge-destroy br-1") {
-		t.Fatalf("bridge %v, actions %v", got, sw.Actions())
-	}
+	synctest.Test(t, func(t *testing.T) {
+		sw := &staleBridge{Switch: ivrtest.New(), held: map[string]int{"br-1": -1}}
+		if _, err := ivr.Bridge(context.Background(), sw, "br-1", "a", "b"); err != nil {
+			t.Fatalf("bridge over a stale one: %v (actions %v)", err, sw.Actions())
+		}
+		if got := sw.Bridge("br-1"); len(got) != 2 || !sw.Has("bridge-destroy br-1") || sw.refused != 6 {
+			t.Fatalf("bridge %v, refused %d, actions %v", got, sw.refused, sw.Actions())
+		}
+
+		stuck := &staleBridge{Switch: ivrtest.New(), held: map[string]int{"br-2": 1 << 30}}
+		start := time.Now()
+		if _, err := ivr.Bridge(context.Background(), stuck, "br-2", "a"); err == nil || time.Since(start) < 3*time.Second {
+			t.Fatalf("a bridge id never let go of: err %v after %s", err, time.Since(start))
+		}
+	})
 }
