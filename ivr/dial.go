@@ -156,10 +156,10 @@ const (
 
 // createBridge creates bridge id. Bridge ids are the call's own (legs), so
 // a bridge of this id that Asterisk refuses to make again is this call's
-// earlier one: Asterisk keeps a deleted bridge's id until the last holder
-// lets go of it (the recorder of the conversation finishing its file),
-// which once took over a second under load and refused the attended
-// transfer's complete with 409 "Bridge with id ... already exists". It is
+// earlier one. Asterisk once refused the attended transfer's complete with
+// 409 "Bridge with id ... already exists" a second after the call had
+// deleted that bridge (under load on a CI-like run; most likely the id is
+// kept until the conversation's recorder lets go of the bridge). It is
 // removed (idempotent) and made again until staleBridgeWait has passed; a
 // failure of another kind fails every time and is returned.
 func createBridge(ctx context.Context, sw Switch, id string) error {
