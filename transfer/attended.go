@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	"github.com/hotline95598/hotline/agents"
-	"github.com/hotline95598/hotline/tickets"
 )
 
 // The kinds of request the call's owner carries out.
@@ -120,24 +119,9 @@ func (d *Desk) ask(ctx context.Context, r Request) (Reply, error) {
 // agent hangs up, with no request. Failures are logged: the caller has
 // moved whatever the stores say.
 func (d *Desk) Attended(ctx context.Context, rep Reply, by string) {
-	ctx = context.WithoutCancel(ctx)
-	log := d.log.With().Str("call_id", rep.CallID).Str("ticket_id", rep.TicketID).Logger()
-	if d.records != nil {
-		if err := d.records.AddAttended(ctx, rep.CallID, rep.FromAgent, rep.ToAgent, rep.FromQueue, by); err != nil {
-			log.Error().Err(err).Msg("note the attended transfer on the call record")
-		}
-		if rep.TicketID != "" && rep.FromAgent != "" {
-			if err := d.records.Link(ctx, rep.CallID, rep.FromAgent, rep.TicketID); err != nil {
-				log.Error().Err(err).Msg("keep the work order within reach of the agent who transferred")
-			}
-		}
-	}
-	if d.orders != nil && rep.TicketID != "" {
-		_, err := d.orders.Apply(ctx, rep.TicketID, tickets.Change{Action: tickets.ActionNote, Actor: by, Note: AttendedNote(rep)})
-		if err != nil {
-			log.Error().Err(err).Msg("note the attended transfer on the work order")
-		}
-	}
+	d.writeDown(ctx, rep, by, "attended transfer", AttendedNote(rep), func(ctx context.Context) error {
+		return d.records.AddAttended(ctx, rep.CallID, rep.FromAgent, rep.ToAgent, rep.FromQueue, by)
+	})
 }
 
 // AttendedNote is what the audit trail says of an attended transfer.

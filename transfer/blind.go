@@ -128,14 +128,24 @@ func requestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// note writes the transfer down after the fact. The caller has moved
-// whatever the stores say, so a failure is logged, not returned.
+// note writes a blind transfer down after the fact (writeDown).
 func (d *Desk) note(ctx context.Context, rep Reply, by string) {
+	d.writeDown(ctx, rep, by, "transfer", AuditNote(rep), func(ctx context.Context) error {
+		return d.records.AddTransfer(ctx, rep.CallID, rep.FromAgent, rep.FromQueue, rep.ToQueue, by)
+	})
+}
+
+// writeDown records a transfer of either kind: the call record lists it
+// (addRecord, the kind's own entry), the agent who passed the caller on
+// keeps the work order within reach, and the work order's audit trail gets
+// note. The caller has moved whatever the stores say, so a failure is
+// logged, not returned; what names the transfer in the log.
+func (d *Desk) writeDown(ctx context.Context, rep Reply, by, what, note string, addRecord func(context.Context) error) {
 	ctx = context.WithoutCancel(ctx)
 	log := d.log.With().Str("call_id", rep.CallID).Str("ticket_id", rep.TicketID).Logger()
 	if d.records != nil {
-		if err := d.records.AddTransfer(ctx, rep.CallID, rep.FromAgent, rep.FromQueue, rep.ToQueue, by); err != nil {
-			log.Error().Err(err).Msg("note the transfer on the call record")
+		if err := addRecord(ctx); err != nil {
+			log.Error().Err(err).Msg("note the " + what + " on the call record")
 		}
 		if rep.TicketID != "" && rep.FromAgent != "" {
 			if err := d.records.Link(ctx, rep.CallID, rep.FromAgent, rep.TicketID); err != nil {
@@ -144,9 +154,9 @@ func (d *Desk) note(ctx context.Context, rep Reply, by string) {
 		}
 	}
 	if d.orders != nil && rep.TicketID != "" {
-		_, err := d.orders.Apply(ctx, rep.TicketID, tickets.Change{Action: tickets.ActionNote, Actor: by, Note: AuditNote(rep)})
+		_, err := d.orders.Apply(ctx, rep.TicketID, tickets.Change{Action: tickets.ActionNote, Actor: by, Note: note})
 		if err != nil {
-			log.Error().Err(err).Msg("note the transfer on the work order")
+			log.Error().Err(err).Msg("note the " + what + " on the work order")
 		}
 	}
 }
