@@ -108,24 +108,7 @@ func (s *Session) AwaitAnswer(ctx context.Context, within time.Duration, watch .
 // first (nil with the context's error when ctx ends first). Keys pressed
 // meanwhile are kept as each party's type-ahead.
 func FirstHangup(ctx context.Context, a, b *Session) (*Session, error) {
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case ev, ok := <-a.events:
-			if !ok || ev.Kind == EvHangup {
-				a.MarkHungUp(ev)
-				return a, nil
-			}
-			a.absorb(ev)
-		case ev, ok := <-b.events:
-			if !ok || ev.Kind == EvHangup {
-				b.MarkHungUp(ev)
-				return b, nil
-			}
-			b.absorb(ev)
-		}
-	}
+	return FirstHangupOf(ctx, a, b)
 }
 
 // Bridge joins channels in a new mixing bridge. The function it returns
@@ -187,8 +170,9 @@ func createBridge(ctx context.Context, sw Switch, id string) error {
 	}
 }
 
-// FirstHangupOf is FirstHangup for up to three parties: the caller on
-// hold, an agent and the colleague it consults.
+// FirstHangupOf is FirstHangup for up to three parties (the caller on
+// hold, an agent and the colleague it consults): fewer leave the others'
+// channels nil, never ready.
 func FirstHangupOf(ctx context.Context, ss ...*Session) (*Session, error) {
 	if len(ss) > 3 {
 		panic("ivr: FirstHangupOf watches at most three sessions")
